@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "delegsync",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "delegsync", targets: ["delegsync"]),
+        .library(name: "DNSWire", targets: ["DNSWire"]),
+        .library(name: "SIG0", targets: ["SIG0"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Layer 1: libldns, imported only by DNSWire (DESIGN.md).
+        .systemLibrary(
+            name: "CLDNS",
+            pkgConfig: "ldns",
+            providers: [.apt(["libldns-dev"])]
+        ),
+        // OpenSSL's libcrypto, imported only by SIG0 (crypto where ldns does not cover it).
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Layer 2: DNS value types and wire/presentation codecs. No I/O.
+        .target(name: "DNSWire", dependencies: ["CLDNS"]),
+        // Layer 3: SIG(0) (RFC 2931) signing, verification, keys.
+        .target(name: "SIG0", dependencies: ["DNSWire", "COpenSSL"]),
+        // Layer 8: the command line.
+        .executableTarget(
+            name: "delegsync",
+            dependencies: [
+                "DNSWire", "SIG0",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "SIG0Bench",
+            dependencies: ["DNSWire", "SIG0"],
+            path: "Benchmarks/SIG0Bench"
+        ),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        .testTarget(
+            name: "SIG0Tests",
+            dependencies: ["SIG0", "DNSWire"],
+            exclude: ["Vectors"]
+        ),
+        .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire"]),
+    ]
+)
