@@ -1,0 +1,171 @@
+import DNSWire
+import Foundation
+
+/// A SIG(0) key pair in BIND's file format: `K<name>+<alg>+<tag>.key` holds the KEY record,
+/// `K<name>+<alg>+<tag>.private` the private key (Private-key-format v1.3), as written by
+/// `dnssec-keygen -T KEY -n HOST` and read by `nsupdate -k`.
+public struct BINDKeyFile: Sendable {
+    /// The KEY record as published (owner, flags and algorithm from the `.key` file).
+    public let record: Record
+    public let keyData: KEYData
+    /// Present when the `.private` file was read or the key was generated.
+    public let privateKey: SIG0PrivateKey?
+
+    public var owner: DomainName { record.name }
+    public var algorithm: SIG0Algorithm { SIG0Algorithm(keyData.algorithm) }
+    public var keyTag: UInt16 { keyData.keyTag }
+
+    /// `K<name>+<alg>+<tag>`, the base name BIND gives both files (name lower-cased, as
+    /// `dnssec-keygen` does).
+    public var baseName: String {
+        let name = owner.lowercased.description
+        let alg = String(keyData.algorithm)
+        let tag = String(keyTag)
+        return "K\(name)+\(String(repeating: "0", count: max(0, 3 - alg.count)))\(alg)+\(String(repeating: "0", count: max(0, 5 - tag.count)))\(tag)"
+    }
+
+    public init(record: Record, privateKey: SIG0PrivateKey?) throws {
+        guard record.type == .key else { throw SIG0KeyError("\(record.name) \(record.type) is not a KEY record") }
+        self.record = record
+        self.keyData = try KEYData(rdata: record.rdata)
+        self.privateKey = privateKey
+    }
+
+    /// A new key for `owner`. Flags 512 (host key) as `dnssec-keygen -T KEY -n HOST` writes
+    /// them; RFC 3445 §3 would have 0 or 256, and receivers accept all three.
+    public static func generate(owner: DomainName, algorithm: SIG0Algorithm = .ed25519, flags: UInt16 = 512, ttl: UInt32 = 3600) throws -> BINDKeyFile {
+        let key = try SIG0PrivateKey.generate(algorithm)
+        let data = KEYData(flags: flags, algorithm: algorithm.rawValue, publicKey: key.publicKey)
+        return try BINDKeyFile(record: Record(name: owner, type: .key, ttl: ttl, rdata: data.rdata), privateKey: key)
+    }
+
+    // MARK: Reading
+
+    /// Reads a pair from either file's path (`….key`, `….private`, or the base name).
+    /// The private file is read when it exists or when `requirePrivate` is set.
+    public static func load(path: String, requirePrivate: Bool = false) throws -> BINDKeyFile {
+        var base = path
+        for suffix in [".key", ".private"] where base.hasSuffix(suffix) {
+            base.removeLast(suffix.count)
+        }
+        let keyText = try readText(base + ".key")
+        let record = try parseKeyFile(keyText, path: base + ".key")
+        let privatePath = base + ".private"
+        guard requirePrivate || FileManager.default.fileExists(atPath: privatePath) else {
+            return try BINDKeyFile(record: record, privateKey: nil)
+        }
+        let keyData = try KEYData(rdata: record.rdata)
+        let (algorithm, fields) = try parsePrivateFile(try readText(privatePath), path: privatePath)
+        guard algorithm.rawValue == keyData.algorithm else {
+            throw SIG0KeyError("\(privatePath): algorithm \(algorithm.rawValue) but the .key file says \(keyData.algorithm)")
+        }
+        do {
+            let privateKey = try SIG0PrivateKey(algorithm: algorithm, bindFields: fields, publicKey: keyData.publicKey)
+            return try BINDKeyFile(record: record, privateKey: privateKey)
+        } catch let error as SIG0KeyError {
+            throw SIG0KeyError("\(privatePath): \(error.description)")
+        }
+    }
+
+    static func readText(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SIG0KeyError("cannot read \(path)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The KEY record of a `.key` file: comment lines (`;`) and blank lines are skipped; the
+    /// base64 key may be split over several fields.
+    public static func parseKeyFile(_ text: String, path: String = ".key file") throws -> Record {
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix(";") }
+        guard lines.count == 1, let line = lines.first else {
+            throw SIG0KeyError("\(path): want exactly one KEY record, found \(lines.count) lines")
+        }
+        let record: Record
+        do {
+            record = try Record(line)
+        } catch {
+            throw SIG0KeyError("\(path): \(error)")
+        }
+        guard record.type == .key else { throw SIG0KeyError("\(path): the record is \(record.type), not KEY") }
+        return record
+    }
+
+    /// The algorithm and base64-decoded fields of a `.private` file (v1.2 or v1.3).
+    public static func parsePrivateFile(_ text: String, path: String = ".private file") throws -> (SIG0Algorithm, [String: [UInt8]]) {
+        var fields: [String: [UInt8]] = [:]
+        var algorithm: SIG0Algorithm? = nil
+        var format: String? = nil
+        for line in text.split(whereSeparator: \.isNewline) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            switch key {
+            case "Private-key-format": format = value
+            case "Algorithm":
+                guard let number = value.split(separator: " ").first.flatMap({ UInt8($0) }) else {
+                    throw SIG0KeyError("\(path): cannot read \"Algorithm: \(value)\"")
+                }
+                algorithm = SIG0Algorithm(number)
+            case "Created", "Publish", "Activate", "Inactive", "Delete", "Revoke", "SyncPublish", "SyncDelete":
+                continue
+            default:
+                guard let data = Data(base64Encoded: value) else {
+                    throw SIG0KeyError("\(path): \(key) is not base64")
+                }
+                fields[key] = Array(data)
+            }
+        }
+        guard let format, format.hasPrefix("v1.") else { throw SIG0KeyError("\(path): not a BIND private key file (no Private-key-format: v1.x)") }
+        guard let algorithm else { throw SIG0KeyError("\(path): no Algorithm line") }
+        return (algorithm, fields)
+    }
+
+    // MARK: Writing
+
+    /// The `.key` file's text.
+    public var keyFileText: String {
+        "; This is a SIG(0) key for \(owner), keyid \(keyTag), made by delegsync.\n"
+            + "\(owner) IN KEY \(keyData.flags) \(keyData.protocol) \(keyData.algorithm) \(Data(keyData.publicKey).base64EncodedString())\n"
+    }
+
+    /// The `.private` file's text (BIND Private-key-format v1.3).
+    public func privateFileText(created: Date) throws -> String {
+        guard let privateKey else { throw SIG0KeyError("no private key to write") }
+        let stamp = Self.timestamp(created)
+        var lines = ["Private-key-format: v1.3", "Algorithm: \(keyData.algorithm) (\(algorithm))"]
+        for (name, value) in try privateKey.bindPrivateFields() {
+            lines.append("\(name): \(Data(value).base64EncodedString())")
+        }
+        lines += ["Created: \(stamp)", "Publish: \(stamp)", "Activate: \(stamp)"]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes both files into `directory` (the `.private` one readable by its owner only) and
+    /// returns the base path. Existing files are not overwritten.
+    @discardableResult
+    public func write(to directory: String, created: Date) throws -> String {
+        let base = (directory as NSString).appendingPathComponent(baseName)
+        let manager = FileManager.default
+        for path in [base + ".key", base + ".private"] where manager.fileExists(atPath: path) {
+            throw SIG0KeyError("\(path) exists already")
+        }
+        let privateText = try privateFileText(created: created)
+        guard manager.createFile(atPath: base + ".private", contents: Data(privateText.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw SIG0KeyError("cannot write \(base).private")
+        }
+        guard manager.createFile(atPath: base + ".key", contents: Data(keyFileText.utf8), attributes: [.posixPermissions: 0o644]) else {
+            throw SIG0KeyError("cannot write \(base).key")
+        }
+        return base
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMddHHmmss"
+        return formatter.string(from: date)
+    }
+}
