@@ -13,7 +13,10 @@ final class EVPKey: @unchecked Sendable {
     static func fromData(type: String, selection: Int32, build: (ParamBuilder) throws -> Void) throws -> EVPKey {
         let builder = try ParamBuilder()
         try build(builder)
-        guard let params = OSSL_PARAM_BLD_to_param(builder.pointer) else { throw SIG0KeyError("cannot build key parameters: \(lastError())") }
+        // The builder (and the buffers it references) must outlive OSSL_PARAM_BLD_to_param.
+        guard let params = withExtendedLifetime(builder, { OSSL_PARAM_BLD_to_param(builder.pointer) }) else {
+            throw SIG0KeyError("cannot build key parameters: \(lastError())")
+        }
         defer { OSSL_PARAM_free(params) }
         guard let ctx = EVP_PKEY_CTX_new_from_name(nil, type, nil) else { throw SIG0KeyError("OpenSSL lacks \(type)") }
         defer { EVP_PKEY_CTX_free(ctx) }
@@ -43,8 +46,8 @@ final class EVPKey: @unchecked Sendable {
     }
 }
 
-/// An `OSSL_PARAM_BLD` that keeps the BIGNUMs pushed into it alive until it is freed (the builder
-/// holds them by reference until `OSSL_PARAM_BLD_to_param`).
+/// An `OSSL_PARAM_BLD` that keeps everything pushed into it alive until it is freed: the builder
+/// holds names, strings and BIGNUMs by reference until `OSSL_PARAM_BLD_to_param` copies them.
 final class ParamBuilder {
     let pointer: OpaquePointer
     private var numbers: [OpaquePointer] = []
@@ -64,17 +67,22 @@ final class ParamBuilder {
     func bn(_ name: String, _ bytes: [UInt8]) throws {
         guard let bn = BN_bin2bn(bytes, Int32(bytes.count), nil) else { throw SIG0KeyError("out of memory") }
         numbers.append(bn)
-        guard OSSL_PARAM_BLD_push_BN(pointer, name, bn) == 1 else { throw SIG0KeyError("cannot set \(name)") }
+        guard OSSL_PARAM_BLD_push_BN(pointer, cString(name), bn) == 1 else { throw SIG0KeyError("cannot set \(name)") }
     }
 
     func octets(_ name: String, _ bytes: [UInt8]) throws {
         let copy = keep(bytes)
-        guard OSSL_PARAM_BLD_push_octet_string(pointer, name, copy, bytes.count) == 1 else { throw SIG0KeyError("cannot set \(name)") }
+        guard OSSL_PARAM_BLD_push_octet_string(pointer, cString(name), copy, bytes.count) == 1 else { throw SIG0KeyError("cannot set \(name)") }
     }
 
     func utf8(_ name: String, _ value: String) throws {
         let copy = keep(Array(value.utf8) + [0])
-        guard OSSL_PARAM_BLD_push_utf8_string(pointer, name, copy.assumingMemoryBound(to: CChar.self), 0) == 1 else { throw SIG0KeyError("cannot set \(name)") }
+        guard OSSL_PARAM_BLD_push_utf8_string(pointer, cString(name), copy.assumingMemoryBound(to: CChar.self), 0) == 1 else { throw SIG0KeyError("cannot set \(name)") }
+    }
+
+    /// Parameter names are kept by reference as well.
+    private func cString(_ text: String) -> UnsafeMutablePointer<CChar> {
+        keep(Array(text.utf8) + [0]).assumingMemoryBound(to: CChar.self)
     }
 
     /// The builder keeps string and octet parameters by reference too: copy them into memory

@@ -233,7 +233,11 @@ public struct SIG0PrivateKey: Sendable {
             throw SIG0KeyError("algorithm \(algorithm.rawValue) is not supported (use 8, 13, 14 or 15)")
         }
         self.init(algorithm: algorithm, evp: evp, publicKey: try Self.publicKey(of: evp, algorithm: algorithm))
-        if let publicKey, publicKey != self.publicKey {
+        // OpenSSL does not check that an imported EC private scalar matches the public point:
+        // sign once and verify with the public key, which catches any mismatched pair.
+        let publicHalf = try SIG0PublicKey(KEYData(flags: 0, algorithm: algorithm.rawValue, publicKey: publicKey ?? self.publicKey))
+        let probe = Array("delegsync key pair check".utf8)
+        guard (publicKey ?? self.publicKey) == self.publicKey, publicHalf.verify(try sign(probe), over: probe) else {
             throw SIG0KeyError("the .private file does not belong to the public key in the .key file")
         }
     }
