@@ -60,8 +60,10 @@ enum LDNS {
     static func presentation(of record: Record) throws -> String {
         let rr = try makeRR(record.wire, question: false)
         defer { ldns_rr_free(rr) }
-        guard var text = string(ldns_rr2str(rr)) else { throw DNSWireError(.ldns, "ldns could not print \(record.type)") }
-        while text.last == "\n" { text.removeLast() }
+        // Flags 0: no comments (key ids, sizes) after the RDATA.
+        var format = ldns_output_format(flags: 0, data: nil)
+        guard var text = string(ldns_rr2str_fmt(&format, rr)) else { throw DNSWireError(.ldns, "ldns could not print \(record.type)") }
+        while text.last == "\n" || text.last == " " { text.removeLast() }
         return text
     }
 
