@@ -81,8 +81,9 @@ public struct Header: Sendable, Hashable {
     public var ad = false
     /// RFC 4035 §3.2.2.
     public var cd = false
-    /// The low 4 bits of the RCODE, as the header carries them.
-    public var rcodeLow: UInt8 = 0
+    /// The low 4 bits of the RCODE while encoding or decoding; ``Message/rcode`` is the value
+    /// (kept 0 outside the codec so equal messages have equal headers).
+    var rcodeLow: UInt8 = 0
 
     public init() {}
 }

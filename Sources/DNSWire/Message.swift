@@ -84,6 +84,7 @@ public struct Message: Sendable, Hashable {
         additional = decoded.sections[2]
         if let tsig = decoded.tsig { additional.append(tsig) }
         var code = UInt16(header.rcodeLow)
+        header.rcodeLow = 0
         if let opt = optSpans.first {
             let flags = decoded.edns.z
             let options = try EDNS.parseOptions(Array(bytes[opt.rdataStart..<opt.end]))

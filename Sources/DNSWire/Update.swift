@@ -156,8 +156,13 @@ public struct Update: Sendable, Hashable {
     public mutating func deleteRRset(_ name: DomainName, _ type: RRType) { operations.append(.deleteRRset(name, type)) }
     /// §2.5.3 Delete all RRsets from a name.
     public mutating func deleteName(_ name: DomainName) { operations.append(.deleteName(name)) }
-    /// §2.5.4 Delete an RR from an RRset.
-    public mutating func delete(_ record: Record) { operations.append(.delete(record)) }
+    /// §2.5.4 Delete an RR from an RRset (the TTL is not part of the match and goes out as 0).
+    public mutating func delete(_ record: Record) {
+        var record = record
+        record.ttl = 0
+        record.rrClass = zoneClass
+        operations.append(.delete(record))
+    }
 
     /// The UPDATE message (opcode 5, zone section `zone IN SOA`, RFC 2136 §2.3).
     public func message(id: UInt16, edns: EDNS? = EDNS()) -> Message {
