@@ -74,7 +74,8 @@ for (algorithm, speedName, marker) in [(SIG0Algorithm.ed25519, "ed25519", "Ed255
     func ratio(_ value: Double) -> String { openssl.map { String(format: "%.2f", value / $0) } ?? "n/a" }
     func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
     let opensslText = openssl.map { String(format: "%.0f", $0) } ?? "n/a"
-    print(algorithm.description.padding(toLength: 16, withPad: " ", startingAt: 0)
-        + pad(String(format: "%.0f", full), 17) + pad(String(format: "%.0f", crypto), 20)
-        + pad(opensslText, 24) + pad(ratio(full), 12) + pad(ratio(crypto), 14))
+    print(
+        algorithm.description.padding(toLength: 16, withPad: " ", startingAt: 0)
+            + pad(String(format: "%.0f", full), 17) + pad(String(format: "%.0f", crypto), 20)
+            + pad(opensslText, 24) + pad(ratio(full), 12) + pad(ratio(crypto), 14))
 }

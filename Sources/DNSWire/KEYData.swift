@@ -64,7 +64,10 @@ public struct SIGData: Sendable, Hashable {
     public var signerName: DomainName
     public var signature: [UInt8]
 
-    public init(typeCovered: RRType = RRType(0), algorithm: UInt8, labels: UInt8 = 0, originalTTL: UInt32 = 0, expiration: UInt32, inception: UInt32, keyTag: UInt16, signerName: DomainName, signature: [UInt8]) {
+    public init(
+        typeCovered: RRType = RRType(0), algorithm: UInt8, labels: UInt8 = 0, originalTTL: UInt32 = 0, expiration: UInt32, inception: UInt32, keyTag: UInt16,
+        signerName: DomainName, signature: [UInt8]
+    ) {
         self.typeCovered = typeCovered
         self.algorithm = algorithm
         self.labels = labels

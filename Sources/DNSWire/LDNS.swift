@@ -1,9 +1,9 @@
 import CLDNS
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The bridge to libldns. Everything ldns allocates is freed before these functions return; no
@@ -77,7 +77,10 @@ enum LDNS {
     }
 
     /// Decodes a message with `ldns_wire2pkt` and copies it into our value types.
-    static func decode(_ bytes: [UInt8]) throws -> (header: Header, question: [Question], sections: [[Record]], tsig: Record?, edns: (udp: UInt16, extendedRCode: UInt8, version: UInt8, z: UInt16, options: [UInt8])) {
+    static func decode(_ bytes: [UInt8]) throws -> (
+        header: Header, question: [Question], sections: [[Record]], tsig: Record?,
+        edns: (udp: UInt16, extendedRCode: UInt8, version: UInt8, z: UInt16, options: [UInt8])
+    ) {
         var packet: UnsafeMutablePointer<ldns_pkt>? = nil
         let status = bytes.withUnsafeBufferPointer { ldns_wire2pkt(&packet, $0.baseAddress, $0.count) }
         guard status == LDNS_STATUS_OK, let packet else { throw error(status, "message") }

@@ -16,7 +16,10 @@ public struct Message: Sendable, Hashable {
     /// The whole RCODE (header bits and, with EDNS, the OPT's extended bits).
     public var rcode: RCode
 
-    public init(header: Header = Header(), question: [Question] = [], answer: [Record] = [], authority: [Record] = [], additional: [Record] = [], edns: EDNS? = nil, rcode: RCode = .noError) {
+    public init(
+        header: Header = Header(), question: [Question] = [], answer: [Record] = [], authority: [Record] = [], additional: [Record] = [], edns: EDNS? = nil,
+        rcode: RCode = .noError
+    ) {
         self.header = header
         self.question = question
         self.answer = answer
@@ -88,7 +91,8 @@ public struct Message: Sendable, Hashable {
         if let opt = optSpans.first {
             let flags = decoded.edns.z
             let options = try EDNS.parseOptions(Array(bytes[opt.rdataStart..<opt.end]))
-            edns = EDNS(udpPayloadSize: decoded.edns.udp, version: decoded.edns.version,
+            edns = EDNS(
+                udpPayloadSize: decoded.edns.udp, version: decoded.edns.version,
                 dnssecOK: flags & 0x8000 != 0, z: flags & 0x7FFF, options: options)
             code |= UInt16(decoded.edns.extendedRCode) << 4
         } else {

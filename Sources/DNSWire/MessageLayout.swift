@@ -63,7 +63,8 @@ public struct MessageLayout: Sendable, Equatable {
                 let type = RRType(try reader.u16())
                 let rrClass = RRClass(try reader.u16())
                 if section == .question {
-                    spans.append(Span(section: section, start: start, rdataStart: reader.position, end: reader.position, owner: owner, type: type, rrClass: rrClass))
+                    spans.append(
+                        Span(section: section, start: start, rdataStart: reader.position, end: reader.position, owner: owner, type: type, rrClass: rrClass))
                     continue
                 }
                 _ = try reader.u32()

@@ -86,7 +86,8 @@ extension Record {
             let token = tokens[index]
             if let value = UInt32(token) {
                 ttl = value
-            } else if let c = RRClass(mnemonic: token), RRType(mnemonic: token) == nil || index + 1 < tokens.count && RRType(mnemonic: tokens[index + 1]) != nil {
+            } else if let c = RRClass(mnemonic: token), RRType(mnemonic: token) == nil || index + 1 < tokens.count && RRType(mnemonic: tokens[index + 1]) != nil
+            {
                 rrClass = c
             } else if let t = RRType(mnemonic: token) {
                 type = t

@@ -68,7 +68,6 @@ extension Array where Element == UInt8 {
         return out
     }
 
-
     /// Bytes from hexadecimal text; white space is ignored. `nil` when the text is not hex.
     public init?(hex text: some StringProtocol) {
         var bytes: [UInt8] = []

@@ -77,7 +77,9 @@ final class ParamBuilder {
 
     func utf8(_ name: String, _ value: String) throws {
         let copy = keep(Array(value.utf8) + [0])
-        guard OSSL_PARAM_BLD_push_utf8_string(pointer, cString(name), copy.assumingMemoryBound(to: CChar.self), 0) == 1 else { throw SIG0KeyError("cannot set \(name)") }
+        guard OSSL_PARAM_BLD_push_utf8_string(pointer, cString(name), copy.assumingMemoryBound(to: CChar.self), 0) == 1 else {
+            throw SIG0KeyError("cannot set \(name)")
+        }
     }
 
     /// Parameter names are kept by reference as well.

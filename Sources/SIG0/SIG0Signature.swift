@@ -71,12 +71,15 @@ public struct SIG0Signature: Sendable {
     /// (RFC 2535 §4.1.8.1).
     public func signedData(request: [UInt8]? = nil) -> [UInt8] {
         let fixedEnd = rdataStart + 18 + sig.signerName.wire.count
-        return Self.signedData(sigRdataWithoutSignature: message[rdataStart..<fixedEnd], request: request, unsignedMessage: message[0..<recordStart], arcountAdjustment: 1)
+        return Self.signedData(
+            sigRdataWithoutSignature: message[rdataStart..<fixedEnd], request: request, unsignedMessage: message[0..<recordStart], arcountAdjustment: 1)
     }
 
     /// Assembles RDATA-without-signature ‖ request ‖ message with ARCOUNT lowered by
     /// `arcountAdjustment` (the SIG(0) the message carries, or 0 when it is not appended yet).
-    static func signedData(sigRdataWithoutSignature: ArraySlice<UInt8>, request: [UInt8]?, unsignedMessage: ArraySlice<UInt8>, arcountAdjustment: Int) -> [UInt8] {
+    static func signedData(sigRdataWithoutSignature: ArraySlice<UInt8>, request: [UInt8]?, unsignedMessage: ArraySlice<UInt8>, arcountAdjustment: Int)
+        -> [UInt8]
+    {
         var data: [UInt8] = []
         data.reserveCapacity(sigRdataWithoutSignature.count + (request?.count ?? 0) + unsignedMessage.count)
         data.append(contentsOf: sigRdataWithoutSignature)

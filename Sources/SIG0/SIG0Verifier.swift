@@ -69,7 +69,9 @@ public struct SIG0Verifier: Sendable {
     /// Pass `request` to verify a response, whose signature also covers the request that
     /// produced it (RFC 2535 §4.1.8.1).
     @discardableResult
-    public func verify(_ signature: SIG0Signature, key: SIG0PublicKey, expectedSigner: DomainName? = nil, now: UInt32?, request: [UInt8]? = nil) throws(SIG0Rejection) -> Verified {
+    public func verify(_ signature: SIG0Signature, key: SIG0PublicKey, expectedSigner: DomainName? = nil, now: UInt32?, request: [UInt8]? = nil)
+        throws(SIG0Rejection) -> Verified
+    {
         try precheck(signature, key: key.keyData, expectedSigner: expectedSigner, now: now)
         let sig = signature.sig
         guard sig.signature.count == key.signatureSize else {
@@ -78,12 +80,15 @@ public struct SIG0Verifier: Sendable {
         guard key.verify(sig.signature, over: signature.signedData(request: request)) else {
             throw SIG0Rejection(.badSignature, "the signature does not verify with key \(key.keyTag) of \(sig.signerName)")
         }
-        return Verified(signer: sig.signerName, keyTag: sig.keyTag, algorithm: SIG0Algorithm(sig.algorithm), inception: sig.inception, expiration: sig.expiration)
+        return Verified(
+            signer: sig.signerName, keyTag: sig.keyTag, algorithm: SIG0Algorithm(sig.algorithm), inception: sig.inception, expiration: sig.expiration)
     }
 
     /// Convenience: locate the SIG(0) in `message` and verify it.
     @discardableResult
-    public func verify(message: [UInt8], key: SIG0PublicKey, expectedSigner: DomainName? = nil, now: UInt32?, request: [UInt8]? = nil) throws(SIG0Rejection) -> Verified {
+    public func verify(message: [UInt8], key: SIG0PublicKey, expectedSigner: DomainName? = nil, now: UInt32?, request: [UInt8]? = nil) throws(SIG0Rejection)
+        -> Verified
+    {
         try verify(SIG0Signature(message: message), key: key, expectedSigner: expectedSigner, now: now, request: request)
     }
 

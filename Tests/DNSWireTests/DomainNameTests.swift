@@ -27,7 +27,10 @@ final class DomainNameTests: XCTestCase {
 
     /// RFC 4034 §6.1's example, shuffled, sorts back into the RFC's order.
     func testCanonicalOrder() throws {
-        let ordered = ["example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.", "zABC.a.EXAMPLE.", "z.example.", "\\001.z.example.", "*.z.example.", "\\200.z.example."]
+        let ordered = [
+            "example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.", "zABC.a.EXAMPLE.", "z.example.", "\\001.z.example.", "*.z.example.",
+            "\\200.z.example.",
+        ]
         let names = try ordered.map(name)
         XCTAssertEqual(names.shuffled().sorted().map(\.description), names.map(\.description))
     }

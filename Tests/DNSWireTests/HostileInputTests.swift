@@ -58,8 +58,12 @@ final class HostileInputTests: XCTestCase {
 
     func testRandomAndMutatedInputs() throws {
         var rng = SplitMix64(state: 0x6465_6C65_6773_796E)
-        let seeds = try [MessageTests.nsupdateCapture, MessageTests.keyStateInquiry,
-            Update(zone: DomainName("parent.")).message(id: 1).wireFormat()] + {
+        let seeds =
+            try [
+                MessageTests.nsupdateCapture, MessageTests.keyStateInquiry,
+                Update(zone: DomainName("parent.")).message(id: 1).wireFormat(),
+            ]
+            + {
                 var u = Update(zone: try DomainName("parent."))
                 u.deleteRRset(try DomainName("child.parent."), .ds)
                 u.add(try Record("child.parent. 3600 IN DS 1 13 2 49fd46e6c4b45c55d4ac69cbd3cd34ac1afe51de8c4a3d2d4f9b1f2c7c2c3f1a"))

@@ -3,24 +3,26 @@ import XCTest
 
 final class MessageTests: XCTestCase {
     /// spec-digest §17.0: BIND nsupdate 9.18.49, names compressed in the body.
-    static let nsupdateCapture = [UInt8](hex: """
-        60ac2800000100000004000106706172656e740000060001056368696c64c00c
-        000200ff000000000000c0180002000100000e100006036e7331c018c0180002
-        000100000e100015026e730870726f7669646572076578616d706c6500c03600
-        01000100000e100004c000020100001800ff00000000006000000f0000000000
-        6b0b83076b0b80af76e6056368696c6406706172656e7400eaa4a6d62d83d2f6
-        7a394b614d1d0362792c0ca9e8838088cf44efc13482658c07fa4ace9b70a9d3
-        a7dab43a9ab88233b4271a1ac1796f788bf34dd85098eb03
-        """)!
+    static let nsupdateCapture = [UInt8](
+        hex: """
+            60ac2800000100000004000106706172656e740000060001056368696c64c00c
+            000200ff000000000000c0180002000100000e100006036e7331c018c0180002
+            000100000e100015026e730870726f7669646572076578616d706c6500c03600
+            01000100000e100004c000020100001800ff00000000006000000f0000000000
+            6b0b83076b0b80af76e6056368696c6406706172656e7400eaa4a6d62d83d2f6
+            7a394b614d1d0362792c0ca9e8838088cf44efc13482658c07fa4ace9b70a9d3
+            a7dab43a9ab88233b4271a1ac1796f788bf34dd85098eb03
+            """)!
 
     /// spec-digest §17.1 Vector 3: KeyState inquiry with OPT before the SIG(0).
-    static let keyStateInquiry = [UInt8](hex: """
-        beef0000000100000000000205636869 6c6406706172656e7400001900010000
-        2904d000000000000 8fdea000486d20200 00001800ff0000000000600000 0f000000
-        0000 6955ba2c6955b7d486d2056368696c6406706172656e7400ef0328ad38228bd1
-        cd3ccf2ef4584949b5b467d181e4b07d9d699260d6fcb2c8ee93ce8687ef5decdc78
-        b58d79542fcc8f6c5507f355d074bdb8fd8e9fad8508
-        """)!
+    static let keyStateInquiry = [UInt8](
+        hex: """
+            beef0000000100000000000205636869 6c6406706172656e7400001900010000
+            2904d000000000000 8fdea000486d20200 00001800ff0000000000600000 0f000000
+            0000 6955ba2c6955b7d486d2056368696c6406706172656e7400ef0328ad38228bd1
+            cd3ccf2ef4584949b5b467d181e4b07d9d699260d6fcb2c8ee93ce8687ef5decdc78
+            b58d79542fcc8f6c5507f355d074bdb8fd8e9fad8508
+            """)!
 
     func testDecodeReencodeIsByteIdentical() throws {
         for bytes in [Self.nsupdateCapture, Self.keyStateInquiry] {
@@ -34,12 +36,14 @@ final class MessageTests: XCTestCase {
         XCTAssertEqual(message.opcode, .update)
         XCTAssertEqual(message.zone, [Question(name: try DomainName("parent."), type: .soa)])
         let update = try Update(message: message)
-        XCTAssertEqual(update.operations, [
-            .deleteRRset(try DomainName("child.parent."), .ns),
-            .add(try Record("child.parent. 3600 IN NS ns1.child.parent.")),
-            .add(try Record("child.parent. 3600 IN NS ns.provider.example.")),
-            .add(try Record("ns1.child.parent. 3600 IN A 192.0.2.1")),
-        ])
+        XCTAssertEqual(
+            update.operations,
+            [
+                .deleteRRset(try DomainName("child.parent."), .ns),
+                .add(try Record("child.parent. 3600 IN NS ns1.child.parent.")),
+                .add(try Record("child.parent. 3600 IN NS ns.provider.example.")),
+                .add(try Record("ns1.child.parent. 3600 IN A 192.0.2.1")),
+            ])
         XCTAssertEqual(message.additional.last?.type, .sig)
         let text = message.description
         XCTAssertTrue(text.contains("opcode: UPDATE, status: NOERROR, id: 24748"), text)
@@ -117,9 +121,11 @@ final class MessageTests: XCTestCase {
         update.deleteName(try DomainName("old.child.parent."))
         update.delete(try Record("ns1.child.parent. 3600 IN A 192.0.2.1"))
         let message = update.message(id: 7)
-        XCTAssertEqual(message.prerequisites.map { "\($0.rrClass) \($0.type) \($0.ttl) \($0.rdata.count)" },
+        XCTAssertEqual(
+            message.prerequisites.map { "\($0.rrClass) \($0.type) \($0.ttl) \($0.rdata.count)" },
             ["ANY NS 0 0", "IN NS 0 18", "NONE DS 0 0", "ANY ANY 0 0", "NONE ANY 0 0"])
-        XCTAssertEqual(message.updates.map { "\($0.rrClass) \($0.type) \($0.ttl)" },
+        XCTAssertEqual(
+            message.updates.map { "\($0.rrClass) \($0.type) \($0.ttl)" },
             ["IN DS 3600", "ANY NS 0", "ANY ANY 0", "NONE A 0"])
         let decoded = try Update(message: Message(wire: message.wireFormat()))
         XCTAssertEqual(decoded, update)
@@ -133,7 +139,9 @@ final class MessageTests: XCTestCase {
         update.add(try Record("_dsync.parent. 3600 IN DSYNC ANY UPDATE 5302 updater.parent."))
         update.delete(try Record("ns0.child.parent. 3600 IN A 192.0.2.1"))
         update.deleteName(try DomainName("x.child.parent."))
-        XCTAssertEqual(NSUpdateScript(update: update, server: ("127.0.0.1", 5353)).text, """
+        XCTAssertEqual(
+            NSUpdateScript(update: update, server: ("127.0.0.1", 5353)).text,
+            """
             server 127.0.0.1 5353
             zone parent.
             prereq yxdomain child.parent.

@@ -37,7 +37,8 @@ final class RecordTests: XCTestCase {
     }
 
     func testSIGPresentationParses() throws {
-        let text = ".\t0\tANY\tSIG\tTYPE0 15 0 0 20261129014231 20261129013231 30438 child.parent. 6qSm1i2D0vZ6OUthTR0DYnksDKnog4CIz0TvwTSCZYwH+krOm3Cp06fatDqauIIztCcaGsF5b3iL803YUJjrAw=="
+        let text =
+            ".\t0\tANY\tSIG\tTYPE0 15 0 0 20261129014231 20261129013231 30438 child.parent. 6qSm1i2D0vZ6OUthTR0DYnksDKnog4CIz0TvwTSCZYwH+krOm3Cp06fatDqauIIztCcaGsF5b3iL803YUJjrAw=="
         let record = try Record(text)
         let sig = try SIGData(rdata: record.rdata)
         XCTAssertEqual(sig.keyTag, 30438)

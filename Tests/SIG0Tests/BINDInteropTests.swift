@@ -4,7 +4,7 @@ import SIG0
 import XCTest
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Live interop with BIND 9: keys from `dnssec-keygen -T KEY -n HOST`, UPDATEs signed by
@@ -57,7 +57,8 @@ final class BINDInteropTests: XCTestCase {
             XCTAssertEqual(process.terminationStatus, 0, "nsupdate \(algorithm)")
 
             let now = UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970))
-            let verified = try SIG0Verifier().verify(message: captured, key: SIG0PublicKey(keyFile.keyData), expectedSigner: DomainName("child.parent."), now: now)
+            let verified = try SIG0Verifier().verify(
+                message: captured, key: SIG0PublicKey(keyFile.keyData), expectedSigner: DomainName("child.parent."), now: now)
             XCTAssertEqual(verified.keyTag, keyFile.keyTag)
             XCTAssertEqual(verified.algorithm, SIG0Algorithm(mnemonic: algorithm))
             XCTAssertEqual(verified.expiration &- verified.inception, 600)

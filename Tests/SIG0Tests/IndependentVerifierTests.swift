@@ -64,7 +64,9 @@ final class IndependentVerifierTests: XCTestCase {
             let key = try BINDKeyFile.generate(owner: DomainName("child.parent."), algorithm: algorithm)
             let base = try key.write(to: directory, created: Date())
             let out = "\(directory)/py-\(algorithm.rawValue).bin"
-            let result = try Tool.run(python, [Self.script, "sign", unsignedFile, base + ".private", "--inception", String(now - 300), "--expiration", String(now + 300), "--output", out])
+            let result = try Tool.run(
+                python,
+                [Self.script, "sign", unsignedFile, base + ".private", "--inception", String(now - 300), "--expiration", String(now + 300), "--output", out])
             XCTAssertEqual(result.status, 0, result.stderr)
             let signed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: out)))
             let verified = try SIG0Verifier().verify(message: signed, key: SIG0PublicKey(key.keyData), expectedSigner: DomainName("child.parent."), now: now)

@@ -19,7 +19,10 @@ final class SIG0RejectionTests: XCTestCase {
         signed = try Vectors.bytes("vector1-update.bin")
     }
 
-    func assertRejected(_ message: [UInt8], _ reason: SIG0Rejection.Reason, verifier: SIG0Verifier = SIG0Verifier(), key: SIG0PublicKey? = nil, expectedSigner: DomainName? = nil, now: UInt32? = nil, file: StaticString = #filePath, line: UInt = #line) {
+    func assertRejected(
+        _ message: [UInt8], _ reason: SIG0Rejection.Reason, verifier: SIG0Verifier = SIG0Verifier(), key: SIG0PublicKey? = nil,
+        expectedSigner: DomainName? = nil, now: UInt32? = nil, file: StaticString = #filePath, line: UInt = #line
+    ) {
         do {
             try verifier.verify(message: message, key: key ?? self.key, expectedSigner: expectedSigner, now: now ?? self.now)
             XCTFail("verified, expected \(reason)", file: file, line: line)

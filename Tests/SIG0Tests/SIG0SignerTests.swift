@@ -18,7 +18,8 @@ final class SIG0SignerTests: XCTestCase {
         var unsigned = Array(expected[0..<signature.recordStart])
         unsigned[11] -= 1
         let signer = try SIG0Signer(keyFile: Vectors.key("Kupdater.parent.+015+11785.private"))
-        let signed = try signer.sign(unsigned, inception: Vectors.vectorInception, expiration: Vectors.vectorExpiration, request: Vectors.bytes("vector1-update.bin"))
+        let signed = try signer.sign(
+            unsigned, inception: Vectors.vectorInception, expiration: Vectors.vectorExpiration, request: Vectors.bytes("vector1-update.bin"))
         XCTAssertEqual(signed, expected)
     }
 
@@ -53,7 +54,8 @@ final class SIG0SignerTests: XCTestCase {
             XCTAssertEqual(loaded.record, generated.record)
             XCTAssertEqual(loaded.privateKey?.publicKey, generated.privateKey?.publicKey)
             let signed = try SIG0Signer(keyFile: loaded).sign(message, now: 1_800_000_000)
-            let verified = try SIG0Verifier().verify(message: signed, key: SIG0PublicKey(loaded.keyData), expectedSigner: DomainName("child.parent."), now: 1_800_000_100)
+            let verified = try SIG0Verifier().verify(
+                message: signed, key: SIG0PublicKey(loaded.keyData), expectedSigner: DomainName("child.parent."), now: 1_800_000_100)
             XCTAssertEqual(verified.algorithm, algorithm)
             // The signed message is still a DNS message ldns reads, SIG last.
             XCTAssertEqual(try Message(wire: signed).additional.last?.type, .sig)

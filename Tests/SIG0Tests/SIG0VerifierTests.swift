@@ -27,7 +27,8 @@ final class SIG0VerifierTests: XCTestCase {
     func testMixedCaseSignerComparesCaseInsensitively() throws {
         let key = try Vectors.key("Kmixed.parent.+013+48625.key")
         let message = try Vectors.bytes("nsupdate-mixedcase-alg13.bin")
-        let verified = try verifier.verify(message: message, key: SIG0PublicKey(key.keyData), expectedSigner: try DomainName("mixed.parent."), now: 1_795_920_727)
+        let verified = try verifier.verify(
+            message: message, key: SIG0PublicKey(key.keyData), expectedSigner: try DomainName("mixed.parent."), now: 1_795_920_727)
         XCTAssertEqual(verified.signer.wire, try DomainName("MiXed.Parent.").wire)
     }
 
@@ -41,10 +42,13 @@ final class SIG0VerifierTests: XCTestCase {
         // A signed response covers the request that produced it (RFC 2535 §4.1.8.1).
         let updater = try SIG0PublicKey(Vectors.key("Kupdater.parent.+015+11785.key").keyData)
         let request = try Vectors.bytes("vector1-update.bin")
-        try verifier.verify(message: Vectors.bytes("vector4-response.bin"), key: updater, expectedSigner: DomainName("updater.parent."), now: Vectors.vectorInception, request: request)
+        try verifier.verify(
+            message: Vectors.bytes("vector4-response.bin"), key: updater, expectedSigner: DomainName("updater.parent."), now: Vectors.vectorInception,
+            request: request)
         var otherRequest = request
         otherRequest[1] ^= 1
-        XCTAssertThrowsError(try verifier.verify(message: Vectors.bytes("vector4-response.bin"), key: updater, now: Vectors.vectorInception, request: otherRequest))
+        XCTAssertThrowsError(
+            try verifier.verify(message: Vectors.bytes("vector4-response.bin"), key: updater, now: Vectors.vectorInception, request: otherRequest))
     }
 
     /// RFC 4034 Appendix B over the KEY RDATA as published: flags change the tag (spec-digest §17.5).
@@ -64,7 +68,10 @@ final class SIG0VerifierTests: XCTestCase {
     /// Flipping any bit of a signed message makes verification fail — header, body, SIG fields
     /// and signature alike.
     func testEveryBitFlipFails() throws {
-        let cases = [("vector1-update.bin", "Kchild.parent.+015+34514.key", Vectors.vectorInception + 1), ("nsupdate-alg13.bin", "Kchild.parent.+013+24099.key", 1_795_920_727)]
+        let cases = [
+            ("vector1-update.bin", "Kchild.parent.+015+34514.key", Vectors.vectorInception + 1),
+            ("nsupdate-alg13.bin", "Kchild.parent.+013+24099.key", 1_795_920_727),
+        ]
         for (file, keyFile, now) in cases {
             let message = try Vectors.bytes(file)
             let key = try SIG0PublicKey(Vectors.key(keyFile).keyData)
@@ -74,7 +81,8 @@ final class SIG0VerifierTests: XCTestCase {
                 for bit in 0..<8 {
                     var copy = message
                     copy[index] ^= UInt8(1 << bit)
-                    XCTAssertThrowsError(try verifier.verify(message: copy, key: key, expectedSigner: DomainName("child.parent."), now: now), "\(file) byte \(index) bit \(bit)")
+                    XCTAssertThrowsError(
+                        try verifier.verify(message: copy, key: key, expectedSigner: DomainName("child.parent."), now: now), "\(file) byte \(index) bit \(bit)")
                     flipped += 1
                 }
             }

@@ -33,7 +33,9 @@ enum Vectors {
         let text = String(decoding: try bytes("captures.tsv"), as: UTF8.self)
         return text.split(separator: "\n").dropFirst().map { line in
             let f = line.split(separator: "\t").map(String.init)
-            return Capture(file: f[0], keyFile: f[1], algorithm: UInt8(f[2])!, keyTag: UInt16(f[3])!, signer: f[4], inception: UInt32(f[5])!, expiration: UInt32(f[6])!, transport: f[7])
+            return Capture(
+                file: f[0], keyFile: f[1], algorithm: UInt8(f[2])!, keyTag: UInt16(f[3])!, signer: f[4], inception: UInt32(f[5])!, expiration: UInt32(f[6])!,
+                transport: f[7])
         }
     }
 
