@@ -53,9 +53,8 @@ public struct DSYNCData: Sendable, Hashable, CustomStringConvertible {
         scheme = Scheme(try reader.u8())
         port = try reader.u16()
         let start = reader.position
-        // A name read from the RDATA alone cannot follow a pointer anywhere valid: pointers
-        // would have to point backwards into the fixed fields, which DomainName.read refuses
-        // only if they point forwards — so check for a pointer explicitly.
+        // RFC 9859 §2.1: the target is not compressed. (A pointer here could only point into the
+        // fixed fields, which DomainName.read would follow, so refuse any pointer outright.)
         var i = start
         while i < rdata.count, rdata[i] != 0 {
             guard rdata[i] & 0xC0 == 0 else { throw DNSWireError(.badRdata, "DSYNC target must not be compressed") }

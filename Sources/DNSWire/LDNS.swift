@@ -68,9 +68,11 @@ enum LDNS {
     }
 
     /// A record from presentation text that ldns parses.
-    static func parse(_ text: String) throws -> Record {
+    static func parse(_ text: String, origin: DomainName) throws -> Record {
         var rr: UnsafeMutablePointer<ldns_rr>? = nil
-        let status = ldns_rr_new_frm_str(&rr, text, 3600, nil, nil)
+        let originRdf = origin.wire.withUnsafeBufferPointer { ldns_dname_new_frm_data(UInt16($0.count), $0.baseAddress) }
+        defer { ldns_rdf_deep_free(originRdf) }
+        let status = ldns_rr_new_frm_str(&rr, text, 3600, originRdf, nil)
         guard status == LDNS_STATUS_OK, let rr else { throw error(status, "\"\(text)\"") }
         defer { ldns_rr_free(rr) }
         return try record(from: rr)

@@ -117,7 +117,7 @@ extension Record {
             return
         }
         let normalized = "\(owner) \(ttl) \(rrClass) \(type) \(rdataTokens.joined(separator: " "))"
-        var record = try LDNS.parse(normalized)
+        var record = try LDNS.parse(normalized, origin: origin)
         record.name = owner
         self = record
     }

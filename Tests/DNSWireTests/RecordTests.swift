@@ -92,3 +92,14 @@ final class RecordTests: XCTestCase {
         XCTAssertEqual(key.keyTag, 30438)
     }
 }
+
+extension RecordTests {
+    func testRelativeNamesUseTheOrigin() throws {
+        let origin = try DomainName("child.parent.")
+        let record = try Record("@ 3600 IN NS ns1", origin: origin)
+        XCTAssertEqual(record.name.description, "child.parent.")
+        XCTAssertEqual(record.rdataPresentation, "ns1.child.parent.")
+        let glue = try Record("ns1 IN A 192.0.2.1", origin: origin, defaultTTL: 300)
+        XCTAssertEqual(glue.description, "ns1.child.parent.\t300\tIN\tA\t192.0.2.1")
+    }
+}
