@@ -42,12 +42,14 @@ let package = Package(
             dependencies: ["DNSWire", "SIG0"],
             path: "Benchmarks/SIG0Bench"
         ),
+        // Helpers shared by the test targets: running external tools, a capture listener.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(
             name: "SIG0Tests",
-            dependencies: ["SIG0", "DNSWire"],
+            dependencies: ["SIG0", "DNSWire", "TestSupport"],
             exclude: ["Vectors"]
         ),
-        .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire"]),
+        .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire", "TestSupport"]),
     ]
 )

@@ -1,6 +1,7 @@
 import DNSWire
 import Foundation
 import SIG0
+import TestSupport
 import XCTest
 
 /// Cross-checks with `Tests/Tools/rfc2931.py`, an independent RFC 2931 implementation on

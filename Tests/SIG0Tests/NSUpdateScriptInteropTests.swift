@@ -1,5 +1,6 @@
 import DNSWire
 import Foundation
+import TestSupport
 import XCTest
 
 /// The nsupdate text delegsync renders is read by BIND's `nsupdate` and Knot's `knsupdate`:

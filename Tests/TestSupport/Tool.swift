@@ -1,15 +1,15 @@
 import Foundation
 
-/// Runs an external program (python3, dnssec-keygen, nsupdate) for interop tests.
-enum Tool {
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
+/// Runs external programs for interop tests: python3, dnssec-keygen, nsupdate, the delegsync binary.
+public enum Tool {
+    public struct Result: Sendable {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
     }
 
     /// Full path of `name` on PATH, or nil.
-    static func find(_ name: String) -> String? {
+    public static func find(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for directory in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"] {
             let candidate = "\(directory)/\(name)"
@@ -19,7 +19,7 @@ enum Tool {
     }
 
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], input: String? = nil, directory: String? = nil) throws -> Result {
+    public static func run(_ executable: String, _ arguments: [String], input: Data? = nil, directory: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : (find(executable) ?? executable))
         process.arguments = arguments
@@ -31,7 +31,7 @@ enum Tool {
         process.standardError = err
         process.standardInput = inPipe
         try process.run()
-        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
+        if let input { inPipe.fileHandleForWriting.write(input) }
         try inPipe.fileHandleForWriting.close()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
@@ -39,9 +39,15 @@ enum Tool {
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    static func temporaryDirectory(_ prefix: String) throws -> String {
+    public static func temporaryDirectory(_ prefix: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
+}
+
+/// A test-harness failure (a socket, a missing file), not a product error.
+public struct ToolError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
