@@ -52,15 +52,8 @@ public struct DSYNCData: Sendable, Hashable, CustomStringConvertible {
         rrType = RRType(try reader.u16())
         scheme = Scheme(try reader.u8())
         port = try reader.u16()
-        let start = reader.position
-        // RFC 9859 §2.1: the target is not compressed. (A pointer here could only point into the
-        // fixed fields, which DomainName.read would follow, so refuse any pointer outright.)
-        var i = start
-        while i < rdata.count, rdata[i] != 0 {
-            guard rdata[i] & 0xC0 == 0 else { throw DNSWireError(.badRdata, "DSYNC target must not be compressed") }
-            i += Int(rdata[i]) + 1
-        }
-        target = try reader.name()
+        // RFC 9859 §2.1: the target is not compressed.
+        target = try reader.uncompressedName(what: "DSYNC target")
         guard reader.remaining == 0 else { throw DNSWireError(.trailingData, "\(reader.remaining) octets after the DSYNC target") }
     }
 

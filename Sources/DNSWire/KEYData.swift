@@ -89,12 +89,7 @@ public struct SIGData: Sendable, Hashable {
         expiration = try reader.u32()
         inception = try reader.u32()
         keyTag = try reader.u16()
-        var i = reader.position
-        while i < rdata.count, rdata[i] != 0 {
-            guard rdata[i] & 0xC0 == 0 else { throw DNSWireError(.badRdata, "SIG signer name must not be compressed") }
-            i += Int(rdata[i]) + 1
-        }
-        signerName = try reader.name()
+        signerName = try reader.uncompressedName(what: "SIG signer name")
         signature = try reader.take(reader.remaining)
     }
 

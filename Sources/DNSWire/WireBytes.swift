@@ -37,6 +37,17 @@ struct WireReader {
         return Array(bytes[position..<(position + count)])
     }
 
+    /// A name that must stand uncompressed (RFC 3597 §4 for new types, RFC 2931 §3.1 for the
+    /// SIG(0) signer): a pointer is an error, not something to follow.
+    mutating func uncompressedName(what: String) throws -> DomainName {
+        var i = position
+        while i < bytes.count, bytes[i] != 0 {
+            guard bytes[i] & 0xC0 == 0 else { throw DNSWireError(.badRdata, "\(what) must not be compressed") }
+            i += Int(bytes[i]) + 1
+        }
+        return try name()
+    }
+
     mutating func name() throws -> DomainName {
         let (name, next) = try DomainName.read(from: bytes, at: position)
         position = next
