@@ -29,6 +29,9 @@ let package = Package(
         .target(name: "DNSWire", dependencies: ["CLDNS"]),
         // Layer 3: SIG(0) (RFC 2931) signing, verification, keys.
         .target(name: "SIG0", dependencies: ["DNSWire", "COpenSSL"]),
+        // Layer 4: pure delegation logic (policy, diffing; later the bootstrap state machine).
+        // No I/O; time comes in as a parameter.
+        .target(name: "DelegationCore", dependencies: ["DNSWire", "SIG0"]),
         // Layer 8: the command line.
         .executableTarget(
             name: "delegsync",
@@ -50,6 +53,7 @@ let package = Package(
             dependencies: ["SIG0", "DNSWire", "TestSupport"],
             exclude: ["Vectors"]
         ),
+        .testTarget(name: "DelegationCoreTests", dependencies: ["DelegationCore", "DNSWire"]),
         .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire", "TestSupport"]),
     ]
 )

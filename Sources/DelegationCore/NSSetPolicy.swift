@@ -1,0 +1,56 @@
+import DNSWire
+
+/// The NS set left behind must not be empty and must stay within the limit: a delegation with no
+/// NS is no delegation.
+public struct NSSetPolicy: DelegationPolicy {
+    public var limits: DelegationLimits
+    public init(limits: DelegationLimits = DelegationLimits()) { self.limits = limits }
+
+    public var understoodTypes: Set<RRType> { [.ns] }
+
+    public func check(_ request: DelegationRequest) -> PolicyVerdict {
+        guard let result = try? request.current.applying(request.operations) else {
+            return .reject(PolicyViolation(rule: "malformed-ns", infoCode: DelegationEDE.invalidData, "an NS record's data is not a domain name"))
+        }
+        if result.nameservers.isEmpty {
+            return .reject(PolicyViolation(rule: "ns-empty", "the change would leave \(request.child) without NS records"))
+        }
+        if result.nameservers.count > limits.maxNameservers {
+            return .reject(PolicyViolation(rule: "too-many-ns", "\(result.nameservers.count) NS records; at most \(limits.maxNameservers)"))
+        }
+        return .accept
+    }
+}
+
+/// Glue (A/AAAA below the child) only for names the resulting NS set uses, and every
+/// in-bailiwick nameserver keeps at least one address — otherwise the delegation is lame.
+/// Deleting glue is always allowed, as long as that last condition holds.
+public struct GluePolicy: DelegationPolicy {
+    public init() {}
+
+    public var understoodTypes: Set<RRType> { [.a, .aaaa] }
+
+    public func check(_ request: DelegationRequest) -> PolicyVerdict {
+        guard let result = try? request.current.applying(request.operations) else {
+            return .reject(PolicyViolation(rule: "malformed-ns", infoCode: DelegationEDE.invalidData, "an NS record's data is not a domain name"))
+        }
+        let used = result.inBailiwickNameservers
+        for operation in request.operations {
+            if case .add(let record) = operation, record.type == .a || record.type == .aaaa, !used.contains(record.name) {
+                return .reject(PolicyViolation(rule: "glue-unused", "\(record.name) gets \(record.type) glue but no NS record of \(request.child) uses it"))
+            }
+            if case .add(let record) = operation {
+                let size = record.type == .a ? 4 : (record.type == .aaaa ? 16 : nil)
+                if let size, record.rdata.count != size {
+                    return .reject(
+                        PolicyViolation(
+                            rule: "glue-malformed", infoCode: DelegationEDE.invalidData, "\(record.name) \(record.type) RDATA of \(record.rdata.count) octets"))
+                }
+            }
+        }
+        for name in used.sorted() where (result.glue[name] ?? []).isEmpty {
+            return .reject(PolicyViolation(rule: "glue-missing", "NS \(name) is inside \(request.child) and would have no A or AAAA glue"))
+        }
+        return .accept
+    }
+}
