@@ -11,6 +11,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // Layer 1: libldns, imported only by DNSWire (DESIGN.md).
@@ -32,12 +36,43 @@ let package = Package(
         // Layer 4: pure delegation logic (policy, diffing; later the bootstrap state machine).
         // No I/O; time comes in as a parameter.
         .target(name: "DelegationCore", dependencies: ["DNSWire", "SIG0"]),
+        // Layer 5: persistence behind a protocol; SQLite (GRDB) is the embedded default.
+        .target(
+            name: "Store",
+            dependencies: ["DNSWire", "DelegationCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Layer 6: SwiftNIO DNS server (UDP + TCP) and client.
+        .target(
+            name: "Transport",
+            dependencies: [
+                "DNSWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Layer 7: applying changes to the parent zone (rfc2136, nsupdate, nsd, script).
+        .target(
+            name: "Backends",
+            dependencies: ["DNSWire", "DelegationCore", "Transport", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The parental agent: configuration, the decision pipeline wired to store, transport, backends.
+        .target(
+            name: "Agent",
+            dependencies: [
+                "DNSWire", "SIG0", "DelegationCore", "Store", "Transport", "Backends",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Layer 8: the command line.
         .executableTarget(
             name: "delegsync",
             dependencies: [
-                "DNSWire", "SIG0",
+                "DNSWire", "SIG0", "DelegationCore", "Store", "Transport", "Backends", "Agent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -54,6 +89,10 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(name: "DelegationCoreTests", dependencies: ["DelegationCore", "DNSWire"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "DelegationCore", "DNSWire"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "DNSWire", "TestSupport"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Transport", "DelegationCore", "DNSWire", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire", "TestSupport"]),
     ]
 )

@@ -183,3 +183,20 @@ final class DelegationPolicyTests: XCTestCase {
         XCTAssertEqual(violation.rule, "type-not-allowed")
     }
 }
+
+extension DelegationPolicyTests {
+    /// RFC 2136 §3.2.5: each prerequisite form with the RCODE a failed one gives.
+    func testPrerequisitesAgainstTheDelegation() throws {
+        let ns1 = try DomainName("ns1.example.example.")
+        XCTAssertNil(current.evaluate([.rrsetExists(child, .ns), .nameInUse(ns1), .rrsetDoesNotExist(child, .key)]))
+        XCTAssertEqual(current.evaluate([.rrsetExists(child, .key)]), .nxRRset)
+        XCTAssertEqual(current.evaluate([.rrsetDoesNotExist(child, .ds)]), .yxRRset)
+        XCTAssertEqual(current.evaluate([.nameInUse(try DomainName("ns9.example.example."))]), .nxDomain)
+        XCTAssertEqual(current.evaluate([.nameNotInUse(ns1)]), .yxDomain)
+        XCTAssertNil(current.evaluate([
+            .rrsetEquals(record("example.example. 0 IN NS NS1.example.example.")),
+            .rrsetEquals(record("example.example. 0 IN NS ns.provider.net.")),
+        ]))
+        XCTAssertEqual(current.evaluate([.rrsetEquals(record("example.example. 0 IN NS ns1.example.example."))]), .nxRRset)
+    }
+}

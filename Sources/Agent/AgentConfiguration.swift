@@ -1,0 +1,287 @@
+import DNSWire
+import DelegationCore
+import Foundation
+import Transport
+import Yams
+
+/// The agent's configuration: one YAML file with a `version` key (contrib/delegsync.yaml documents
+/// every key with its default). Keys are kebab-case, as in Knot's configuration.
+public struct AgentConfiguration: Sendable, Equatable {
+    public struct Listen: Sendable, Equatable {
+        public var address: String
+        public var port: Int
+    }
+
+    public struct Signature: Sendable, Equatable {
+        /// Seconds of clock difference allowed on each side of a SIG(0) bracket. Default 300.
+        public var allowedSkew: UInt32 = 300
+        /// Longest SIG(0) bracket accepted. Default 3600.
+        public var maximumValidity: UInt32 = 3600
+    }
+
+    public struct Limits: Sendable, Equatable {
+        public var server = DNSServerLimits()
+        /// Accepted delegation UPDATEs per child per hour. Default 20.
+        public var updatesPerChildPerHour = 20
+    }
+
+    public enum BackendKind: String, Sendable, Equatable, CaseIterable {
+        case rfc2136, nsupdate, nsd, script
+    }
+
+    public struct Backend: Sendable, Equatable {
+        public var kind: BackendKind
+        /// rfc2136/nsupdate: where to send; default the primary.
+        public var server: String?
+        public var port: Int?
+        /// rfc2136: BIND-format TSIG key file (`tsig-keygen` output).
+        public var tsigKeyFile: String?
+        /// nsupdate: the command (`[nsupdate, -k, FILE]` or `[knsupdate, -y, alg:name:secret]`);
+        /// script: the operator's command, which reads nsupdate text on stdin.
+        public var command: [String]?
+        /// script: write the nsupdate text here instead ("-" = stdout).
+        public var output: String?
+        /// nsd: the zone file, the fragment it `$INCLUDE`s, and nsd.conf for nsd-control.
+        public var zoneFile: String?
+        public var fragmentFile: String?
+        public var nsdControlConfig: String?
+    }
+
+    public struct Zone: Sendable, Equatable {
+        public var name: DomainName
+        /// The parent's primary, queried directly over TCP with RD=0 for current data.
+        public var primaryAddress: String
+        public var primaryPort: Int = 53
+        /// TTL the parent gives delegation records. Default 3600.
+        public var ttl: UInt32 = 3600
+        public var backend: Backend
+        public var limits = DelegationLimits()
+    }
+
+    public var version: Int
+    public var listen: [Listen]
+    /// SQLite file of the embedded store.
+    public var storePath: String
+    public var logLevel: String
+    public var signature: Signature
+    public var limits: Limits
+    public var keyStateOptionCode: UInt16
+    public var zones: [Zone]
+
+    public func zone(named name: DomainName) -> Zone? { zones.first { $0.name == name } }
+}
+
+/// A configuration problem: the file, the key path, and what to fix.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Equatable {
+    public let file: String
+    public let key: String
+    public let problem: String
+
+    public var description: String { key.isEmpty ? "\(file): \(problem)" : "\(file): \(key): \(problem)" }
+}
+
+extension AgentConfiguration {
+    /// Reads and checks a configuration file.
+    public static func load(path: String) throws -> AgentConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(file: path, key: "", problem: "cannot read the file")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    /// Parses YAML text; every unknown key, wrong type and missing required key is an error
+    /// naming its path (e.g. `zones[0].backend.type`).
+    public static func parse(_ text: String, file: String = "configuration") throws -> AgentConfiguration {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigurationError(file: file, key: "", problem: "not valid YAML: \(error)")
+        }
+        guard let root = node?.mapping else { throw ConfigurationError(file: file, key: "", problem: "the top level must be a mapping with a version key") }
+        var reader = ConfigReader(file: file)
+        return try reader.configuration(root)
+    }
+}
+
+/// Walks the YAML tree with the schema, so errors carry the exact key path.
+struct ConfigReader {
+    let file: String
+
+    func fail(_ path: String, _ problem: String) -> ConfigurationError {
+        ConfigurationError(file: file, key: path, problem: problem)
+    }
+
+    func keys(_ mapping: Node.Mapping, allowed: Set<String>, at path: String) throws {
+        for key in mapping.keys {
+            guard let name = key.string else { throw fail(path, "a key that is not a string") }
+            guard allowed.contains(name) else {
+                throw fail(path.isEmpty ? name : "\(path).\(name)", "unknown key (known here: \(allowed.sorted().joined(separator: ", ")))")
+            }
+        }
+    }
+
+    func string(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> String? {
+        guard let node = mapping[key] else { return nil }
+        guard let value = node.string, node.scalar != nil else { throw fail(join(path, key), "must be a string") }
+        return value
+    }
+
+    func int(_ mapping: Node.Mapping, _ key: String, at path: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let node = mapping[key] else { return nil }
+        guard let value = node.int else { throw fail(join(path, key), "must be a whole number") }
+        guard range.contains(value) else { throw fail(join(path, key), "\(value) is outside \(range.lowerBound)–\(range.upperBound)") }
+        return value
+    }
+
+    func strings(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> [String]? {
+        guard let node = mapping[key] else { return nil }
+        guard let sequence = node.sequence else { throw fail(join(path, key), "must be a list of strings") }
+        return try sequence.enumerated().map { index, item in
+            guard let value = item.string else { throw fail("\(join(path, key))[\(index)]", "must be a string") }
+            return value
+        }
+    }
+
+    func mapping(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> Node.Mapping? {
+        guard let node = mapping[key] else { return nil }
+        guard let value = node.mapping else { throw fail(join(path, key), "must be a mapping") }
+        return value
+    }
+
+    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    mutating func configuration(_ root: Node.Mapping) throws -> AgentConfiguration {
+        try keys(root, allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "zones"], at: "")
+        guard let version = try int(root, "version", at: "", range: 0...1000) else { throw fail("version", "missing (write version: 1)") }
+        guard version == 1 else { throw fail("version", "version \(version) is not supported (this delegsync reads version 1)") }
+
+        var listen: [AgentConfiguration.Listen] = []
+        if let node = root["listen"] {
+            guard let list = node.sequence else { throw fail("listen", "must be a list of {address, port}") }
+            for (index, item) in list.enumerated() {
+                let path = "listen[\(index)]"
+                guard let entry = item.mapping else { throw fail(path, "must be a mapping with address and port") }
+                try keys(entry, allowed: ["address", "port"], at: path)
+                guard let address = try string(entry, "address", at: path) else { throw fail("\(path).address", "missing") }
+                guard IPAddressText.isValid(address) else { throw fail("\(path).address", "\"\(address)\" is not an IPv4 or IPv6 address") }
+                listen.append(.init(address: address, port: try int(entry, "port", at: path, range: 0...65535) ?? 5302))
+            }
+        } else {
+            listen = [.init(address: "127.0.0.1", port: 5302)]
+        }
+
+        var storePath = "/var/lib/delegsync/delegsync.sqlite"
+        if let store = try mapping(root, "store", at: "") {
+            try keys(store, allowed: ["path"], at: "store")
+            storePath = try string(store, "path", at: "store") ?? storePath
+        }
+        let logLevel = try string(root, "log-level", at: "") ?? "info"
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
+            throw fail("log-level", "\"\(logLevel)\" is not one of trace, debug, info, notice, warning, error, critical")
+        }
+
+        var signature = AgentConfiguration.Signature()
+        if let node = try mapping(root, "signature", at: "") {
+            try keys(node, allowed: ["allowed-skew", "maximum-validity"], at: "signature")
+            signature.allowedSkew = UInt32(try int(node, "allowed-skew", at: "signature", range: 0...3600) ?? 300)
+            signature.maximumValidity = UInt32(try int(node, "maximum-validity", at: "signature", range: 60...86400) ?? 3600)
+        }
+
+        var limits = AgentConfiguration.Limits()
+        if let node = try mapping(root, "limits", at: "") {
+            try keys(node, allowed: ["max-message-size", "max-tcp-connections", "tcp-idle-timeout", "max-in-flight", "updates-per-child-per-hour"], at: "limits")
+            limits.server.maxMessageSize = try int(node, "max-message-size", at: "limits", range: 512...65535) ?? limits.server.maxMessageSize
+            limits.server.maxTCPConnections = try int(node, "max-tcp-connections", at: "limits", range: 1...100_000) ?? limits.server.maxTCPConnections
+            limits.server.tcpIdleTimeout = try int(node, "tcp-idle-timeout", at: "limits", range: 1...3600) ?? limits.server.tcpIdleTimeout
+            limits.server.maxInFlight = try int(node, "max-in-flight", at: "limits", range: 1...10_000) ?? limits.server.maxInFlight
+            limits.updatesPerChildPerHour = try int(node, "updates-per-child-per-hour", at: "limits", range: 1...100_000) ?? limits.updatesPerChildPerHour
+        }
+        let keyStateCode = UInt16(try int(root, "keystate-option-code", at: "", range: 1...65535) ?? Int(KeyStateOption.defaultCode))
+
+        guard let zoneNodes = root["zones"]?.sequence, !zoneNodes.isEmpty else {
+            throw fail("zones", "missing or empty: list at least one parent zone")
+        }
+        var zones: [AgentConfiguration.Zone] = []
+        for (index, item) in zoneNodes.enumerated() {
+            let path = "zones[\(index)]"
+            guard let node = item.mapping else { throw fail(path, "must be a mapping") }
+            let zone = try self.zone(node, at: path)
+            guard !zones.contains(where: { $0.name == zone.name }) else { throw fail("\(path).name", "\(zone.name) is listed twice") }
+            zones.append(zone)
+        }
+        return AgentConfiguration(
+            version: version, listen: listen, storePath: storePath, logLevel: logLevel, signature: signature,
+            limits: limits, keyStateOptionCode: keyStateCode, zones: zones)
+    }
+
+    func zone(_ node: Node.Mapping, at path: String) throws -> AgentConfiguration.Zone {
+        try keys(node, allowed: ["name", "primary", "ttl", "backend", "policy"], at: path)
+        guard let nameText = try string(node, "name", at: path) else { throw fail("\(path).name", "missing") }
+        let name: DomainName
+        do {
+            name = try DomainName(nameText.hasSuffix(".") ? nameText : nameText + ".")
+        } catch {
+            throw fail("\(path).name", "\"\(nameText)\" is not a domain name: \(error)")
+        }
+        guard let primary = try mapping(node, "primary", at: path) else { throw fail("\(path).primary", "missing: the parent's primary {address, port}") }
+        try keys(primary, allowed: ["address", "port"], at: "\(path).primary")
+        guard let address = try string(primary, "address", at: "\(path).primary") else { throw fail("\(path).primary.address", "missing") }
+        guard IPAddressText.isValid(address) else { throw fail("\(path).primary.address", "\"\(address)\" is not an IPv4 or IPv6 address") }
+        let port = try int(primary, "port", at: "\(path).primary", range: 1...65535) ?? 53
+        let ttl = UInt32(try int(node, "ttl", at: path, range: 0...604_800) ?? 3600)
+
+        guard let backendNode = try mapping(node, "backend", at: path) else { throw fail("\(path).backend", "missing") }
+        let bpath = "\(path).backend"
+        try keys(backendNode, allowed: ["type", "server", "port", "tsig-key-file", "command", "output", "zone-file", "fragment-file", "nsd-control-config"], at: bpath)
+        guard let typeText = try string(backendNode, "type", at: bpath) else { throw fail("\(bpath).type", "missing (rfc2136, nsupdate, nsd or script)") }
+        guard let kind = AgentConfiguration.BackendKind(rawValue: typeText) else {
+            throw fail("\(bpath).type", "unknown backend \"\(typeText)\" (use rfc2136, nsupdate, nsd or script)")
+        }
+        var backend = AgentConfiguration.Backend(kind: kind)
+        backend.server = try string(backendNode, "server", at: bpath)
+        if let server = backend.server, !IPAddressText.isValid(server) { throw fail("\(bpath).server", "\"\(server)\" is not an IPv4 or IPv6 address") }
+        backend.port = try int(backendNode, "port", at: bpath, range: 1...65535)
+        backend.tsigKeyFile = try string(backendNode, "tsig-key-file", at: bpath)
+        backend.command = try strings(backendNode, "command", at: bpath)
+        backend.output = try string(backendNode, "output", at: bpath)
+        backend.zoneFile = try string(backendNode, "zone-file", at: bpath)
+        backend.fragmentFile = try string(backendNode, "fragment-file", at: bpath)
+        backend.nsdControlConfig = try string(backendNode, "nsd-control-config", at: bpath)
+        switch kind {
+        case .rfc2136:
+            break
+        case .nsupdate:
+            guard let command = backend.command, !command.isEmpty else { throw fail("\(bpath).command", "missing: e.g. [nsupdate, -k, /etc/delegsync/tsig.key]") }
+        case .nsd:
+            for (key, value) in [("zone-file", backend.zoneFile), ("fragment-file", backend.fragmentFile), ("nsd-control-config", backend.nsdControlConfig)] where value == nil {
+                throw fail("\(bpath).\(key)", "missing: the nsd backend needs zone-file, fragment-file and nsd-control-config")
+            }
+        case .script:
+            guard backend.command != nil || backend.output != nil else { throw fail(bpath, "the script backend needs command or output") }
+        }
+        if let keyFile = backend.tsigKeyFile, !FileManager.default.isReadableFile(atPath: keyFile) {
+            throw fail("\(bpath).tsig-key-file", "cannot read \(keyFile)")
+        }
+
+        var limits = DelegationLimits()
+        if let policy = try mapping(node, "policy", at: path) {
+            let ppath = "\(path).policy"
+            try keys(policy, allowed: ["max-changes", "max-prerequisites", "max-nameservers", "max-ds"], at: ppath)
+            limits.maxOperations = try int(policy, "max-changes", at: ppath, range: 1...1000) ?? limits.maxOperations
+            limits.maxPrerequisites = try int(policy, "max-prerequisites", at: ppath, range: 0...100) ?? limits.maxPrerequisites
+            limits.maxNameservers = try int(policy, "max-nameservers", at: ppath, range: 1...100) ?? limits.maxNameservers
+            limits.maxDS = try int(policy, "max-ds", at: ppath, range: 1...100) ?? limits.maxDS
+        }
+        return AgentConfiguration.Zone(name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits)
+    }
+}
+
+/// Checks address literals without resolving anything.
+enum IPAddressText {
+    static func isValid(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
+}
