@@ -11,6 +11,10 @@ public enum DelegationEDE {
     public static let notAuthoritative: UInt16 = 20
     /// RFC 8914 §4.22: 21 Not Supported.
     public static let notSupported: UInt16 = 21
+    /// RFC 8914 §4.23: 22 No Reachable Authority (the parent's primary did not answer).
+    public static let noReachableAuthority: UInt16 = 22
+    /// RFC 8914 §4.24: 23 Network Error (the backend failed; the change will be retried).
+    public static let networkError: UInt16 = 23
     /// RFC 8914 §4.25: 24 Invalid Data (malformed request).
     public static let invalidData: UInt16 = 24
     /// DDNS draft: key known but not yet trusted; waiting may help.

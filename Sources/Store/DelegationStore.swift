@@ -40,8 +40,8 @@ public struct StoredKey: Sendable, Hashable {
     }
 }
 
-/// One decision of the agent, for the audit trail (RFC 10026 §… structured record of every
-/// decision: time, trigger, servers consulted, result, reason).
+/// One decision of the agent, for the audit trail (RFC 10026's operational checklist: a
+/// structured record of every decision — time, trigger, what was consulted, outcome, reason).
 public struct AuditEntry: Sendable, Hashable {
     public var id: Int64?
     /// Unix seconds.

@@ -1,0 +1,70 @@
+import Backends
+import DNSWire
+import DelegationCore
+import Logging
+import Store
+
+/// Applies stored changes to the parent zone and retries failed ones with exponential backoff
+/// (5 s doubling to one hour). Applying twice changes nothing, so a retry after an unclear
+/// failure is safe.
+public struct OutboxWorker: Sendable {
+    let configuration: AgentConfiguration
+    let store: any DelegationStore
+    let backends: [DomainName: any DelegationBackend]
+    let reader: any ParentZoneReader
+    let logger: Logger
+
+    public init(configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.backends = backends
+        self.reader = reader
+        self.logger = logger
+    }
+
+    struct Result {
+        let applied: Bool
+        let text: String
+    }
+
+    static func backoff(attempts: Int) -> Int64 {
+        min(3600, 5 << min(attempts, 10))
+    }
+
+    /// Applies one entry; with `expected`, also checks that the primary now serves it.
+    static func apply(_ entry: OutboxEntry, id: Int64, expected: DelegationSnapshot?, zone: AgentConfiguration.Zone, backend: (any DelegationBackend)?, reader: any ParentZoneReader, store: any DelegationStore, now: Int64) async -> Result {
+        guard let backend else {
+            try? store.markAttemptFailed(id: id, error: "no backend for \(zone.name)", nextAttemptAt: now + backoff(attempts: entry.attempts))
+            return Result(applied: false, text: "no backend configured for \(zone.name)")
+        }
+        do {
+            try await backend.apply(Update(zone: zone.name, operations: entry.operations))
+        } catch {
+            try? store.markAttemptFailed(id: id, error: "\(error)", nextAttemptAt: now + backoff(attempts: entry.attempts))
+            return Result(applied: false, text: "\(backend.description): \(error)")
+        }
+        if let expected {
+            let seen = try? await reader.delegation(in: zone, child: entry.child)
+            guard seen == expected else {
+                try? store.markAttemptFailed(id: id, error: "applied but the primary does not serve it yet", nextAttemptAt: now + backoff(attempts: entry.attempts))
+                return Result(applied: false, text: "\(backend.description) accepted the change, but the primary does not serve it")
+            }
+        }
+        try? store.markApplied(id: id)
+        return Result(applied: true, text: "\(backend.description): applied")
+    }
+
+    /// Applies every due entry once; returns how many were applied.
+    @discardableResult
+    public func runOnce(now: Int64) async -> Int {
+        guard let due = try? store.duePending(now: now) else { return 0 }
+        var applied = 0
+        for entry in due {
+            guard let id = entry.id, let zone = configuration.zone(named: entry.zone) else { continue }
+            let result = await Self.apply(entry, id: id, expected: nil, zone: zone, backend: backends[zone.name], reader: reader, store: store, now: now)
+            logger.info("outbox", metadata: ["delegsync.child": "\(entry.child)", "delegsync.result": "\(result.text)"])
+            if result.applied { applied += 1 }
+        }
+        return applied
+    }
+}

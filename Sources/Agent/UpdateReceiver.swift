@@ -1,0 +1,275 @@
+import Backends
+import DNSWire
+import DelegationCore
+import Logging
+import SIG0
+import Store
+import Transport
+
+/// The parent side's decision pipeline for delegation UPDATEs, cheapest checks first and crypto
+/// last (DESIGN.md; CVE-2024-1975): structure → opcode → zone → one SIG(0), last → signer is a
+/// child → key in the trust store (BADKEY) → time window → signature → replay → policy →
+/// prerequisites → commit through the backend. NOERROR means committed at the primary and seen
+/// there again. Every decision goes to the audit log.
+///
+/// One deliberate change of order against the issue text: the key lookup (local) comes before
+/// reading the delegation from the primary (network), so unauthenticated requests never make the
+/// agent query the primary.
+public final class UpdateReceiver: Sendable {
+    let configuration: AgentConfiguration
+    let store: any DelegationStore
+    let backends: [DomainName: any DelegationBackend]
+    let reader: any ParentZoneReader
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+    let verifier: SIG0Verifier
+    let locks = ChildLocks()
+    let guardian: RequestGuard
+
+    public init(configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader, clock: @escaping @Sendable () -> Int64, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.backends = backends
+        self.reader = reader
+        self.clock = clock
+        self.logger = logger
+        self.verifier = SIG0Verifier(allowedSkew: configuration.signature.allowedSkew, maximumValidity: configuration.signature.maximumValidity)
+        self.guardian = RequestGuard(perHour: configuration.limits.updatesPerChildPerHour)
+    }
+
+    /// What was decided, for the reply and the audit log.
+    struct Outcome: Sendable {
+        var rcode: RCode
+        var infoCode: UInt16?
+        var reason: String
+        var zone: DomainName?
+        var signer: DomainName?
+        var keyTag: UInt16?
+        var backendResult: String?
+
+        static func reject(_ rcode: RCode, _ infoCode: UInt16, _ reason: String) -> Outcome {
+            Outcome(rcode: rcode, infoCode: infoCode, reason: reason)
+        }
+    }
+
+    /// Handles one request as received; returns the reply, or `nil` when none is due.
+    public func handle(_ bytes: [UInt8], context: DNSRequestContext) async -> [UInt8]? {
+        let now = clock()
+        guard bytes.count >= MessageLayout.headerLength, bytes[2] & 0x80 == 0 else { return nil }
+        let layout: MessageLayout
+        let message: Message
+        do {
+            layout = try MessageLayout(scanning: bytes)
+            message = try Message(wire: bytes, layout: layout)
+        } catch {
+            audit(now: now, context: context, request: "", outcome: .reject(.formErr, DelegationEDE.invalidData, "malformed message: \(error)"))
+            return ResponseBuilder.reply(toUnparsed: bytes, rcode: .formErr)
+        }
+        var outcome = await decide(bytes, layout: layout, message: message, context: context, now: now)
+        if outcome.rcode.isExtended && message.edns == nil {
+            outcome.reason += " (sent as REFUSED: the request had no OPT record)"
+        }
+        let requestText = message.updates.map(\.description).joined(separator: "\n")
+        audit(now: now, context: context, request: requestText, outcome: outcome)
+        logger.info(
+            "update",
+            metadata: [
+                "delegsync.source": "\(context.source)", "delegsync.transport": "\(context.transport)",
+                "delegsync.signer": "\(outcome.signer?.description ?? "-")", "delegsync.rcode": "\(outcome.rcode)",
+                "delegsync.reason": "\(outcome.reason)",
+            ])
+        let error = outcome.infoCode.map { ExtendedDNSError(infoCode: $0, extraText: outcome.reason) }
+        return ResponseBuilder.reply(to: message, rcode: outcome.rcode, error: error)
+    }
+
+    func audit(now: Int64, context: DNSRequestContext, request: String, outcome: Outcome) {
+        let entry = AuditEntry(
+            time: now, source: context.source, transport: context.transport.rawValue, zone: outcome.zone?.description,
+            signer: outcome.signer?.description, keyTag: outcome.keyTag, request: request, decision: outcome.rcode.description,
+            reason: outcome.reason, backendResult: outcome.backendResult)
+        do {
+            try store.appendAudit(entry)
+        } catch {
+            logger.error("cannot write the audit log", metadata: ["delegsync.error": "\(error)"])
+        }
+    }
+
+    func decide(_ bytes: [UInt8], layout: MessageLayout, message: Message, context: DNSRequestContext, now: Int64) async -> Outcome {
+        guard message.opcode == .update else {
+            return .reject(.notImp, DelegationEDE.notSupported, "opcode \(message.opcode) is not served here; send UPDATE")
+        }
+        guard message.zone.count == 1, let question = message.zone.first, question.type == .soa, question.qclass == .in else {
+            return .reject(.formErr, DelegationEDE.invalidData, "the zone section must hold one IN SOA record naming the parent zone (RFC 2136 §3.1.1)")
+        }
+        guard let zone = configuration.zone(named: question.name) else {
+            return .reject(.notAuth, DelegationEDE.notAuthoritative, "\(question.name) is not a zone this agent serves")
+        }
+        var outcome = Outcome(rcode: .refused, reason: "", zone: zone.name)
+
+        // One SIG(0), last, well-formed.
+        let signature: SIG0Signature
+        do {
+            signature = try SIG0Signature(message: bytes, layout: layout)
+        } catch {
+            switch error.reason {
+            case .noSignature:
+                let tsig = layout.spans(in: .additional).contains { $0.type == .tsig }
+                outcome.infoCode = DelegationEDE.prohibited
+                outcome.reason = tsig ? "TSIG-signed UPDATEs are not accepted here; sign with the child's SIG(0) key" : "unsigned UPDATEs are not accepted; sign with the child's SIG(0) key"
+            default:
+                outcome.rcode = .formErr
+                outcome.infoCode = DelegationEDE.invalidData
+                outcome.reason = "\(error.reason.rawValue): \(error.detail)"
+            }
+            return outcome
+        }
+        let sig = signature.sig
+        let child = sig.signerName
+        outcome.signer = child
+        outcome.keyTag = sig.keyTag
+        guard child.isSubdomain(of: zone.name), child != zone.name else {
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "the signer \(child) is not a child of \(zone.name)"
+            return outcome
+        }
+
+        // The key: trust store lookup by signer, key tag and algorithm.
+        let stored: StoredKey?
+        do {
+            stored = try store.key(zone: zone.name, child: child, keyTag: sig.keyTag, algorithm: sig.algorithm)
+        } catch {
+            return Outcome(rcode: .servFail, infoCode: DelegationEDE.other, reason: "the trust store failed: \(error)", zone: zone.name, signer: child, keyTag: sig.keyTag)
+        }
+        guard let stored, stored.state != .revoked else {
+            outcome.rcode = .badKey
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "no trusted key \(sig.keyTag) (algorithm \(sig.algorithm)) for \(child); bootstrap the key first"
+            return outcome
+        }
+        guard stored.state == .trusted else {
+            outcome.infoCode = DelegationEDE.keyKnownNotTrusted
+            outcome.reason = "key \(sig.keyTag) for \(child) is known but not yet trusted"
+            return outcome
+        }
+
+        // Time, then the signature.
+        do {
+            let key = try SIG0PublicKey(KEYData(rdata: stored.rdata))
+            try verifier.verify(signature, key: key, expectedSigner: child, now: UInt32(truncatingIfNeeded: now))
+        } catch let rejection as SIG0Rejection {
+            switch rejection.reason {
+            case .notYetValid, .expired, .windowAbsurd: outcome.rcode = .badTime
+            case .badSignature, .signatureLength: outcome.rcode = .badSig
+            default: outcome.rcode = .badKey
+            }
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "\(rejection.reason.rawValue): \(rejection.detail)"
+            return outcome
+        } catch {
+            outcome.rcode = .badKey
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "the stored key \(sig.keyTag) for \(child) is unusable: \(error)"
+            return outcome
+        }
+
+        // Replay (RFC 2931 §3.3): nothing older than the newest accepted, no signature twice.
+        if let last = try? store.lastInception(zone: zone.name, child: child, keyTag: sig.keyTag), Int64(sig.inception) < Int64(last) {
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "signature inception \(sig.inception) is older than the last accepted (\(last)): replayed or reordered"
+            return outcome
+        }
+        guard await guardian.firstSighting(of: sig.signature, expiresAt: Int64(sig.expiration) + Int64(configuration.signature.allowedSkew), now: now) else {
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "this signature was seen before: replayed"
+            return outcome
+        }
+
+        let update: Update
+        do {
+            update = try Update(message: message)
+        } catch {
+            outcome.rcode = .formErr
+            outcome.infoCode = DelegationEDE.invalidData
+            outcome.reason = "\(error)"
+            return outcome
+        }
+        guard await guardian.admit(child, now: now) else {
+            outcome.infoCode = DelegationEDE.blocked
+            outcome.reason = "more than \(configuration.limits.updatesPerChildPerHour) UPDATEs from \(child) in the last hour"
+            return outcome
+        }
+        try? store.recordInception(zone: zone.name, child: child, keyTag: sig.keyTag, inception: sig.inception)
+
+        let base = outcome
+        return await locks.withLock(child) {
+            await self.commit(update, zone: zone, child: child, base: base, now: now)
+        }
+    }
+
+    /// Policy, prerequisites, then the backend; under the child's lock.
+    func commit(_ update: Update, zone: AgentConfiguration.Zone, child: DomainName, base: Outcome, now: Int64) async -> Outcome {
+        var outcome = base
+        let current: DelegationSnapshot?
+        do {
+            current = try await reader.delegation(in: zone, child: child)
+        } catch {
+            outcome.rcode = .servFail
+            outcome.infoCode = DelegationEDE.noReachableAuthority
+            outcome.reason = "\(error)"
+            return outcome
+        }
+        guard let current else {
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "\(child) is not delegated from \(zone.name)"
+            return outcome
+        }
+        let request = DelegationRequest(zone: zone.name, child: child, prerequisites: update.prerequisites, operations: update.operations, current: current)
+        if case .reject(let violation) = DelegationPolicyEngine.standard(limits: zone.limits).evaluate(request) {
+            outcome.infoCode = violation.infoCode
+            outcome.reason = violation.description
+            return outcome
+        }
+        if let failed = current.evaluate(update.prerequisites) {
+            outcome.rcode = failed
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "a prerequisite does not hold (RFC 2136 §3.2): \(failed)"
+            return outcome
+        }
+        let operations = request.operations(ttl: zone.ttl)
+        let expected: DelegationSnapshot
+        do {
+            expected = try current.applying(operations)
+        } catch {
+            outcome.rcode = .formErr
+            outcome.infoCode = DelegationEDE.invalidData
+            outcome.reason = "\(error)"
+            return outcome
+        }
+        guard expected != current else {
+            outcome.rcode = .noError
+            outcome.reason = "nothing to change: the parent already holds this delegation"
+            return outcome
+        }
+        let entry = OutboxEntry(zone: zone.name, child: child, operations: operations, createdAt: now, nextAttemptAt: now)
+        let id: Int64
+        do {
+            id = try store.enqueue(entry)
+        } catch {
+            outcome.rcode = .servFail
+            outcome.infoCode = DelegationEDE.other
+            outcome.reason = "cannot store the change: \(error)"
+            return outcome
+        }
+        let result = await OutboxWorker.apply(entry, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, now: now)
+        outcome.backendResult = result.text
+        if result.applied {
+            outcome.rcode = .noError
+            outcome.reason = "applied"
+        } else {
+            outcome.rcode = .servFail
+            outcome.infoCode = DelegationEDE.networkError
+            outcome.reason = "the change is stored and will be retried: \(result.text)"
+        }
+        return outcome
+    }
+}

@@ -1,0 +1,381 @@
+import DNSWire
+import Foundation
+import GRDB
+
+/// The embedded ``DelegationStore``: one SQLite file in WAL mode, through GRDB.
+///
+/// Names are stored as their lower-cased presentation form (`child.parent.`), so every lookup
+/// ignores ASCII case as RFC 4343 asks; they read back lower-cased. Times are Unix seconds as
+/// the caller gives them; the store never reads the clock.
+///
+/// The methods are synchronous and block the calling thread for one short transaction each.
+/// Any number of threads may share one instance: reads run concurrently, writes one at a time.
+///
+/// ## Limitations
+/// - ``recordInception(zone:child:keyTag:inception:)`` stores the value it is given; it does not
+///   keep the maximum under RFC 1982 serial arithmetic. The caller checks that an inception is
+///   newer before recording it.
+/// - ``audit(child:limit:)`` matches `child` against the entry's signer, case-insensitively and
+///   as presentation text; entries without a signer are only listed when `child` is `nil`.
+/// - Several processes may open the same file (SQLite locks it), but nothing coordinates their
+///   outbox processing; run one agent per file.
+public final class SQLiteStore: DelegationStore {
+    private let db: any DatabaseWriter
+    /// The file, or `:memory:`; for error messages.
+    public let path: String
+
+    /// Opens the store at `path`, creating the file and bringing its schema up to date.
+    public convenience init(path: String) throws {
+        var configuration = Configuration()
+        configuration.label = "delegsync.store"
+        // Wait for another process's write rather than failing at once.
+        configuration.busyMode = .timeout(5)
+        let pool: DatabasePool
+        do {
+            // A pool puts the file in WAL mode.
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw StoreError(.open, "cannot open store \(path): \(error) (does the directory exist, and may this user write to it?)")
+        }
+        try self.init(db: pool, path: path)
+    }
+
+    private init(db: any DatabaseWriter, path: String) throws {
+        self.db = db
+        self.path = path
+        do {
+            try Self.migrator.migrate(db)
+        } catch {
+            throw StoreError(.migrate, "cannot bring the schema of store \(path) up to date: \(error)")
+        }
+    }
+
+    /// A store that lives in memory and is gone when the instance is; for tests.
+    public static func inMemory() throws -> SQLiteStore {
+        do {
+            return try SQLiteStore(db: DatabaseQueue(), path: ":memory:")
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.open, "cannot open an in-memory store: \(error)")
+        }
+    }
+
+    // MARK: Schema
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE keys (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        zone TEXT NOT NULL,
+                        child TEXT NOT NULL,
+                        key_tag INTEGER NOT NULL,
+                        algorithm INTEGER NOT NULL,
+                        rdata BLOB NOT NULL,
+                        state TEXT NOT NULL,
+                        added_at INTEGER NOT NULL,
+                        origin TEXT NOT NULL,
+                        UNIQUE (zone, child, key_tag, algorithm, rdata)
+                    );
+                    CREATE INDEX keys_child ON keys (child, key_tag);
+
+                    CREATE TABLE replay (
+                        zone TEXT NOT NULL,
+                        child TEXT NOT NULL,
+                        key_tag INTEGER NOT NULL,
+                        last_inception INTEGER NOT NULL,
+                        PRIMARY KEY (zone, child, key_tag)
+                    );
+
+                    CREATE TABLE audit (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        time INTEGER NOT NULL,
+                        source TEXT NOT NULL,
+                        transport TEXT NOT NULL,
+                        zone TEXT,
+                        signer TEXT,
+                        key_tag INTEGER,
+                        request TEXT NOT NULL,
+                        decision TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        backend_result TEXT
+                    );
+                    CREATE INDEX audit_signer ON audit (signer COLLATE NOCASE, id);
+
+                    CREATE TABLE outbox (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        zone TEXT NOT NULL,
+                        child TEXT NOT NULL,
+                        operations TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        next_attempt_at INTEGER NOT NULL,
+                        last_error TEXT
+                    );
+                    CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+                    """)
+        }
+        return migrator
+    }
+
+    // MARK: Trust store
+
+    public func putKey(_ key: StoredKey) throws {
+        try write("store key \(key.keyTag) of \(key.child)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO keys (zone, child, key_tag, algorithm, rdata, state, added_at, origin)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (zone, child, key_tag, algorithm, rdata)
+                    DO UPDATE SET state = excluded.state, origin = excluded.origin
+                    """,
+                arguments: [
+                    Self.text(key.zone), Self.text(key.child), key.keyTag, key.algorithm, Data(key.rdata),
+                    key.state.rawValue, key.addedAt, key.origin,
+                ])
+        }
+    }
+
+    /// When several keys share the tag and algorithm (a tag collision, RFC 4034 Appendix B),
+    /// the most trusted one: trusted before known before revoked, then the newest.
+    public func key(zone: DomainName, child: DomainName, keyTag: UInt16, algorithm: UInt8) throws -> StoredKey? {
+        try read("look up key \(keyTag) of \(child)") { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT * FROM keys WHERE zone = ? AND child = ? AND key_tag = ? AND algorithm = ?
+                    ORDER BY CASE state WHEN 'trusted' THEN 0 WHEN 'known' THEN 1 ELSE 2 END,
+                        added_at DESC, id DESC
+                    LIMIT 1
+                    """,
+                arguments: [Self.text(zone), Self.text(child), keyTag, algorithm]
+            ).map(Self.storedKey)
+        }
+    }
+
+    /// The keys of `zone`, of `child`, of both, or all keys when both are `nil`; ordered by
+    /// child (as lower-cased text), then key tag.
+    public func keys(zone: DomainName?, child: DomainName?) throws -> [StoredKey] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let zone {
+            conditions.append("zone = ?")
+            arguments += [Self.text(zone)]
+        }
+        if let child {
+            conditions.append("child = ?")
+            arguments += [Self.text(child)]
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        return try read("list keys") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM keys \(filter) ORDER BY child, key_tag, zone, algorithm, id", arguments: arguments)
+                .map(Self.storedKey)
+        }
+    }
+
+    /// Sets the state of every key of `child` with this tag, whatever its algorithm; returns how
+    /// many keys matched (including any that already had `state`), so 0 means "no such key".
+    @discardableResult
+    public func setKeyState(zone: DomainName, child: DomainName, keyTag: UInt16, state: KeyTrustState) throws -> Int {
+        try write("set key \(keyTag) of \(child) to \(state.rawValue)") { db in
+            try db.execute(
+                sql: "UPDATE keys SET state = ? WHERE zone = ? AND child = ? AND key_tag = ?",
+                arguments: [state.rawValue, Self.text(zone), Self.text(child), keyTag])
+            return db.changesCount
+        }
+    }
+
+    // MARK: Replay protection
+
+    public func lastInception(zone: DomainName, child: DomainName, keyTag: UInt16) throws -> UInt32? {
+        try read("read the last inception of key \(keyTag) of \(child)") { db in
+            try UInt32.fetchOne(
+                db,
+                sql: "SELECT last_inception FROM replay WHERE zone = ? AND child = ? AND key_tag = ?",
+                arguments: [Self.text(zone), Self.text(child), keyTag])
+        }
+    }
+
+    /// Stores `inception` as the newest accepted, replacing what was there even if it is older
+    /// (newest write wins; the caller compares).
+    public func recordInception(zone: DomainName, child: DomainName, keyTag: UInt16, inception: UInt32) throws {
+        try write("record inception \(inception) of key \(keyTag) of \(child)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO replay (zone, child, key_tag, last_inception) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (zone, child, key_tag) DO UPDATE SET last_inception = excluded.last_inception
+                    """,
+                arguments: [Self.text(zone), Self.text(child), keyTag, inception])
+        }
+    }
+
+    // MARK: Audit
+
+    /// Appends the entry (its `id` is ignored) and returns the id it was given.
+    @discardableResult
+    public func appendAudit(_ entry: AuditEntry) throws -> Int64 {
+        try write("append an audit entry") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO audit (time, source, transport, zone, signer, key_tag, request, decision, reason, backend_result)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    entry.time, entry.source, entry.transport, entry.zone, entry.signer, entry.keyTag,
+                    entry.request, entry.decision, entry.reason, entry.backendResult,
+                ])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// The newest `limit` entries, of all signers or of `child` (compared with the signer,
+    /// ignoring case).
+    public func audit(child: DomainName?, limit: Int) throws -> [AuditEntry] {
+        let limit = max(0, limit)
+        return try read("read the audit log") { db in
+            let rows: [Row]
+            if let child {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM audit WHERE signer = ? COLLATE NOCASE ORDER BY id DESC LIMIT ?",
+                    arguments: [Self.text(child), limit])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id DESC LIMIT ?", arguments: [limit])
+            }
+            return rows.map(Self.auditEntry)
+        }
+    }
+
+    // MARK: Outbox
+
+    /// Adds the entry (its `id` is ignored) and returns the id it was given.
+    @discardableResult
+    public func enqueue(_ entry: OutboxEntry) throws -> Int64 {
+        try write("queue a change for \(entry.child)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO outbox (zone, child, operations, state, attempts, created_at, next_attempt_at, last_error)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    Self.text(entry.zone), Self.text(entry.child), StoredOperations.encode(entry.operations),
+                    entry.state.rawValue, entry.attempts, entry.createdAt, entry.nextAttemptAt, entry.lastError,
+                ])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func outboxEntry(id: Int64) throws -> OutboxEntry? {
+        try read("read outbox entry \(id)") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]).map(Self.outboxEntry)
+        }
+    }
+
+    public func duePending(now: Int64) throws -> [OutboxEntry] {
+        try read("list due outbox entries") { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM outbox WHERE state = ? AND next_attempt_at <= ? ORDER BY id",
+                arguments: [OutboxEntry.State.pending.rawValue, now]
+            ).map(Self.outboxEntry)
+        }
+    }
+
+    public func pendingCount() throws -> Int {
+        try read("count pending outbox entries") { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE state = ?", arguments: [OutboxEntry.State.pending.rawValue]) ?? 0
+        }
+    }
+
+    /// Throws ``StoreError/Code/notFound`` when there is no entry `id`.
+    public func markApplied(id: Int64) throws {
+        try write("mark outbox entry \(id) applied") { db in
+            try db.execute(sql: "UPDATE outbox SET state = ? WHERE id = ?", arguments: [OutboxEntry.State.applied.rawValue, id])
+            guard db.changesCount == 1 else { throw StoreError(.notFound, "cannot mark outbox entry \(id) applied: there is no such entry") }
+        }
+    }
+
+    /// Counts the attempt and schedules the next; the entry stays pending. Throws
+    /// ``StoreError/Code/notFound`` when there is no entry `id`.
+    public func markAttemptFailed(id: Int64, error: String, nextAttemptAt: Int64) throws {
+        try write("record a failed attempt of outbox entry \(id)") { db in
+            try db.execute(
+                sql: "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                arguments: [error, nextAttemptAt, id])
+            guard db.changesCount == 1 else {
+                throw StoreError(.notFound, "cannot record a failed attempt of outbox entry \(id): there is no such entry")
+            }
+        }
+    }
+
+    // MARK: Rows
+
+    /// How a name is stored: lower-cased presentation form.
+    static func text(_ name: DomainName) -> String { name.lowercased.description }
+
+    private static func name(_ row: Row, _ column: String, table: String) throws -> DomainName {
+        let text: String = row[column]
+        do {
+            return try DomainName(text)
+        } catch {
+            throw StoreError(.corrupt, "cannot read \(table).\(column) \"\(text)\": \(error)")
+        }
+    }
+
+    private static func storedKey(_ row: Row) throws -> StoredKey {
+        let stateText: String = row["state"]
+        guard let state = KeyTrustState(rawValue: stateText) else {
+            throw StoreError(.corrupt, "cannot read key state \"\(stateText)\" of \(row["child"] as String)")
+        }
+        let rdata: Data = row["rdata"]
+        return StoredKey(
+            zone: try name(row, "zone", table: "keys"), child: try name(row, "child", table: "keys"),
+            keyTag: row["key_tag"], algorithm: row["algorithm"], rdata: [UInt8](rdata), state: state,
+            addedAt: row["added_at"], origin: row["origin"])
+    }
+
+    private static func auditEntry(_ row: Row) -> AuditEntry {
+        AuditEntry(
+            id: row["id"], time: row["time"], source: row["source"], transport: row["transport"],
+            zone: row["zone"], signer: row["signer"], keyTag: row["key_tag"], request: row["request"],
+            decision: row["decision"], reason: row["reason"], backendResult: row["backend_result"])
+    }
+
+    private static func outboxEntry(_ row: Row) throws -> OutboxEntry {
+        let stateText: String = row["state"]
+        let id: Int64 = row["id"]
+        guard let state = OutboxEntry.State(rawValue: stateText) else {
+            throw StoreError(.corrupt, "cannot read state \"\(stateText)\" of outbox entry \(id)")
+        }
+        return OutboxEntry(
+            id: id, zone: try name(row, "zone", table: "outbox"), child: try name(row, "child", table: "outbox"),
+            operations: try StoredOperations.decode(row["operations"]), state: state, attempts: row["attempts"],
+            createdAt: row["created_at"], nextAttemptAt: row["next_attempt_at"], lastError: row["last_error"])
+    }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a read transaction; errors other than ``StoreError`` say "cannot `what`".
+    private func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try db.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.read, "cannot \(what) in store \(path): \(error)")
+        }
+    }
+
+    /// Runs `body` in a write transaction, rolled back if it throws.
+    private func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try db.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.write, "cannot \(what) in store \(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,257 @@
+import DNSWire
+import Foundation
+import XCTest
+
+@testable import Store
+
+final class SQLiteStoreTests: XCTestCase {
+    let parent = try! DomainName("parent.")
+    let child = try! DomainName("child.parent.")
+    let other = try! DomainName("other.parent.")
+
+    func key(
+        _ tag: UInt16, child: DomainName? = nil, rdata: [UInt8] = [1, 0, 3, 15, 0xAA], state: KeyTrustState = .known, addedAt: Int64 = 1000,
+        origin: String = "import"
+    ) -> StoredKey {
+        StoredKey(zone: parent, child: child ?? self.child, keyTag: tag, algorithm: 15, rdata: rdata, state: state, addedAt: addedAt, origin: origin)
+    }
+
+    // MARK: Trust store
+
+    func testPutAndGetKey() throws {
+        let store = try SQLiteStore.inMemory()
+        XCTAssertNil(try store.key(zone: parent, child: child, keyTag: 1, algorithm: 15))
+        try store.putKey(key(1))
+        XCTAssertEqual(try store.key(zone: parent, child: child, keyTag: 1, algorithm: 15), key(1))
+        XCTAssertNil(try store.key(zone: parent, child: child, keyTag: 1, algorithm: 13))
+        XCTAssertNil(try store.key(zone: parent, child: other, keyTag: 1, algorithm: 15))
+    }
+
+    func testPutKeyUpsertsStateAndOrigin() throws {
+        let store = try SQLiteStore.inMemory()
+        try store.putKey(key(1))
+        try store.putKey(key(1, state: .trusted, addedAt: 2000, origin: "bootstrap"))
+        let all = try store.keys(zone: parent, child: child)
+        XCTAssertEqual(all.count, 1)
+        XCTAssertEqual(all.first?.state, .trusted)
+        XCTAssertEqual(all.first?.origin, "bootstrap")
+        // added_at is when the key first arrived.
+        XCTAssertEqual(all.first?.addedAt, 1000)
+    }
+
+    func testLookupIgnoresCase() throws {
+        let store = try SQLiteStore.inMemory()
+        try store.putKey(key(7))
+        let found = try store.key(zone: DomainName("PARENT."), child: DomainName("Child.Parent."), keyTag: 7, algorithm: 15)
+        XCTAssertEqual(found?.child.description, "child.parent.")
+        try store.putKey(
+            StoredKey(
+                zone: DomainName("Parent."), child: DomainName("CHILD.parent."), keyTag: 7, algorithm: 15, rdata: [1, 0, 3, 15, 0xAA], state: .trusted,
+                addedAt: 5, origin: "import"))
+        XCTAssertEqual(try store.keys(zone: nil, child: child).count, 1, "same key in other case is the same row")
+    }
+
+    func testTagCollisionPrefersTrusted() throws {
+        let store = try SQLiteStore.inMemory()
+        try store.putKey(key(9, rdata: [1], state: .revoked))
+        try store.putKey(key(9, rdata: [2], state: .trusted))
+        try store.putKey(key(9, rdata: [3], state: .known))
+        XCTAssertEqual(try store.key(zone: parent, child: child, keyTag: 9, algorithm: 15)?.rdata, [2])
+        try store.setKeyState(zone: parent, child: child, keyTag: 9, state: .revoked)
+        try store.putKey(key(9, rdata: [3], state: .known))
+        XCTAssertEqual(try store.key(zone: parent, child: child, keyTag: 9, algorithm: 15)?.rdata, [3])
+    }
+
+    func testKeysFilterAndOrder() throws {
+        let store = try SQLiteStore.inMemory()
+        let elsewhere = try DomainName("x.example.")
+        try store.putKey(key(30, child: other))
+        try store.putKey(key(20))
+        try store.putKey(key(10))
+        try store.putKey(
+            StoredKey(zone: try DomainName("example."), child: elsewhere, keyTag: 5, algorithm: 8, rdata: [9], state: .known, addedAt: 1, origin: "import"))
+        XCTAssertEqual(try store.keys(zone: nil, child: nil).map(\.keyTag), [10, 20, 30, 5])
+        XCTAssertEqual(try store.keys(zone: parent, child: nil).map(\.keyTag), [10, 20, 30])
+        XCTAssertEqual(try store.keys(zone: nil, child: other).map(\.keyTag), [30])
+        XCTAssertEqual(try store.keys(zone: parent, child: elsewhere), [])
+    }
+
+    func testSetKeyStateCountsMatches() throws {
+        let store = try SQLiteStore.inMemory()
+        try store.putKey(key(1, rdata: [1]))
+        try store.putKey(key(1, rdata: [2]))
+        try store.putKey(key(2))
+        XCTAssertEqual(try store.setKeyState(zone: parent, child: try DomainName("CHILD.parent."), keyTag: 1, state: .trusted), 2)
+        XCTAssertEqual(try store.setKeyState(zone: parent, child: child, keyTag: 99, state: .trusted), 0)
+        XCTAssertEqual(try store.keys(zone: parent, child: child).map(\.state), [.trusted, .trusted, .known])
+    }
+
+    // MARK: Replay
+
+    func testReplayInception() throws {
+        let store = try SQLiteStore.inMemory()
+        XCTAssertNil(try store.lastInception(zone: parent, child: child, keyTag: 1))
+        try store.recordInception(zone: parent, child: child, keyTag: 1, inception: 1_700_000_000)
+        XCTAssertEqual(try store.lastInception(zone: parent, child: try DomainName("Child.Parent."), keyTag: 1), 1_700_000_000)
+        try store.recordInception(zone: parent, child: child, keyTag: 1, inception: 4_000_000_000)
+        XCTAssertEqual(try store.lastInception(zone: parent, child: child, keyTag: 1), 4_000_000_000)
+        // Newest write wins; the caller compares.
+        try store.recordInception(zone: parent, child: child, keyTag: 1, inception: 5)
+        XCTAssertEqual(try store.lastInception(zone: parent, child: child, keyTag: 1), 5)
+        XCTAssertNil(try store.lastInception(zone: parent, child: child, keyTag: 2))
+    }
+
+    // MARK: Audit
+
+    func entry(_ time: Int64, signer: String?, keyTag: UInt16? = nil) -> AuditEntry {
+        AuditEntry(
+            time: time, source: "192.0.2.7:53124", transport: "udp", zone: "parent.", signer: signer, keyTag: keyTag,
+            request: "child.parent. 3600 IN NS ns1.child.parent.", decision: "NOERROR", reason: "applied")
+    }
+
+    func testAuditNewestFirstWithFilterAndLimit() throws {
+        let store = try SQLiteStore.inMemory()
+        let first = try store.appendAudit(entry(1, signer: "child.parent.", keyTag: 1))
+        try store.appendAudit(entry(2, signer: "other.parent."))
+        try store.appendAudit(entry(3, signer: nil))
+        var last = entry(4, signer: "Child.Parent.")
+        last.backendResult = "nsupdate: ok"
+        let lastID = try store.appendAudit(last)
+        XCTAssertGreaterThan(lastID, first)
+
+        XCTAssertEqual(try store.audit(child: nil, limit: 10).map(\.time), [4, 3, 2, 1])
+        XCTAssertEqual(try store.audit(child: nil, limit: 2).map(\.time), [4, 3])
+        XCTAssertEqual(try store.audit(child: child, limit: 10).map(\.time), [4, 1])
+        XCTAssertEqual(try store.audit(child: child, limit: 1).map(\.time), [4])
+        XCTAssertEqual(try store.audit(child: child, limit: 0), [])
+
+        var expected = last
+        expected.id = lastID
+        XCTAssertEqual(try store.audit(child: nil, limit: 1).first, expected)
+        XCTAssertEqual(try store.audit(child: nil, limit: 10).last?.keyTag, 1)
+        XCTAssertNil(try store.audit(child: nil, limit: 10).first?.keyTag)
+    }
+
+    // MARK: Outbox
+
+    func ns(_ target: String, ttl: UInt32 = 3600) throws -> Record {
+        Record(name: child, type: .ns, ttl: ttl, rdata: try DomainName(target).wire)
+    }
+
+    func testOutboxLifecycle() throws {
+        let store = try SQLiteStore.inMemory()
+        let ops: [Update.Operation] = [.deleteRRset(child, .ns), .add(try ns("ns1.child.parent."))]
+        let a = try store.enqueue(OutboxEntry(zone: parent, child: child, operations: ops, createdAt: 100, nextAttemptAt: 100))
+        let b = try store.enqueue(OutboxEntry(zone: parent, child: other, operations: [.deleteName(other)], createdAt: 101, nextAttemptAt: 200))
+        XCTAssertEqual(try store.pendingCount(), 2)
+
+        XCTAssertEqual(try store.duePending(now: 99).map(\.id), [])
+        XCTAssertEqual(try store.duePending(now: 100).map(\.id), [a])
+        XCTAssertEqual(try store.duePending(now: 200).map(\.id), [a, b])
+
+        try store.markAttemptFailed(id: a, error: "backend timed out", nextAttemptAt: 300)
+        XCTAssertEqual(try store.duePending(now: 200).map(\.id), [b])
+        let failed = try XCTUnwrap(store.outboxEntry(id: a))
+        XCTAssertEqual(failed.attempts, 1)
+        XCTAssertEqual(failed.lastError, "backend timed out")
+        XCTAssertEqual(failed.nextAttemptAt, 300)
+        XCTAssertEqual(failed.state, .pending)
+        XCTAssertEqual(failed.operations, ops)
+        XCTAssertEqual(failed.createdAt, 100)
+        try store.markAttemptFailed(id: a, error: "refused", nextAttemptAt: 400)
+        XCTAssertEqual(try store.outboxEntry(id: a)?.attempts, 2)
+
+        try store.markApplied(id: b)
+        XCTAssertEqual(try store.outboxEntry(id: b)?.state, .applied)
+        XCTAssertEqual(try store.pendingCount(), 1)
+        XCTAssertEqual(try store.duePending(now: 1000).map(\.id), [a])
+        try store.markApplied(id: a)
+        XCTAssertEqual(try store.pendingCount(), 0)
+        XCTAssertEqual(try store.duePending(now: 1000), [])
+    }
+
+    func testOutboxUnknownID() throws {
+        let store = try SQLiteStore.inMemory()
+        XCTAssertNil(try store.outboxEntry(id: 42))
+        XCTAssertThrowsError(try store.markApplied(id: 42)) { XCTAssertEqual(($0 as? StoreError)?.code, .notFound) }
+        XCTAssertThrowsError(try store.markAttemptFailed(id: 42, error: "x", nextAttemptAt: 0)) { XCTAssertEqual(($0 as? StoreError)?.code, .notFound) }
+    }
+
+    func testOperationsRoundTripAllKinds() throws {
+        let store = try SQLiteStore.inMemory()
+        // Mixed case and an escaped dot must survive: names are kept as wire octets.
+        let odd = try DomainName("Odd\\.Label.Child.Parent.")
+        let ops: [Update.Operation] = [
+            .add(try ns("NS1.Child.Parent.", ttl: 86400)),
+            .add(Record(name: child, type: .ds, ttl: 3600, rdata: [0x30, 0x39, 13, 2] + [UInt8](repeating: 0xAB, count: 32))),
+            .add(Record(name: odd, type: RRType(65280), rrClass: .in, ttl: 0, rdata: [])),
+            .delete(try ns("ns2.child.parent.", ttl: 0)),
+            .delete(Record(name: child, type: .a, rrClass: .none, ttl: 0, rdata: [])),
+            .deleteRRset(child, .ds),
+            .deleteRRset(odd, RRType(65280)),
+            .deleteName(odd),
+            .deleteName(.root),
+        ]
+        let id = try store.enqueue(OutboxEntry(zone: parent, child: child, operations: ops, createdAt: 1, nextAttemptAt: 1))
+        let back = try XCTUnwrap(store.outboxEntry(id: id)).operations
+        XCTAssertEqual(back, ops)
+        // Hashable equality ignores name case; compare octets too.
+        XCTAssertEqual(back.map(\.name.wire), ops.map(\.name.wire))
+        XCTAssertEqual(back.map(\.type), ops.map(\.type))
+
+        let empty = try store.enqueue(OutboxEntry(zone: parent, child: child, operations: [], createdAt: 1, nextAttemptAt: 1))
+        XCTAssertEqual(try store.outboxEntry(id: empty)?.operations, [])
+    }
+
+    func testStoredOperationsRejectGarbage() {
+        for line in [
+            "add 00 1 1", "frobnicate 00", "deleteName zz", "deleteName 0500", "deleteName 0000", "deleteRRset 00 70000", "add 00 1 1 -5 -", "add 00 1 1 5 abc",
+        ] {
+            XCTAssertThrowsError(try StoredOperations.operation(line), line) { XCTAssertEqual(($0 as? StoreError)?.code, .corrupt) }
+        }
+    }
+
+    // MARK: File store
+
+    func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("delegsync-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir
+    }
+
+    func testFileStorePersistsAcrossReopen() throws {
+        let path = try temporaryDirectory().appendingPathComponent("state.sqlite").path
+        let ops: [Update.Operation] = [.add(try ns("ns1.child.parent."))]
+        do {
+            let store = try SQLiteStore(path: path)
+            try store.putKey(key(1, state: .trusted))
+            try store.recordInception(zone: parent, child: child, keyTag: 1, inception: 77)
+            try store.appendAudit(entry(5, signer: "child.parent."))
+            try store.enqueue(OutboxEntry(zone: parent, child: child, operations: ops, createdAt: 5, nextAttemptAt: 5))
+        }
+        let store = try SQLiteStore(path: path)
+        XCTAssertEqual(try store.key(zone: parent, child: child, keyTag: 1, algorithm: 15), key(1, state: .trusted))
+        XCTAssertEqual(try store.lastInception(zone: parent, child: child, keyTag: 1), 77)
+        XCTAssertEqual(try store.audit(child: child, limit: 5).map(\.time), [5])
+        XCTAssertEqual(try store.duePending(now: 5).map(\.operations), [ops])
+    }
+
+    func testFileStoreIsInWALMode() throws {
+        let path = try temporaryDirectory().appendingPathComponent("state.sqlite").path
+        let store = try SQLiteStore(path: path)
+        try store.putKey(key(1))
+        // The header's read/write version bytes (offsets 18, 19) are 2 in WAL mode.
+        let header = try XCTUnwrap(FileManager.default.contents(atPath: path))
+        XCTAssertEqual(header[18], 2)
+        XCTAssertEqual(header[19], 2)
+    }
+
+    func testOpenFailureNamesThePath() {
+        let path = "/nonexistent-delegsync-dir/state.sqlite"
+        XCTAssertThrowsError(try SQLiteStore(path: path)) { error in
+            XCTAssertEqual((error as? StoreError)?.code, .open)
+            XCTAssertTrue("\(error)".contains("cannot open store \(path)"), "\(error)")
+        }
+    }
+}
