@@ -64,6 +64,7 @@ let package = Package(
                 "DNSWire", "SIG0", "DelegationCore", "Store", "Transport", "Backends",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // Layer 8: the command line.
@@ -82,6 +83,11 @@ let package = Package(
         ),
         // Helpers shared by the test targets: running external tools, a capture listener.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .executableTarget(
+            name: "AgentBench",
+            dependencies: ["Agent", "Backends", "DNSWire", "DelegationCore", "SIG0", "Store", "Transport", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/AgentBench"
+        ),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(
             name: "SIG0Tests",

@@ -190,7 +190,8 @@ struct ConfigReader {
 
         var limits = AgentConfiguration.Limits()
         if let node = try mapping(root, "limits", at: "") {
-            try keys(node, allowed: ["max-message-size", "max-tcp-connections", "tcp-idle-timeout", "max-in-flight", "updates-per-child-per-hour"], at: "limits")
+            try keys(
+                node, allowed: ["max-message-size", "max-tcp-connections", "tcp-idle-timeout", "max-in-flight", "updates-per-child-per-hour"], at: "limits")
             limits.server.maxMessageSize = try int(node, "max-message-size", at: "limits", range: 512...65535) ?? limits.server.maxMessageSize
             limits.server.maxTCPConnections = try int(node, "max-tcp-connections", at: "limits", range: 1...100_000) ?? limits.server.maxTCPConnections
             limits.server.tcpIdleTimeout = try int(node, "tcp-idle-timeout", at: "limits", range: 1...3600) ?? limits.server.tcpIdleTimeout
@@ -233,7 +234,9 @@ struct ConfigReader {
 
         guard let backendNode = try mapping(node, "backend", at: path) else { throw fail("\(path).backend", "missing") }
         let bpath = "\(path).backend"
-        try keys(backendNode, allowed: ["type", "server", "port", "tsig-key-file", "command", "output", "zone-file", "fragment-file", "nsd-control-config"], at: bpath)
+        try keys(
+            backendNode, allowed: ["type", "server", "port", "tsig-key-file", "command", "output", "zone-file", "fragment-file", "nsd-control-config"],
+            at: bpath)
         guard let typeText = try string(backendNode, "type", at: bpath) else { throw fail("\(bpath).type", "missing (rfc2136, nsupdate, nsd or script)") }
         guard let kind = AgentConfiguration.BackendKind(rawValue: typeText) else {
             throw fail("\(bpath).type", "unknown backend \"\(typeText)\" (use rfc2136, nsupdate, nsd or script)")
@@ -252,9 +255,12 @@ struct ConfigReader {
         case .rfc2136:
             break
         case .nsupdate:
-            guard let command = backend.command, !command.isEmpty else { throw fail("\(bpath).command", "missing: e.g. [nsupdate, -k, /etc/delegsync/tsig.key]") }
+            guard let command = backend.command, !command.isEmpty else {
+                throw fail("\(bpath).command", "missing: e.g. [nsupdate, -k, /etc/delegsync/tsig.key]")
+            }
         case .nsd:
-            for (key, value) in [("zone-file", backend.zoneFile), ("fragment-file", backend.fragmentFile), ("nsd-control-config", backend.nsdControlConfig)] where value == nil {
+            for (key, value) in [("zone-file", backend.zoneFile), ("fragment-file", backend.fragmentFile), ("nsd-control-config", backend.nsdControlConfig)]
+            where value == nil {
                 throw fail("\(bpath).\(key)", "missing: the nsd backend needs zone-file, fragment-file and nsd-control-config")
             }
         case .script:

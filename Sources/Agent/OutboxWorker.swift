@@ -14,7 +14,10 @@ public struct OutboxWorker: Sendable {
     let reader: any ParentZoneReader
     let logger: Logger
 
-    public init(configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader, logger: Logger) {
+    public init(
+        configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.store = store
         self.backends = backends
@@ -32,7 +35,10 @@ public struct OutboxWorker: Sendable {
     }
 
     /// Applies one entry; with `expected`, also checks that the primary now serves it.
-    static func apply(_ entry: OutboxEntry, id: Int64, expected: DelegationSnapshot?, zone: AgentConfiguration.Zone, backend: (any DelegationBackend)?, reader: any ParentZoneReader, store: any DelegationStore, now: Int64) async -> Result {
+    static func apply(
+        _ entry: OutboxEntry, id: Int64, expected: DelegationSnapshot?, zone: AgentConfiguration.Zone, backend: (any DelegationBackend)?,
+        reader: any ParentZoneReader, store: any DelegationStore, now: Int64
+    ) async -> Result {
         guard let backend else {
             try? store.markAttemptFailed(id: id, error: "no backend for \(zone.name)", nextAttemptAt: now + backoff(attempts: entry.attempts))
             return Result(applied: false, text: "no backend configured for \(zone.name)")
@@ -46,7 +52,8 @@ public struct OutboxWorker: Sendable {
         if let expected {
             let seen = try? await reader.delegation(in: zone, child: entry.child)
             guard seen == expected else {
-                try? store.markAttemptFailed(id: id, error: "applied but the primary does not serve it yet", nextAttemptAt: now + backoff(attempts: entry.attempts))
+                try? store.markAttemptFailed(
+                    id: id, error: "applied but the primary does not serve it yet", nextAttemptAt: now + backoff(attempts: entry.attempts))
                 return Result(applied: false, text: "\(backend.description) accepted the change, but the primary does not serve it")
             }
         }
@@ -54,14 +61,50 @@ public struct OutboxWorker: Sendable {
         return Result(applied: true, text: "\(backend.description): applied")
     }
 
-    /// Applies every due entry once; returns how many were applied.
+    /// The policy a zone's changes must pass, at request time and again before a deferred apply.
+    static func policy(for zone: AgentConfiguration.Zone) -> DelegationPolicyEngine {
+        DelegationPolicyEngine.standard(limits: zone.limits)
+    }
+
+    /// Applies every due entry once: re-reads the delegation, checks the policy against it again
+    /// (the entry may have waited for the primary), applies, and checks the primary serves it.
+    /// Returns how many entries were applied.
     @discardableResult
     public func runOnce(now: Int64) async -> Int {
         guard let due = try? store.duePending(now: now) else { return 0 }
         var applied = 0
         for entry in due {
             guard let id = entry.id, let zone = configuration.zone(named: entry.zone) else { continue }
-            let result = await Self.apply(entry, id: id, expected: nil, zone: zone, backend: backends[zone.name], reader: reader, store: store, now: now)
+            let current: DelegationSnapshot?
+            do {
+                current = try await reader.delegation(in: zone, child: entry.child)
+            } catch {
+                try? store.markAttemptFailed(id: id, error: "\(error)", nextAttemptAt: now + Self.backoff(attempts: entry.attempts))
+                continue
+            }
+            let request = current.map { DelegationRequest(zone: zone.name, child: entry.child, operations: entry.operations, current: $0) }
+            guard let request, let current else {
+                try? store.markFailed(id: id, error: "\(entry.child) is no longer delegated from \(zone.name)")
+                continue
+            }
+            if case .reject(let violation) = Self.policy(for: zone).evaluate(request) {
+                try? store.markFailed(id: id, error: violation.description)
+                logger.warning("outbox entry refused", metadata: ["delegsync.child": "\(entry.child)", "delegsync.reason": "\(violation)"])
+                continue
+            }
+            let operations = request.operations(ttl: zone.ttl)
+            guard let expected = try? current.applying(operations) else {
+                try? store.markFailed(id: id, error: "the stored change cannot be applied")
+                continue
+            }
+            if expected == current {
+                try? store.markApplied(id: id)
+                continue
+            }
+            var normalized = entry
+            normalized.operations = operations
+            let result = await Self.apply(
+                normalized, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, now: now)
             logger.info("outbox", metadata: ["delegsync.child": "\(entry.child)", "delegsync.result": "\(result.text)"])
             if result.applied { applied += 1 }
         }

@@ -26,7 +26,10 @@ public final class UpdateReceiver: Sendable {
     let locks = ChildLocks()
     let guardian: RequestGuard
 
-    public init(configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader, clock: @escaping @Sendable () -> Int64, logger: Logger) {
+    public init(
+        configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
+        clock: @escaping @Sendable () -> Int64, logger: Logger
+    ) {
         self.configuration = configuration
         self.store = store
         self.backends = backends
@@ -115,7 +118,10 @@ public final class UpdateReceiver: Sendable {
             case .noSignature:
                 let tsig = layout.spans(in: .additional).contains { $0.type == .tsig }
                 outcome.infoCode = DelegationEDE.prohibited
-                outcome.reason = tsig ? "TSIG-signed UPDATEs are not accepted here; sign with the child's SIG(0) key" : "unsigned UPDATEs are not accepted; sign with the child's SIG(0) key"
+                outcome.reason =
+                    tsig
+                    ? "TSIG-signed UPDATEs are not accepted here; sign with the child's SIG(0) key"
+                    : "unsigned UPDATEs are not accepted; sign with the child's SIG(0) key"
             default:
                 outcome.rcode = .formErr
                 outcome.infoCode = DelegationEDE.invalidData
@@ -138,7 +144,8 @@ public final class UpdateReceiver: Sendable {
         do {
             stored = try store.key(zone: zone.name, child: child, keyTag: sig.keyTag, algorithm: sig.algorithm)
         } catch {
-            return Outcome(rcode: .servFail, infoCode: DelegationEDE.other, reason: "the trust store failed: \(error)", zone: zone.name, signer: child, keyTag: sig.keyTag)
+            return Outcome(
+                rcode: .servFail, infoCode: DelegationEDE.other, reason: "the trust store failed: \(error)", zone: zone.name, signer: child, keyTag: sig.keyTag)
         }
         guard let stored, stored.state != .revoked else {
             outcome.rcode = .badKey
@@ -215,7 +222,19 @@ public final class UpdateReceiver: Sendable {
         } catch {
             outcome.rcode = .servFail
             outcome.infoCode = DelegationEDE.noReachableAuthority
-            outcome.reason = "\(error)"
+            // The request is authenticated: keep it, and let the outbox decide and apply it
+            // against the parent's data once the primary answers again. Prerequisites cannot
+            // wait (they are about the zone as it is now), so such requests must be resent.
+            if update.prerequisites.isEmpty,
+                (try? store.enqueue(
+                    OutboxEntry(
+                        zone: zone.name, child: child, operations: update.operations, createdAt: now, nextAttemptAt: now + OutboxWorker.backoff(attempts: 0))))
+                    != nil
+            {
+                outcome.reason = "\(error); the change is stored and will be checked and applied when the primary answers"
+            } else {
+                outcome.reason = "\(error)"
+            }
             return outcome
         }
         guard let current else {
@@ -224,7 +243,7 @@ public final class UpdateReceiver: Sendable {
             return outcome
         }
         let request = DelegationRequest(zone: zone.name, child: child, prerequisites: update.prerequisites, operations: update.operations, current: current)
-        if case .reject(let violation) = DelegationPolicyEngine.standard(limits: zone.limits).evaluate(request) {
+        if case .reject(let violation) = OutboxWorker.policy(for: zone).evaluate(request) {
             outcome.infoCode = violation.infoCode
             outcome.reason = violation.description
             return outcome
@@ -260,7 +279,8 @@ public final class UpdateReceiver: Sendable {
             outcome.reason = "cannot store the change: \(error)"
             return outcome
         }
-        let result = await OutboxWorker.apply(entry, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, now: now)
+        let result = await OutboxWorker.apply(
+            entry, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, now: now)
         outcome.backendResult = result.text
         if result.applied {
             outcome.rcode = .noError

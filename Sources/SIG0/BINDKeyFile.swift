@@ -1,6 +1,10 @@
 import DNSWire
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A SIG(0) key pair in BIND's file format: `K<name>+<alg>+<tag>.key` holds the KEY record,
 /// `K<name>+<alg>+<tag>.private` the private key (Private-key-format v1.3), as written by
 /// `dnssec-keygen -T KEY -n HOST` and read by `nsupdate -k`.
@@ -41,8 +45,9 @@ public struct BINDKeyFile: Sendable {
 
     // MARK: Reading
 
-    /// Reads a pair from either file's path (`….key`, `….private`, or the base name).
-    /// The private file is read when it exists or when `requirePrivate` is set.
+    /// Reads a key from either file's path (`….key`, `….private`, or the base name): the public
+    /// half always, the private half when the path names the `.private` file or `requirePrivate`
+    /// is set.
     public static func load(path: String, requirePrivate: Bool = false) throws -> BINDKeyFile {
         var base = path
         for suffix in [".key", ".private"] where base.hasSuffix(suffix) {
@@ -51,7 +56,9 @@ public struct BINDKeyFile: Sendable {
         let keyText = try readText(base + ".key")
         let record = try parseKeyFile(keyText, path: base + ".key")
         let privatePath = base + ".private"
-        guard requirePrivate || FileManager.default.fileExists(atPath: privatePath) else {
+        // A `.key` path means the public key alone (a broken or unreadable `.private` next to it
+        // must not stop a verification); a `.private` path, or requirePrivate, means both.
+        guard requirePrivate || path.hasSuffix(".private") else {
             return try BINDKeyFile(record: record, privateKey: nil)
         }
         let keyData = try KEYData(rdata: record.rdata)
@@ -147,18 +154,37 @@ public struct BINDKeyFile: Sendable {
     @discardableResult
     public func write(to directory: String, created: Date) throws -> String {
         let base = (directory as NSString).appendingPathComponent(baseName)
-        let manager = FileManager.default
-        for path in [base + ".key", base + ".private"] where manager.fileExists(atPath: path) {
-            throw SIG0KeyError("\(path) exists already")
-        }
         let privateText = try privateFileText(created: created)
-        guard manager.createFile(atPath: base + ".private", contents: Data(privateText.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw SIG0KeyError("cannot write \(base).private")
-        }
-        guard manager.createFile(atPath: base + ".key", contents: Data(keyFileText.utf8), attributes: [.posixPermissions: 0o644]) else {
-            throw SIG0KeyError("cannot write \(base).key")
+        // O_EXCL: never replace a file; the private key is created 0600 from the start, so it is
+        // never readable by others, not even for a moment.
+        try Self.create(base + ".private", text: privateText, mode: 0o600)
+        do {
+            try Self.create(base + ".key", text: keyFileText, mode: 0o644)
+        } catch {
+            unlink(base + ".private")
+            throw error
         }
         return base
+    }
+
+    static func create(_ path: String, text: String, mode: mode_t) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw SIG0KeyError(errno == EEXIST ? "\(path) exists already" : "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        // The umask may have narrowed the mode; set exactly what was asked for.
+        fchmod(fd, mode)
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else {
+                unlink(path)
+                throw SIG0KeyError("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            written += n
+        }
     }
 
     static func timestamp(_ date: Date) -> String {

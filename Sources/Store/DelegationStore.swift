@@ -62,7 +62,10 @@ public struct AuditEntry: Sendable, Hashable {
     /// What the backend said, when it was asked.
     public var backendResult: String?
 
-    public init(id: Int64? = nil, time: Int64, source: String, transport: String, zone: String?, signer: String?, keyTag: UInt16?, request: String, decision: String, reason: String, backendResult: String? = nil) {
+    public init(
+        id: Int64? = nil, time: Int64, source: String, transport: String, zone: String?, signer: String?, keyTag: UInt16?, request: String, decision: String,
+        reason: String, backendResult: String? = nil
+    ) {
         self.id = id
         self.time = time
         self.source = source
@@ -92,7 +95,10 @@ public struct OutboxEntry: Sendable, Hashable {
     public var nextAttemptAt: Int64
     public var lastError: String?
 
-    public init(id: Int64? = nil, zone: DomainName, child: DomainName, operations: [Update.Operation], state: State = .pending, attempts: Int = 0, createdAt: Int64, nextAttemptAt: Int64, lastError: String? = nil) {
+    public init(
+        id: Int64? = nil, zone: DomainName, child: DomainName, operations: [Update.Operation], state: State = .pending, attempts: Int = 0, createdAt: Int64,
+        nextAttemptAt: Int64, lastError: String? = nil
+    ) {
         self.id = id
         self.zone = zone
         self.child = child
@@ -138,4 +144,7 @@ public protocol DelegationStore: Sendable {
     func pendingCount() throws -> Int
     func markApplied(id: Int64) throws
     func markAttemptFailed(id: Int64, error: String, nextAttemptAt: Int64) throws
+    /// Gives up on an entry for good (e.g. the policy refuses it against the parent's data as it
+    /// is when the primary is back).
+    func markFailed(id: Int64, error: String) throws
 }

@@ -310,6 +310,17 @@ public final class SQLiteStore: DelegationStore {
         }
     }
 
+    public func markFailed(id: Int64, error: String) throws {
+        try write("give up outbox entry \(id)") { db in
+            try db.execute(
+                sql: "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+                arguments: [OutboxEntry.State.failed.rawValue, error, id])
+            guard db.changesCount == 1 else {
+                throw StoreError(.notFound, "cannot give up outbox entry \(id): there is no such entry")
+            }
+        }
+    }
+
     // MARK: Rows
 
     /// How a name is stored: lower-cased presentation form.

@@ -1,36 +1,72 @@
 import ArgumentParser
+import Foundation
 
 /// The `delegsync` command line: thin commands over DNSWire and SIG0.
+///
+/// Exit status: 0 success, 1 a message did not verify, 2 anything the operator has to fix
+/// (usage, unreadable files, bad input). Every failure is one line on stderr.
 @main
-struct Delegsync: ParsableCommand {
+struct Delegsync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delegsync",
         abstract: "Delegation synchronisation from a child zone to its parent, with SIG(0)-signed DNS UPDATE.",
         version: DelegsyncVersion.current,
         subcommands: [KeygenCommand.self, MessageCommand.self, VersionCommand.self]
     )
+
+    /// ArgumentParser's `main()`, except that errors become one `error: …` line (its own
+    /// messages add usage and help lines) and usage errors exit with 2, not 64. Runs
+    /// synchronous and asynchronous subcommands alike.
+    static func main() async {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            // --help, --version and `help` print to stdout and exit 0, as usual.
+            if exitCode(for: error) == .success { exit(withError: error) }
+            fail("\(message(for: error)) (see --help)")
+        }
+        do {
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let status as ExitCode {
+            // The command has printed its own line (e.g. "not verified: …").
+            Foundation.exit(status.rawValue)
+        } catch {
+            // `delegsync help …` and `--help` reach here as a help request from run().
+            if exitCode(for: error) == .success { exit(withError: error) }
+            fail("\(error)")
+        }
+    }
+
+    static func fail(_ message: String) -> Never {
+        printError("error: " + message.split(whereSeparator: \.isNewline).joined(separator: "; "))
+        Foundation.exit(UsageFailure.exitStatus)
+    }
 }
 
 enum DelegsyncVersion {
     static let current = "0.1.0"
 }
 
-struct VersionCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
-
-    func run() {
-        print("delegsync \(DelegsyncVersion.current)")
-    }
-}
-
-/// A failure the user can fix: printed as one `error: …` line, exit status 2.
+/// A failure the operator can fix: printed as one `error: …` line, exit status 2.
 struct UsageFailure: Error, CustomStringConvertible {
+    static let exitStatus: Int32 = 2
+
     let description: String
     init(_ description: String) { self.description = description }
 }
 
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
 extension ParsableCommand {
-    /// Runs `body`, turning thrown errors into one line on stderr and an exit status.
+    /// Runs `body`, turning thrown errors into one line on stderr and exit status 2, as
+    /// ``Delegsync/main()`` does for errors that leave `run()`.
     func reporting(_ body: () throws -> Void) throws {
         do {
             try body()
@@ -38,7 +74,7 @@ extension ParsableCommand {
             throw exit
         } catch {
             printError("error: \(error)")
-            throw ExitCode(2)
+            throw ExitCode(UsageFailure.exitStatus)
         }
     }
 }

@@ -23,27 +23,26 @@ struct KeygenCommand: ParsableCommand {
     var directory: String = "."
 
     func run() throws {
-        try reporting {
-            let owner: DomainName
-            do {
-                owner = try DomainName(name.hasSuffix(".") ? name : name + ".")
-            } catch {
-                throw UsageFailure("bad name \"\(name)\": \(error)")
-            }
-            guard let algorithm = SIG0Algorithm(mnemonic: algorithm), algorithm.isSupported else {
-                throw UsageFailure("unknown algorithm \"\(self.algorithm)\" (use ED25519, ECDSAP256SHA256, ECDSAP384SHA384 or RSASHA256)")
-            }
-            guard [0, 256, 512].contains(flags) else {
-                throw UsageFailure("KEY flags \(flags): use 0, 256 or 512")
-            }
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw UsageFailure("\(directory) is not a directory")
-            }
-            let key = try BINDKeyFile.generate(owner: owner, algorithm: algorithm, flags: flags)
-            try key.write(to: directory, created: Date())
-            print(key.baseName)
-            print(key.keyFileText.split(separator: "\n").filter { !$0.hasPrefix(";") }.joined(separator: "\n"))
+        let owner: DomainName
+        do {
+            owner = try DomainName(name.hasSuffix(".") ? name : name + ".")
+        } catch {
+            throw UsageFailure("bad name \"\(name)\": \(error)")
         }
+        guard !owner.isRoot else { throw UsageFailure("give the key's owner, e.g. child.parent., not the root") }
+        guard let algorithm = SIG0Algorithm(mnemonic: algorithm), algorithm.isSupported else {
+            throw UsageFailure("unknown algorithm \"\(self.algorithm)\" (use ED25519, ECDSAP256SHA256, ECDSAP384SHA384 or RSASHA256)")
+        }
+        guard [0, 256, 512].contains(flags) else {
+            throw UsageFailure("KEY flags \(flags): use 0, 256 or 512")
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw UsageFailure("\(directory) is not a directory")
+        }
+        let key = try BINDKeyFile.generate(owner: owner, algorithm: algorithm, flags: flags)
+        try key.write(to: directory, created: Date())
+        print(key.baseName)
+        print(key.keyFileText.split(separator: "\n").filter { !$0.hasPrefix(";") }.joined(separator: "\n"))
     }
 }

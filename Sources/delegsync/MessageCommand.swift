@@ -10,14 +10,15 @@ struct MessageCommand: ParsableCommand {
         abstract: "Decode, sign or verify a DNS message in wire format.",
         subcommands: [Decode.self, Sign.self, Verify.self])
 
+    /// The message to read: a file or stdin, binary or hex text.
     struct Source: ParsableArguments {
         @Argument(help: "A DNS message in wire format; - reads stdin.")
         var file: String
 
-        @Flag(help: "The file holds hexadecimal text instead of binary.")
+        @Flag(help: "The file holds hexadecimal text (white space ignored) instead of binary.")
         var hex = false
 
-        func bytes() throws -> [UInt8] { try Input.message(file, hex: hex) }
+        func bytes() throws -> [UInt8] { try MessageFile.read(file, hex: hex) }
     }
 
     struct Decode: ParsableCommand {
@@ -26,21 +27,24 @@ struct MessageCommand: ParsableCommand {
         @OptionGroup var source: Source
 
         func run() throws {
-            try reporting {
-                let bytes = try source.bytes()
-                do {
-                    print(try Message(wire: bytes), terminator: "")
-                } catch {
-                    throw UsageFailure("\(source.file) is not a valid DNS message: \(error)")
-                }
+            let bytes = try source.bytes()
+            let message: Message
+            do {
+                message = try Message(wire: bytes)
+            } catch {
+                throw UsageFailure("\(source.file) is not a valid DNS message: \(error)")
             }
+            print(message, terminator: "")
         }
     }
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify a message's SIG(0) with a key (RFC 2931), over the bytes as they are.",
-            discussion: "Exit status: 0 verified, 1 not verified (the reason is printed), 2 bad input.")
+            discussion: """
+                The signer must be the key's owner. Exit status: 0 verified, 1 not verified (the \
+                reason is printed on stderr), 2 bad input.
+                """)
 
         @OptionGroup var source: Source
 
@@ -51,31 +55,25 @@ struct MessageCommand: ParsableCommand {
         var at: UInt32?
 
         func run() throws {
-            try reporting {
-                let bytes = try source.bytes()
-                let keyFile: BINDKeyFile
-                let publicKey: SIG0PublicKey
-                do {
-                    keyFile = try BINDKeyFile.load(path: key)
-                    publicKey = try SIG0PublicKey(keyFile.keyData)
-                } catch {
-                    throw UsageFailure("\(error)")
-                }
-                do {
-                    let verified = try SIG0Verifier().verify(message: bytes, key: publicKey, expectedSigner: keyFile.owner, now: Input.time(at))
-                    print("verified: signer \(verified.signer) key tag \(verified.keyTag) algorithm \(verified.algorithm)")
-                } catch let rejection as SIG0Rejection {
-                    printError("not verified: \(rejection.reason.rawValue): \(rejection.detail)")
-                    throw ExitCode(1)
-                }
+            let bytes = try source.bytes()
+            let keyFile = try BINDKeyFile.load(path: key)
+            let publicKey = try SIG0PublicKey(keyFile.keyData)
+            let verified: SIG0Verifier.Verified
+            do {
+                verified = try SIG0Verifier().verify(message: bytes, key: publicKey, expectedSigner: keyFile.owner, now: MessageFile.time(at))
+            } catch {
+                printError("not verified: \(error.reason.rawValue): \(error.detail)")
+                throw ExitCode(1)
             }
+            print("verified: signer \(verified.signer) key tag \(verified.keyTag) algorithm \(verified.algorithm)")
         }
     }
 
     struct Sign: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Sign an unsigned message with SIG(0) (RFC 2931 §3.1).")
 
-        @OptionGroup var source: Source
+        @Argument(help: "An unsigned DNS message in wire format; - reads stdin.")
+        var file: String
 
         @Option(help: "The private key: a BIND .private file; its .key file must lie next to it.")
         var key: String
@@ -86,33 +84,29 @@ struct MessageCommand: ParsableCommand {
         @Option(help: "Sign as of this Unix time instead of now.")
         var at: UInt32?
 
-        @Option(help: "Seconds of validity before and after the signing time.")
+        @Option(
+            help: """
+                Seconds of validity before and after the signing time. delegsync's verifier \
+                refuses brackets over 3600 s, so keep this at 1800 or less.
+                """)
         var fudge: UInt32 = SIG0Signer.defaultFudge
 
+        @Flag(help: "Write the signed message as hexadecimal text (for terminals; message verify --hex reads it).")
+        var hex = false
+
+        @Flag(help: "The file holds hexadecimal text instead of binary.")
+        var hexInput = false
+
         func run() throws {
-            try reporting {
-                let bytes = try source.bytes()
-                let signer: SIG0Signer
-                do {
-                    signer = try SIG0Signer(keyFile: BINDKeyFile.load(path: key, requirePrivate: true))
-                } catch {
-                    throw UsageFailure("\(error)")
-                }
-                let signed: [UInt8]
-                do {
-                    signed = try signer.sign(bytes, now: Input.time(at), fudge: fudge)
-                } catch {
-                    throw UsageFailure("cannot sign \(source.file): \(error)")
-                }
-                let out = source.hex ? Data((signed.hexString + "\n").utf8) : Data(signed)
-                if let output {
-                    guard FileManager.default.createFile(atPath: output, contents: out) else {
-                        throw UsageFailure("cannot write \(output)")
-                    }
-                } else {
-                    FileHandle.standardOutput.write(out)
-                }
+            let bytes = try MessageFile.read(file, hex: hexInput)
+            let signer = try SIG0Signer(keyFile: BINDKeyFile.load(path: key, requirePrivate: true))
+            let signed: [UInt8]
+            do {
+                signed = try signer.sign(bytes, now: MessageFile.time(at), fudge: fudge)
+            } catch {
+                throw UsageFailure("cannot sign \(file): \(error)")
             }
+            try MessageFile.write(signed, to: output, hex: hex)
         }
     }
 }

@@ -193,10 +193,11 @@ extension DelegationPolicyTests {
         XCTAssertEqual(current.evaluate([.rrsetDoesNotExist(child, .ds)]), .yxRRset)
         XCTAssertEqual(current.evaluate([.nameInUse(try DomainName("ns9.example.example."))]), .nxDomain)
         XCTAssertEqual(current.evaluate([.nameNotInUse(ns1)]), .yxDomain)
-        XCTAssertNil(current.evaluate([
-            .rrsetEquals(record("example.example. 0 IN NS NS1.example.example.")),
-            .rrsetEquals(record("example.example. 0 IN NS ns.provider.net.")),
-        ]))
+        XCTAssertNil(
+            current.evaluate([
+                .rrsetEquals(record("example.example. 0 IN NS NS1.example.example.")),
+                .rrsetEquals(record("example.example. 0 IN NS ns.provider.net.")),
+            ]))
         XCTAssertEqual(current.evaluate([.rrsetEquals(record("example.example. 0 IN NS ns1.example.example."))]), .nxRRset)
     }
 }

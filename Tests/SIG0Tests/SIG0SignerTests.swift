@@ -30,7 +30,7 @@ final class SIG0SignerTests: XCTestCase {
             let signature = try SIG0Signature(message: message)
             var unsigned = Array(message[0..<signature.recordStart])
             unsigned[11] -= 1
-            let signer = try SIG0Signer(keyFile: Vectors.key(capture.keyFile))
+            let signer = try SIG0Signer(keyFile: BINDKeyFile.load(path: Vectors.path(capture.keyFile), requirePrivate: true))
             XCTAssertEqual(try signer.sign(unsigned, inception: capture.inception, expiration: capture.expiration), message, capture.file)
         }
     }

@@ -1,0 +1,124 @@
+import Backends
+import DNSWire
+import Dispatch
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Store
+import Transport
+
+/// The running parental agent: a DNS server per listen address, the outbox worker, and signal
+/// handling (SIGTERM/SIGINT: finish and exit; SIGHUP: re-read the configuration).
+public final class AgentRuntime: Sendable {
+    let store: any DelegationStore
+    let logger: Logger
+    let makeBackend: @Sendable (AgentConfiguration.Zone) throws -> any DelegationBackend
+    let state: NIOLockedValueBox<(configuration: AgentConfiguration, receiver: UpdateReceiver, worker: OutboxWorker)>
+    let reader: PrimaryZoneReader
+
+    public init(
+        configuration: AgentConfiguration, store: any DelegationStore, logger: Logger,
+        makeBackend: @escaping @Sendable (AgentConfiguration.Zone) throws -> any DelegationBackend
+    ) throws {
+        self.store = store
+        self.logger = logger
+        self.makeBackend = makeBackend
+        let client = DNSClient()
+        self.reader = PrimaryZoneReader { message, host, port, transport in
+            try await client.exchange(message, host: host, port: port, transport: transport)
+        }
+        state = NIOLockedValueBox(try Self.build(configuration, store: store, reader: reader, logger: logger, makeBackend: makeBackend))
+    }
+
+    static func build(
+        _ configuration: AgentConfiguration, store: any DelegationStore, reader: PrimaryZoneReader, logger: Logger,
+        makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
+    ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker) {
+        var backends: [DomainName: any DelegationBackend] = [:]
+        for zone in configuration.zones { backends[zone.name] = try makeBackend(zone) }
+        let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        let receiver = UpdateReceiver(configuration: configuration, store: store, backends: backends, reader: reader, clock: clock, logger: logger)
+        let worker = OutboxWorker(configuration: configuration, store: store, backends: backends, reader: reader, logger: logger)
+        return (configuration, receiver, worker)
+    }
+
+    /// Re-reads the configuration; on an error the old one stays in force.
+    public func reload(path: String) {
+        do {
+            let configuration = try AgentConfiguration.load(path: path)
+            let built = try Self.build(configuration, store: store, reader: reader, logger: logger, makeBackend: makeBackend)
+            state.withLockedValue { $0 = built }
+            logger.notice("configuration reloaded", metadata: ["delegsync.config": "\(path)"])
+        } catch {
+            logger.error("configuration not reloaded, the old one stays in force", metadata: ["delegsync.error": "\(error)"])
+        }
+    }
+
+    /// Serves until SIGTERM or SIGINT. `onReady` gets the bound ports, in listen order.
+    public func run(configPath: String, onReady: @escaping @Sendable ([Int]) -> Void = { _ in }) async throws {
+        let configuration = state.withLockedValue { $0.configuration }
+        let handler: DNSRequestHandler = { [state] bytes, context in
+            let receiver = state.withLockedValue { $0.receiver }
+            return await receiver.handle(bytes, context: context)
+        }
+        let ports = NIOLockedValueBox<[Int: Int]>([:])
+        let listenCount = configuration.listen.count
+        let signals = SignalWatcher()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, listen) in configuration.listen.enumerated() {
+                let server = DNSServer(host: listen.address, port: listen.port, limits: configuration.limits.server, logger: logger, handler: handler)
+                group.addTask {
+                    try await server.run { port in
+                        let all = ports.withLockedValue { value -> [Int]? in
+                            value[index] = port
+                            return value.count == listenCount ? (0..<listenCount).map { value[$0]! } : nil
+                        }
+                        if let all { onReady(all) }
+                    }
+                }
+            }
+            group.addTask { [state, logger] in
+                while !Task.isCancelled {
+                    let worker = state.withLockedValue { $0.worker }
+                    await worker.runOnce(now: Int64(Date().timeIntervalSince1970))
+                    try? await Task.sleep(for: .seconds(2))
+                    _ = logger
+                }
+            }
+            group.addTask { [weak self] in
+                for await signal in signals.stream {
+                    if signal == SIGHUP {
+                        self?.reload(path: configPath)
+                    } else {
+                        return
+                    }
+                }
+            }
+            // The first task to end (a signal, or a server failing) stops the rest.
+            try await group.next()
+            logger.notice("stopping")
+            group.cancelAll()
+        }
+    }
+}
+
+/// Turns SIGTERM, SIGINT and SIGHUP into an async stream.
+final class SignalWatcher: @unchecked Sendable {
+    // The dispatch sources are only kept alive here, never touched after init.
+    let stream: AsyncStream<Int32>
+    let sources: [any DispatchSourceSignal]
+
+    init() {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        self.stream = stream
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT, SIGHUP] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+}

@@ -1,0 +1,67 @@
+import DNSWire
+import Foundation
+import Transport
+
+/// Sends the change as an RFC 2136 UPDATE, TSIG-signed (RFC 8945), over TCP to the parent's
+/// primary (BIND, Knot, or anything that speaks UPDATE), and succeeds only on NOERROR.
+///
+/// The response must carry the request's ID; with a key it must be TSIG-signed by the same key
+/// (RFC 8945 §5.3), except error answers about the key itself (BADKEY/BADSIG), which a server
+/// cannot sign and which are errors anyway.
+public struct RFC2136Backend: DelegationBackend {
+    public let server: String
+    public let port: Int
+    public let key: TSIGKey?
+    public let client: DNSClient
+    /// Seconds since the epoch, for the TSIG time; tests fix it.
+    let now: @Sendable () -> UInt64
+
+    public init(
+        server: String, port: Int = 53, key: TSIGKey?, client: DNSClient = DNSClient(),
+        now: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
+    ) {
+        self.server = server
+        self.port = port
+        self.key = key
+        self.client = client
+        self.now = now
+    }
+
+    public var description: String {
+        "rfc2136 to \(server):\(port)" + (key.map { " key \($0.name)" } ?? " unsigned")
+    }
+
+    public func apply(_ update: Update) async throws {
+        guard !update.operations.isEmpty else { return }
+        let id = UInt16.random(in: 0...UInt16.max)
+        var request = try update.message(id: id).wireFormat()
+        if let key { request = try tsigSigned(request, key: key, time: now()) }
+        let responseBytes: [UInt8]
+        do {
+            responseBytes = try await client.exchange(request, host: server, port: port, transport: .tcp)
+        } catch {
+            throw BackendError("\(description): \(error)")
+        }
+        let response: Message
+        do {
+            response = try Message(wire: responseBytes)
+        } catch {
+            throw BackendError("\(description): unreadable answer: \(error)")
+        }
+        guard response.id == id, response.header.qr, response.opcode == .update else {
+            throw BackendError("\(description): answer with ID \(response.id), opcode \(response.opcode) does not match UPDATE \(id)")
+        }
+        let tsig = try? tsigRecordData(of: responseBytes)
+        guard response.rcode == .noError else {
+            let tsigError = tsig.map { $0.error == .noError ? "" : " (TSIG error \($0.error))" } ?? ""
+            throw BackendError("\(description): the primary answered \(response.rcode)\(tsigError)")
+        }
+        if let key {
+            do {
+                try tsigVerifyResponse(responseBytes, request: request, key: key, time: now())
+            } catch {
+                throw BackendError("\(description): NOERROR, but the answer's TSIG does not check: \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Agent
+import ArgumentParser
+import Backends
+import DNSWire
+import Foundation
+import Logging
+import Store
+import Transport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `delegsync serve --config FILE`: the parental agent (DESIGN.md roles).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the parental agent: receive SIG(0)-signed delegation UPDATEs and commit them to the parent zone.",
+        discussion: "SIGTERM and SIGINT finish in-flight work and exit; SIGHUP re-reads the configuration (listen addresses need a restart).")
+
+    @Option(help: "The YAML configuration file.")
+    var config: String
+
+    func run() async throws {
+        let configuration: AgentConfiguration
+        do {
+            configuration = try AgentConfiguration.load(path: config)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
+        let logger = makeLogger(configuration.logLevel)
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: configuration.storePath)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
+        let agent: AgentRuntime
+        do {
+            agent = try AgentRuntime(configuration: configuration, store: store, logger: logger, makeBackend: BackendFactory.make)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
+        try await agent.run(configPath: config)
+    }
+}
+
+func makeLogger(_ level: String) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: level) ?? .info
+        return handler
+    }
+    var logger = Logger(label: "delegsync")
+    logger.logLevel = Logger.Level(rawValue: level) ?? .info
+    return logger
+}
+
+/// `delegsync check-config --config FILE`: cheap enough for systemd's ExecStartPre.
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check a configuration file; exit 0 when it is usable, else print what to fix.")
+
+    @Option(help: "The YAML configuration file.")
+    var config: String
+
+    func run() throws {
+        do {
+            let configuration = try AgentConfiguration.load(path: config)
+            print(
+                "\(config): ok (\(configuration.zones.count) zone\(configuration.zones.count == 1 ? "" : "s"): \(configuration.zones.map(\.name.description).joined(separator: ", ")))"
+            )
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
+    }
+}
