@@ -82,7 +82,7 @@ let package = Package(
             path: "Benchmarks/SIG0Bench"
         ),
         // Helpers shared by the test targets: running external tools, a capture listener.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["DNSWire"], path: "Tests/TestSupport"),
         .executableTarget(
             name: "AgentBench",
             dependencies: ["Agent", "Backends", "DNSWire", "DelegationCore", "SIG0", "Store", "Transport", .product(name: "Logging", package: "swift-log")],
@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "DelegationCore", "DNSWire"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "DNSWire", "TestSupport"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Transport", "DelegationCore", "DNSWire", "TestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["delegsync", "Agent", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire", "TestSupport"]),
     ]
 )

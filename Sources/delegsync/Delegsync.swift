@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import Foundation
 
@@ -11,7 +12,10 @@ struct Delegsync: AsyncParsableCommand {
         commandName: "delegsync",
         abstract: "Delegation synchronisation from a child zone to its parent, with SIG(0)-signed DNS UPDATE.",
         version: DelegsyncVersion.current,
-        subcommands: [KeygenCommand.self, MessageCommand.self, VersionCommand.self]
+        subcommands: [
+            ServeCommand.self, CheckConfigCommand.self, KeysCommand.self, AuditCommand.self, KeygenCommand.self, MessageCommand.self,
+            VersionCommand.self,
+        ]
     )
 
     /// ArgumentParser's `main()`, except that errors become one `error: …` line (its own
@@ -49,7 +53,7 @@ struct Delegsync: AsyncParsableCommand {
 }
 
 enum DelegsyncVersion {
-    static let current = "0.1.0"
+    static let current = AgentVersion.current
 }
 
 /// A failure the operator can fix: printed as one `error: …` line, exit status 2.

@@ -1,5 +1,6 @@
 import Backends
 import DNSWire
+import TestSupport
 import XCTest
 
 /// The NSD backend's pure parts: the fragment's RFC 2136 semantics and the serial bump.

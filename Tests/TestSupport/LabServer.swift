@@ -69,9 +69,12 @@ public final class LabServer: @unchecked Sendable {
 
     /// named (BIND 9) as primary for `zone`, with `update-policy { grant KEY zonesub NS DS A AAAA KEY; }`.
     public static func bind(
-        zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String? = "tsig-key.", files: [String: String] = [:]
+        zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String? = "tsig-key.", tsigSecret: String? = nil,
+        files: [String: String] = [:]
     ) throws -> LabServer {
-        try LabServer(kind: .bind, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: tsigKeyName, files: files)
+        try LabServer(
+            kind: .bind, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: tsigKeyName, tsigSecret: tsigSecret,
+            files: files)
     }
 
     /// knotd (Knot DNS 3) as primary for `zone`, with an update ACL for the key.
@@ -91,7 +94,8 @@ public final class LabServer: @unchecked Sendable {
     }
 
     init(
-        kind: Kind, zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String?, files: [String: String]
+        kind: Kind, zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String?, tsigSecret givenSecret: String? = nil,
+        files: [String: String]
     ) throws {
         if let missing = Self.missing(kind) { throw ToolError(missing) }
         self.kind = kind
@@ -108,7 +112,7 @@ public final class LabServer: @unchecked Sendable {
             var secret = [UInt8](repeating: 0, count: 32)
             for i in secret.indices { secret[i] = UInt8.random(in: 0...255) }
             self.tsigKeyName = name
-            tsigSecret = Data(secret).base64EncodedString()
+            tsigSecret = givenSecret ?? Data(secret).base64EncodedString()
             tsigKeyFile = "\(directory)/tsig.key"
         } else {
             self.tsigKeyName = nil

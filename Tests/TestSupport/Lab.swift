@@ -1,16 +1,15 @@
 import DNSWire
 import Foundation
-import TestSupport
 import XCTest
 
 /// The parent zone every backend test starts from, the update the battery applies, and ways to
 /// read back what a server serves.
-enum Lab {
-    static let zone = try! DomainName("parent.")
-    static let serial: UInt32 = 2024010101
-    static let fragmentName = "delegations.zone"
+public enum Lab {
+    public static let zone = try! DomainName("parent.")
+    public static let serial: UInt32 = 2024010101
+    public static let fragmentName = "delegations.zone"
 
-    static let apex = """
+    public static let apex = """
         $ORIGIN parent.
         $TTL 3600
         ; the operator's zone: comments and layout must survive the agent's serial bump
@@ -22,25 +21,25 @@ enum Lab {
 
         """
 
-    static let delegation = """
+    public static let delegation = """
         child.parent.\t3600\tIN\tNS\tns1.child.parent.
         ns1.child.parent.\t3600\tIN\tA\t192.0.2.1
 
         """
 
     /// The zone for servers with dynamic update: apex and delegation in one file.
-    static let zoneText = apex + delegation
+    public static let zoneText = apex + delegation
 
     /// The zone for NSD: the delegation lives in the fragment the zone file includes.
-    static let nsdZoneText = apex + "$INCLUDE \(LabServer.directoryPlaceholder)/\(fragmentName)\n; end of the operator's file\n"
+    public static let nsdZoneText = apex + "$INCLUDE \(LabServer.directoryPlaceholder)/\(fragmentName)\n; end of the operator's file\n"
 
-    static func record(_ text: String) -> Record { try! Record(text) }
+    public static func record(_ text: String) -> Record { try! Record(text) }
 
-    static let ds = "child.parent. 3600 IN DS 12345 13 2 2BB183AF5F22588179A53B0A98631FAD1A292118F1A6C9A5C1E5E1D2E6A1A4C3"
+    public static let ds = "child.parent. 3600 IN DS 12345 13 2 2BB183AF5F22588179A53B0A98631FAD1A292118F1A6C9A5C1E5E1D2E6A1A4C3"
 
     /// Replace the NS set with ns1+ns2 (in-bailiwick, A and AAAA glue), delete the old glue A,
     /// add a DS (digest type 2).
-    static var update: Update {
+    public static var update: Update {
         var update = Update(zone: zone)
         update.deleteRRset(try! DomainName("child.parent."), .ns)
         update.add(record("child.parent. 3600 IN NS ns1.child.parent."))
@@ -54,20 +53,20 @@ enum Lab {
         return update
     }
 
-    static let expectedNS: Set<String> = ["child.parent. ns ns1.child.parent.", "child.parent. ns ns2.child.parent."]
-    static let expectedGlue: Set<String> = [
+    public static let expectedNS: Set<String> = ["child.parent. ns ns1.child.parent.", "child.parent. ns ns2.child.parent."]
+    public static let expectedGlue: Set<String> = [
         "ns1.child.parent. a 192.0.2.11", "ns1.child.parent. aaaa 2001:db8::11",
         "ns2.child.parent. a 192.0.2.12", "ns2.child.parent. aaaa 2001:db8::12",
     ]
-    static let expectedDS: Set<String> = [key(record(ds))]
+    public static let expectedDS: Set<String> = [key(record(ds))]
 
     /// "owner TYPE rdata", lower case: what the battery compares (TTL and class left out).
-    static func key(_ record: Record) -> String {
+    public static func key(_ record: Record) -> String {
         "\(record.name) \(record.type) \(record.rdataPresentation)".lowercased()
     }
 
     /// The records of the answer, authority and additional sections of a `dig` (OPT left out).
-    static func records(_ server: LabServer, _ name: String, _ type: String) throws -> (header: String, records: [Record]) {
+    public static func records(_ server: LabServer, _ name: String, _ type: String) throws -> (header: String, records: [Record]) {
         let output = try server.dig(["+noall", "+comments", "+answer", "+authority", "+additional", name, type])
         var records: [Record] = []
         for line in output.split(separator: "\n") where !line.hasPrefix(";") && !line.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -78,15 +77,15 @@ enum Lab {
 
     /// What the server serves for the delegation: NS at child.parent (answer or authority),
     /// the glue that comes with it, the DS (authoritative), and the SOA serial.
-    struct Served {
-        var ns: Set<String>
-        var glue: Set<String>
-        var ds: Set<String>
-        var dsAuthoritative: Bool
-        var serial: UInt32
+    public struct Served: Sendable {
+        public var ns: Set<String>
+        public var glue: Set<String>
+        public var ds: Set<String>
+        public var dsAuthoritative: Bool
+        public var serial: UInt32
     }
 
-    static func served(_ server: LabServer) throws -> Served {
+    public static func served(_ server: LabServer) throws -> Served {
         let referral = try records(server, "child.parent.", "NS")
         let child = try DomainName("child.parent.")
         let ns = referral.records.filter { $0.type == .ns && $0.name == child }.map(key)
@@ -100,7 +99,7 @@ enum Lab {
             serial: serial)
     }
 
-    static func skipUnlessAvailable(_ kind: LabServer.Kind) throws {
+    public static func skipUnlessAvailable(_ kind: LabServer.Kind) throws {
         if let missing = LabServer.missing(kind) { throw XCTSkip(missing) }
     }
 }
