@@ -96,7 +96,10 @@ let package = Package(
         ),
         .testTarget(name: "DelegationCoreTests", dependencies: ["DelegationCore", "DNSWire"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "DelegationCore", "DNSWire"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "DNSWire", "TestSupport"]),
+        .testTarget(
+            name: "TransportTests",
+            dependencies: ["Transport", "DNSWire", "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Transport", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["delegsync", "Agent", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire", "TestSupport"]),

@@ -2,6 +2,7 @@ import Backends
 import DNSWire
 import DelegationCore
 import Logging
+import NIOConcurrencyHelpers
 import SIG0
 import Store
 import Transport
@@ -38,6 +39,20 @@ public final class UpdateReceiver: Sendable {
         self.logger = logger
         self.verifier = SIG0Verifier(allowedSkew: configuration.signature.allowedSkew, maximumValidity: configuration.signature.maximumValidity)
         self.guardian = RequestGuard(perHour: configuration.limits.updatesPerChildPerHour)
+    }
+
+    /// Parsed public keys by KEY RDATA: building an OpenSSL key per request costs more than
+    /// the lookup. Keys never change under the same RDATA, so the cache needs no invalidation.
+    let parsedKeys = NIOLockedValueBox<[[UInt8]: SIG0PublicKey]>([:])
+
+    func publicKey(_ rdata: [UInt8]) throws -> SIG0PublicKey {
+        if let key = parsedKeys.withLockedValue({ $0[rdata] }) { return key }
+        let key = try SIG0PublicKey(KEYData(rdata: rdata))
+        parsedKeys.withLockedValue { cache in
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[rdata] = key
+        }
+        return key
     }
 
     /// What was decided, for the reply and the audit log.
@@ -161,7 +176,7 @@ public final class UpdateReceiver: Sendable {
 
         // Time, then the signature.
         do {
-            let key = try SIG0PublicKey(KEYData(rdata: stored.rdata))
+            let key = try publicKey(stored.rdata)
             try verifier.verify(signature, key: key, expectedSigner: child, now: UInt32(truncatingIfNeeded: now))
         } catch let rejection as SIG0Rejection {
             switch rejection.reason {
@@ -180,7 +195,8 @@ public final class UpdateReceiver: Sendable {
         }
 
         // Replay (RFC 2931 §3.3): nothing older than the newest accepted, no signature twice.
-        if let last = try? store.lastInception(zone: zone.name, child: child, keyTag: sig.keyTag), Int64(sig.inception) < Int64(last) {
+        let lastInception = try? store.lastInception(zone: zone.name, child: child, keyTag: sig.keyTag)
+        if let last = lastInception, Int64(sig.inception) < Int64(last) {
             outcome.infoCode = DelegationEDE.prohibited
             outcome.reason = "signature inception \(sig.inception) is older than the last accepted (\(last)): replayed or reordered"
             return outcome
@@ -205,7 +221,9 @@ public final class UpdateReceiver: Sendable {
             outcome.reason = "more than \(configuration.limits.updatesPerChildPerHour) UPDATEs from \(child) in the last hour"
             return outcome
         }
-        try? store.recordInception(zone: zone.name, child: child, keyTag: sig.keyTag, inception: sig.inception)
+        if lastInception != sig.inception {
+            try? store.recordInception(zone: zone.name, child: child, keyTag: sig.keyTag, inception: sig.inception)
+        }
 
         let base = outcome
         return await locks.withLock(child) {

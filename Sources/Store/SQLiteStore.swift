@@ -144,14 +144,15 @@ public final class SQLiteStore: DelegationStore {
     /// the most trusted one: trusted before known before revoked, then the newest.
     public func key(zone: DomainName, child: DomainName, keyTag: UInt16, algorithm: UInt8) throws -> StoredKey? {
         try read("look up key \(keyTag) of \(child)") { db in
+            // Cached statements: the request path runs these for every UPDATE.
             try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT * FROM keys WHERE zone = ? AND child = ? AND key_tag = ? AND algorithm = ?
-                    ORDER BY CASE state WHEN 'trusted' THEN 0 WHEN 'known' THEN 1 ELSE 2 END,
-                        added_at DESC, id DESC
-                    LIMIT 1
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM keys WHERE zone = ? AND child = ? AND key_tag = ? AND algorithm = ?
+                        ORDER BY CASE state WHEN 'trusted' THEN 0 WHEN 'known' THEN 1 ELSE 2 END,
+                            added_at DESC, id DESC
+                        LIMIT 1
+                        """),
                 arguments: [Self.text(zone), Self.text(child), keyTag, algorithm]
             ).map(Self.storedKey)
         }
@@ -194,8 +195,7 @@ public final class SQLiteStore: DelegationStore {
     public func lastInception(zone: DomainName, child: DomainName, keyTag: UInt16) throws -> UInt32? {
         try read("read the last inception of key \(keyTag) of \(child)") { db in
             try UInt32.fetchOne(
-                db,
-                sql: "SELECT last_inception FROM replay WHERE zone = ? AND child = ? AND key_tag = ?",
+                db.cachedStatement(sql: "SELECT last_inception FROM replay WHERE zone = ? AND child = ? AND key_tag = ?"),
                 arguments: [Self.text(zone), Self.text(child), keyTag])
         }
     }
@@ -204,12 +204,12 @@ public final class SQLiteStore: DelegationStore {
     /// (newest write wins; the caller compares).
     public func recordInception(zone: DomainName, child: DomainName, keyTag: UInt16, inception: UInt32) throws {
         try write("record inception \(inception) of key \(keyTag) of \(child)") { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO replay (zone, child, key_tag, last_inception) VALUES (?, ?, ?, ?)
                     ON CONFLICT (zone, child, key_tag) DO UPDATE SET last_inception = excluded.last_inception
-                    """,
-                arguments: [Self.text(zone), Self.text(child), keyTag, inception])
+                    """
+            ).execute(arguments: [Self.text(zone), Self.text(child), keyTag, inception])
         }
     }
 
@@ -219,11 +219,12 @@ public final class SQLiteStore: DelegationStore {
     @discardableResult
     public func appendAudit(_ entry: AuditEntry) throws -> Int64 {
         try write("append an audit entry") { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO audit (time, source, transport, zone, signer, key_tag, request, decision, reason, backend_result)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     entry.time, entry.source, entry.transport, entry.zone, entry.signer, entry.keyTag,
                     entry.request, entry.decision, entry.reason, entry.backendResult,
@@ -369,24 +370,24 @@ public final class SQLiteStore: DelegationStore {
     // MARK: Transactions
 
     /// Runs `body` in a read transaction; errors other than ``StoreError`` say "cannot `what`".
-    private func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+    private func read<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try db.read(body)
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(.read, "cannot \(what) in store \(path): \(error)")
+            throw StoreError(.read, "cannot \(what()) in store \(path): \(error)")
         }
     }
 
     /// Runs `body` in a write transaction, rolled back if it throws.
-    private func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+    private func write<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try db.write(body)
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(.write, "cannot \(what) in store \(path): \(error)")
+            throw StoreError(.write, "cannot \(what()) in store \(path): \(error)")
         }
     }
 }

@@ -1,0 +1,121 @@
+import DNSWire
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Transport
+import XCTest
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The server against our client and a raw TCP socket: UDP and TCP answers, several messages on
+/// one TCP connection answered in order, the source passed to the handler, limits.
+final class DNSServerTests: XCTestCase {
+    /// Starts a server whose handler answers NOERROR with the request's ID and notes each context.
+    func withServer(limits: DNSServerLimits = DNSServerLimits(), _ body: @escaping @Sendable (Int, NIOLockedValueBox<[DNSRequestContext]>) async throws -> Void)
+        async throws
+    {
+        let seen = NIOLockedValueBox<[DNSRequestContext]>([])
+        let server = DNSServer(host: "127.0.0.1", port: 0, limits: limits, logger: Logger(label: "test")) { request, context in
+            seen.withLockedValue { $0.append(context) }
+            guard let message = try? Message(wire: request) else { return nil }
+            return try? message.makeResponse(rcode: .noError).wireFormat()
+        }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let task = Task { try await server.run { continuation.yield($0) } }
+        defer { task.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { return XCTFail("server did not start") }
+        try await body(port, seen)
+    }
+
+    static func query(id: UInt16) throws -> [UInt8] {
+        var message = Message(question: [Question(name: try DomainName("parent."), type: .soa)])
+        message.id = id
+        return try message.wireFormat()
+    }
+
+    func testUDPAndTCP() async throws {
+        try await withServer { port, seen in
+            for transport in [DNSTransportKind.udp, .tcp] {
+                let reply = try Message(
+                    wire: await DNSClient(timeout: .seconds(2)).exchange(try Self.query(id: 42), host: "127.0.0.1", port: port, transport: transport))
+                XCTAssertEqual(reply.id, 42)
+                XCTAssertTrue(reply.header.qr)
+            }
+            let contexts = seen.withLockedValue { $0 }
+            XCTAssertEqual(contexts.map(\.transport), [.udp, .tcp])
+            XCTAssertEqual(contexts.first?.sourceAddress, "127.0.0.1")
+        }
+    }
+
+    /// RFC 7766 §6.2.1: several messages on one connection; answered in order.
+    func testSeveralMessagesOnOneConnection() async throws {
+        try await withServer { port, _ in
+            let fd = try Self.connect(port)
+            defer { close(fd) }
+            var stream: [UInt8] = []
+            for id in [UInt16(1), 2, 3] { stream += TCPFraming.frame(try Self.query(id: id)) }
+            XCTAssertEqual(send(fd, stream, stream.count, 0), stream.count)
+            var ids: [UInt16] = []
+            for _ in 0..<3 {
+                let length = try Self.read(fd, 2)
+                let message = try Self.read(fd, Int(length[0]) << 8 | Int(length[1]))
+                ids.append(UInt16(message[0]) << 8 | UInt16(message[1]))
+            }
+            XCTAssertEqual(ids, [1, 2, 3])
+        }
+    }
+
+    /// A length prefix over the limit closes the connection without an answer.
+    func testOversizedFrameClosesTheConnection() async throws {
+        try await withServer(limits: DNSServerLimits(maxMessageSize: 512)) { port, seen in
+            let fd = try Self.connect(port)
+            defer { close(fd) }
+            let huge: [UInt8] = [0x10, 0x00] + [UInt8](repeating: 0, count: 100)
+            _ = send(fd, huge, huge.count, 0)
+            var byte: UInt8 = 0
+            XCTAssertLessThanOrEqual(recv(fd, &byte, 1, 0), 0, "the connection stays open")
+            XCTAssertTrue(seen.withLockedValue { $0.isEmpty })
+        }
+    }
+
+    /// Idle connections are closed after the timeout.
+    func testIdleTimeout() async throws {
+        try await withServer(limits: DNSServerLimits(tcpIdleTimeout: 1)) { port, _ in
+            let fd = try Self.connect(port)
+            defer { close(fd) }
+            var byte: UInt8 = 0
+            let start = Date()
+            XCTAssertLessThanOrEqual(recv(fd, &byte, 1, 0), 0)
+            XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        }
+    }
+
+    static func connect(_ port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw DNSWireError(.encoding, "connect failed: \(errno)") }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    static func read(_ fd: Int32, _ count: Int) throws -> [UInt8] {
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: max(count, 1))
+        while out.count < count {
+            let n = recv(fd, &buffer, count - out.count, 0)
+            guard n > 0 else { throw DNSWireError(.truncated, "connection closed") }
+            out += buffer.prefix(n)
+        }
+        return out
+    }
+}
