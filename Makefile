@@ -31,7 +31,9 @@ demo: build
 
 bench: deps
 	$(SWIFT) build -c release --product SIG0Bench
+	$(SWIFT) build -c release --product AgentBench
 	.build/release/SIG0Bench
+	.build/release/AgentBench
 
 clean:
 	rm -rf .build
