@@ -42,7 +42,10 @@ actor RequestGuard {
 
     /// Counts an accepted request; false when the child is over its limit.
     func admit(_ child: DomainName, now: Int64) -> Bool {
-        var times = (accepted[child] ?? []).filter { $0 > now - 3600 }
+        var times = accepted[child] ?? []
+        // Times are appended in order: drop the expired ones from the front.
+        let expired = times.prefix { $0 <= now - 3600 }.count
+        if expired > 0 { times.removeFirst(expired) }
         guard times.count < perHour else {
             accepted[child] = times
             return false
@@ -52,9 +55,38 @@ actor RequestGuard {
         return true
     }
 
+    private var lastInceptions: [InceptionKey: UInt32] = [:]
+
+    struct InceptionKey: Hashable {
+        let zone: DomainName
+        let child: DomainName
+        let keyTag: UInt16
+    }
+
+    /// The newest accepted inception for a key, from memory, or `load` (the store) the first
+    /// time; the store stays the record across restarts.
+    func lastInception(zone: DomainName, child: DomainName, keyTag: UInt16, load: @Sendable () -> UInt32?) -> UInt32? {
+        let key = InceptionKey(zone: zone, child: child, keyTag: keyTag)
+        if let known = lastInceptions[key] { return known }
+        let loaded = load()
+        if let loaded { lastInceptions[key] = loaded }
+        return loaded
+    }
+
+    func noteInception(zone: DomainName, child: DomainName, keyTag: UInt16, inception: UInt32) {
+        lastInceptions[InceptionKey(zone: zone, child: child, keyTag: keyTag)] = inception
+    }
+
     /// True the first time a signature is seen within its validity (RFC 2931 §3.3: replay).
+    private var pruneAt = 10_000
+
     func firstSighting(of signature: [UInt8], expiresAt: Int64, now: Int64) -> Bool {
-        if seenSignatures.count > 10_000 { seenSignatures = seenSignatures.filter { $0.value >= now } }
+        if seenSignatures.count > pruneAt {
+            // Drop expired signatures; if most are still live, wait for twice as many before the
+            // next sweep, so the cost stays linear.
+            seenSignatures = seenSignatures.filter { $0.value >= now }
+            pruneAt = max(10_000, seenSignatures.count * 2)
+        }
         if let until = seenSignatures[signature], until >= now { return false }
         seenSignatures[signature] = expiresAt
         return true

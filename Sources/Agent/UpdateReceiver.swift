@@ -55,6 +55,28 @@ public final class UpdateReceiver: Sendable {
         return key
     }
 
+    /// Trust-store lookups, remembered for one second: a revocation with `delegsync keys revoke`
+    /// takes effect within a second, and a burst of UPDATEs does not query SQLite each time.
+    let keyLookups = NIOLockedValueBox<[KeyLookup: (key: StoredKey?, at: Int64)]>([:])
+
+    struct KeyLookup: Hashable {
+        let zone: DomainName
+        let child: DomainName
+        let keyTag: UInt16
+        let algorithm: UInt8
+    }
+
+    func trustedKey(zone: DomainName, child: DomainName, keyTag: UInt16, algorithm: UInt8, now: Int64) throws -> StoredKey? {
+        let lookup = KeyLookup(zone: zone, child: child, keyTag: keyTag, algorithm: algorithm)
+        if let hit = keyLookups.withLockedValue({ $0[lookup] }), hit.at == now { return hit.key }
+        let key = try store.key(zone: zone, child: child, keyTag: keyTag, algorithm: algorithm)
+        keyLookups.withLockedValue { cache in
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[lookup] = (key, now)
+        }
+        return key
+    }
+
     /// What was decided, for the reply and the audit log.
     struct Outcome: Sendable {
         var rcode: RCode
@@ -157,7 +179,7 @@ public final class UpdateReceiver: Sendable {
         // The key: trust store lookup by signer, key tag and algorithm.
         let stored: StoredKey?
         do {
-            stored = try store.key(zone: zone.name, child: child, keyTag: sig.keyTag, algorithm: sig.algorithm)
+            stored = try trustedKey(zone: zone.name, child: child, keyTag: sig.keyTag, algorithm: sig.algorithm, now: now)
         } catch {
             return Outcome(
                 rcode: .servFail, infoCode: DelegationEDE.other, reason: "the trust store failed: \(error)", zone: zone.name, signer: child, keyTag: sig.keyTag)
@@ -195,7 +217,12 @@ public final class UpdateReceiver: Sendable {
         }
 
         // Replay (RFC 2931 §3.3): nothing older than the newest accepted, no signature twice.
-        let lastInception = try? store.lastInception(zone: zone.name, child: child, keyTag: sig.keyTag)
+        let store = self.store
+        let zoneName = zone.name
+        let keyTag = sig.keyTag
+        let lastInception = await guardian.lastInception(zone: zone.name, child: child, keyTag: sig.keyTag) {
+            try? store.lastInception(zone: zoneName, child: child, keyTag: keyTag)
+        }
         if let last = lastInception, Int64(sig.inception) < Int64(last) {
             outcome.infoCode = DelegationEDE.prohibited
             outcome.reason = "signature inception \(sig.inception) is older than the last accepted (\(last)): replayed or reordered"
@@ -222,6 +249,7 @@ public final class UpdateReceiver: Sendable {
             return outcome
         }
         if lastInception != sig.inception {
+            await guardian.noteInception(zone: zone.name, child: child, keyTag: sig.keyTag, inception: sig.inception)
             try? store.recordInception(zone: zone.name, child: child, keyTag: sig.keyTag, inception: sig.inception)
         }
 
