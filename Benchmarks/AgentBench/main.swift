@@ -130,4 +130,10 @@ if ProcessInfo.processInfo.environment["AGENTBENCH_PARTS"] != nil {
     let pub = try SIG0PublicKey(key.keyData)
     try time("verify") { try SIG0Verifier().verify(message: prepared[1], key: pub, now: UInt32(now)) }
     try time("Update(message:)") { _ = try Update(message: Message(wire: prepared[1])) }
+    let decoded = try Message(wire: prepared[1])
+    time("audit text (ldns)") { _ = decoded.updates.map(\.description).joined(separator: "\n") }
+    try time("reply encode") { _ = try decoded.makeResponse(rcode: .noError).wireFormat() }
+    let snapshot = try DelegationSnapshot(child: child, records: records)
+    let operations = try Update(message: decoded).operations
+    time("policy") { _ = DelegationPolicyEngine.standard().evaluate(DelegationRequest(zone: zone, child: child, operations: operations, current: snapshot)) }
 }

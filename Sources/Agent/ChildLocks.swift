@@ -55,31 +55,9 @@ actor RequestGuard {
         return true
     }
 
-    private var lastInceptions: [InceptionKey: UInt32] = [:]
-
-    struct InceptionKey: Hashable {
-        let zone: DomainName
-        let child: DomainName
-        let keyTag: UInt16
-    }
-
-    /// The newest accepted inception for a key, from memory, or `load` (the store) the first
-    /// time; the store stays the record across restarts.
-    func lastInception(zone: DomainName, child: DomainName, keyTag: UInt16, load: @Sendable () -> UInt32?) -> UInt32? {
-        let key = InceptionKey(zone: zone, child: child, keyTag: keyTag)
-        if let known = lastInceptions[key] { return known }
-        let loaded = load()
-        if let loaded { lastInceptions[key] = loaded }
-        return loaded
-    }
-
-    func noteInception(zone: DomainName, child: DomainName, keyTag: UInt16, inception: UInt32) {
-        lastInceptions[InceptionKey(zone: zone, child: child, keyTag: keyTag)] = inception
-    }
-
-    /// True the first time a signature is seen within its validity (RFC 2931 §3.3: replay).
     private var pruneAt = 10_000
 
+    /// True the first time a signature is seen within its validity (RFC 2931 §3.3: replay).
     func firstSighting(of signature: [UInt8], expiresAt: Int64, now: Int64) -> Bool {
         if seenSignatures.count > pruneAt {
             // Drop expired signatures; if most are still live, wait for twice as many before the
@@ -90,5 +68,41 @@ actor RequestGuard {
         if let until = seenSignatures[signature], until >= now { return false }
         seenSignatures[signature] = expiresAt
         return true
+    }
+
+    private var lastInceptions: [InceptionKey: UInt32] = [:]
+
+    struct InceptionKey: Hashable {
+        let zone: DomainName
+        let child: DomainName
+        let keyTag: UInt16
+    }
+
+    /// What ``admit(zone:child:keyTag:inception:signature:expiresAt:now:loadInception:)`` decided.
+    enum Verdict: Sendable {
+        /// Older than the newest accepted inception of this key.
+        case older(UInt32)
+        /// This very signature was seen before.
+        case replayed
+        /// The child is over its hourly limit.
+        case rateLimited
+        /// Admitted; `true` when the inception is newer than the stored one (write it).
+        case admitted(Bool)
+    }
+
+    /// Replay and rate checks in one step. The newest accepted inception per key is kept here,
+    /// loaded from the store (`loadInception`) the first time; the store stays the record
+    /// across restarts.
+    func admit(
+        zone: DomainName, child: DomainName, keyTag: UInt16, inception: UInt32, signature: [UInt8], expiresAt: Int64, now: Int64,
+        loadInception: @Sendable () -> UInt32?
+    ) -> Verdict {
+        let key = InceptionKey(zone: zone, child: child, keyTag: keyTag)
+        let last = lastInceptions[key] ?? loadInception()
+        if let last, Int64(inception) < Int64(last) { return .older(last) }
+        guard firstSighting(of: signature, expiresAt: expiresAt, now: now) else { return .replayed }
+        guard admit(child, now: now) else { return .rateLimited }
+        lastInceptions[key] = inception
+        return .admitted(last != inception)
     }
 }

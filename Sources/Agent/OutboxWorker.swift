@@ -93,7 +93,7 @@ public struct OutboxWorker: Sendable {
                 continue
             }
             let operations = request.operations(ttl: zone.ttl)
-            guard let expected = try? current.applying(operations) else {
+            guard let expected = request.result else {
                 try? store.markFailed(id: id, error: "the stored change cannot be applied")
                 continue
             }

@@ -216,24 +216,6 @@ public final class UpdateReceiver: Sendable {
             return outcome
         }
 
-        // Replay (RFC 2931 §3.3): nothing older than the newest accepted, no signature twice.
-        let store = self.store
-        let zoneName = zone.name
-        let keyTag = sig.keyTag
-        let lastInception = await guardian.lastInception(zone: zone.name, child: child, keyTag: sig.keyTag) {
-            try? store.lastInception(zone: zoneName, child: child, keyTag: keyTag)
-        }
-        if let last = lastInception, Int64(sig.inception) < Int64(last) {
-            outcome.infoCode = DelegationEDE.prohibited
-            outcome.reason = "signature inception \(sig.inception) is older than the last accepted (\(last)): replayed or reordered"
-            return outcome
-        }
-        guard await guardian.firstSighting(of: sig.signature, expiresAt: Int64(sig.expiration) + Int64(configuration.signature.allowedSkew), now: now) else {
-            outcome.infoCode = DelegationEDE.prohibited
-            outcome.reason = "this signature was seen before: replayed"
-            return outcome
-        }
-
         let update: Update
         do {
             update = try Update(message: message)
@@ -243,14 +225,31 @@ public final class UpdateReceiver: Sendable {
             outcome.reason = "\(error)"
             return outcome
         }
-        guard await guardian.admit(child, now: now) else {
+
+        // Replay (RFC 2931 §3.3: nothing older than the newest accepted inception, no signature
+        // twice) and the per-child rate limit, in one step.
+        let store = self.store
+        let zoneName = zone.name
+        let keyTag = sig.keyTag
+        let verdict = await guardian.admit(
+            zone: zoneName, child: child, keyTag: keyTag, inception: sig.inception, signature: sig.signature,
+            expiresAt: Int64(sig.expiration) + Int64(configuration.signature.allowedSkew), now: now
+        ) { try? store.lastInception(zone: zoneName, child: child, keyTag: keyTag) }
+        switch verdict {
+        case .older(let last):
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "signature inception \(sig.inception) is older than the last accepted (\(last)): replayed or reordered"
+            return outcome
+        case .replayed:
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "this signature was seen before: replayed"
+            return outcome
+        case .rateLimited:
             outcome.infoCode = DelegationEDE.blocked
             outcome.reason = "more than \(configuration.limits.updatesPerChildPerHour) UPDATEs from \(child) in the last hour"
             return outcome
-        }
-        if lastInception != sig.inception {
-            await guardian.noteInception(zone: zone.name, child: child, keyTag: sig.keyTag, inception: sig.inception)
-            try? store.recordInception(zone: zone.name, child: child, keyTag: sig.keyTag, inception: sig.inception)
+        case .admitted(let newInception):
+            if newInception { try? store.recordInception(zone: zoneName, child: child, keyTag: keyTag, inception: sig.inception) }
         }
 
         let base = outcome
@@ -301,13 +300,11 @@ public final class UpdateReceiver: Sendable {
             return outcome
         }
         let operations = request.operations(ttl: zone.ttl)
-        let expected: DelegationSnapshot
-        do {
-            expected = try current.applying(operations)
-        } catch {
+        // The snapshot tracks data, not TTLs: the policy's result is what the parent will hold.
+        guard let expected = request.result else {
             outcome.rcode = .formErr
             outcome.infoCode = DelegationEDE.invalidData
-            outcome.reason = "\(error)"
+            outcome.reason = "an NS record's data is not a domain name"
             return outcome
         }
         guard expected != current else {

@@ -32,7 +32,7 @@ public struct DSPolicy: DelegationPolicy {
                         "DS digest of \(rdata.count - 4) octets, digest type \(rdata[3]) has \(length)"))
             }
         }
-        if let result = try? request.current.applying(request.operations), result.ds.count > limits.maxDS {
+        if let result = request.result, result.ds.count > limits.maxDS {
             return .reject(PolicyViolation(rule: "too-many-ds", "\(result.ds.count) DS records; at most \(limits.maxDS)"))
         }
         return .accept

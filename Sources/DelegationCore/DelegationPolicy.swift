@@ -4,13 +4,17 @@ import DNSWire
 /// parent's current data. Built by the receiver after the SIG(0) check; the policy never does I/O.
 public struct DelegationRequest: Sendable {
     /// The parent zone of the UPDATE's zone section.
-    public var zone: DomainName
+    public let zone: DomainName
     /// The child the signing key is trusted for (the SIG(0) signer, RFC 3007 §2 principal).
-    public var child: DomainName
-    public var prerequisites: [Update.Prerequisite]
-    public var operations: [Update.Operation]
+    public let child: DomainName
+    public let prerequisites: [Update.Prerequisite]
+    public let operations: [Update.Operation]
     /// The delegation as the parent holds it now.
-    public var current: DelegationSnapshot
+    public let current: DelegationSnapshot
+
+    /// The delegation the operations would leave behind (`nil` when an NS RDATA is not a name);
+    /// computed once, shared by every policy and by the caller.
+    public let result: DelegationSnapshot?
 
     public init(zone: DomainName, child: DomainName, prerequisites: [Update.Prerequisite] = [], operations: [Update.Operation], current: DelegationSnapshot) {
         self.zone = zone
@@ -18,6 +22,7 @@ public struct DelegationRequest: Sendable {
         self.prerequisites = prerequisites
         self.operations = operations
         self.current = current
+        self.result = try? current.applying(operations)
     }
 }
 

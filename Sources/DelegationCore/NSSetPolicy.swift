@@ -9,7 +9,7 @@ public struct NSSetPolicy: DelegationPolicy {
     public var understoodTypes: Set<RRType> { [.ns] }
 
     public func check(_ request: DelegationRequest) -> PolicyVerdict {
-        guard let result = try? request.current.applying(request.operations) else {
+        guard let result = request.result else {
             return .reject(PolicyViolation(rule: "malformed-ns", infoCode: DelegationEDE.invalidData, "an NS record's data is not a domain name"))
         }
         if result.nameservers.isEmpty {
@@ -31,7 +31,7 @@ public struct GluePolicy: DelegationPolicy {
     public var understoodTypes: Set<RRType> { [.a, .aaaa] }
 
     public func check(_ request: DelegationRequest) -> PolicyVerdict {
-        guard let result = try? request.current.applying(request.operations) else {
+        guard let result = request.result else {
             return .reject(PolicyViolation(rule: "malformed-ns", infoCode: DelegationEDE.invalidData, "an NS record's data is not a domain name"))
         }
         let used = result.inBailiwickNameservers
