@@ -76,16 +76,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "BenchSupport", path: "Benchmarks/BenchSupport"),
         .executableTarget(
             name: "SIG0Bench",
-            dependencies: ["DNSWire", "SIG0"],
+            dependencies: ["DNSWire", "SIG0", "BenchSupport"],
             path: "Benchmarks/SIG0Bench"
         ),
         // Helpers shared by the test targets: running external tools, a capture listener.
         .target(name: "TestSupport", dependencies: ["DNSWire"], path: "Tests/TestSupport"),
         .executableTarget(
             name: "AgentBench",
-            dependencies: ["Agent", "Backends", "DNSWire", "DelegationCore", "SIG0", "Store", "Transport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Agent", "Backends", "BenchSupport", "DNSWire", "DelegationCore", "SIG0", "Store", "Transport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/AgentBench"
         ),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),

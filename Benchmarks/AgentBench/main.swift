@@ -5,6 +5,7 @@
 // change", NOERROR). Printed next to `openssl speed ed25519` verify/s, as a ratio.
 // Run: swift run -c release AgentBench [seconds]
 import Agent
+import BenchSupport
 import Backends
 import DNSWire
 import DelegationCore
@@ -26,28 +27,8 @@ struct StaticParent: ParentZoneReader, DelegationBackend {
     func apply(_ update: Update) async throws {}
 }
 
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-}
-
-func opensslEd25519Verify() -> Double? {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    process.arguments = ["speed", "-seconds", String(Int(seconds)), "ed25519"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return nil }
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return output.split(separator: "\n").last(where: { $0.contains("Ed25519") })?.split(separator: " ").last.flatMap { Double($0) }
-}
-
-// `openssl speed` times itself with SIGALRM; a process spawned from a concurrency worker thread
-// inherits a mask that blocks it, so measure OpenSSL first, on the main thread, before any await.
-let openssl = ProcessInfo.processInfo.environment["AGENTBENCH_NO_OPENSSL"] == nil ? opensslEd25519Verify() : nil
+// OpenSSL first, on the main thread, before any await (see opensslVerifyRate).
+let openssl = ProcessInfo.processInfo.environment["AGENTBENCH_NO_OPENSSL"] == nil ? opensslVerifyRate("ed25519", marker: "Ed25519", seconds: seconds) : nil
 
 let zone = try DomainName("parent.")
 let child = try DomainName("child.parent.")

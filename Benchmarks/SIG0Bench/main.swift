@@ -4,17 +4,12 @@
 // "full" is what a receiver does per message: scan the received bytes, locate and check the
 // SIG(0), precheck signer/time/key, assemble the signed data and verify. "crypto" is the
 // signature check alone over prepared data, which is what `openssl speed` measures.
+import BenchSupport
 import DNSWire
 import Foundation
 import SIG0
 
 let seconds = Double(CommandLine.arguments.dropFirst().first ?? "") ?? 3
-
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-}
 
 /// Runs `body` repeatedly for `seconds` and returns calls per second.
 func rate(_ body: () throws -> Void) rethrows -> Double {
@@ -28,21 +23,6 @@ func rate(_ body: () throws -> Void) rethrows -> Double {
         elapsed = monotonicSeconds() - start
     } while elapsed < seconds
     return Double(count) / elapsed
-}
-
-/// `openssl speed -seconds N <alg>`'s verify/s for the line naming `marker`.
-func opensslVerifyRate(_ algorithm: String, marker: String) -> Double? {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    process.arguments = ["speed", "-seconds", String(Int(seconds)), algorithm]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return nil }
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    guard let line = output.split(separator: "\n").last(where: { $0.contains(marker) }) else { return nil }
-    return line.split(separator: " ").last.flatMap { Double($0) }
 }
 
 var update = Update(zone: try DomainName("parent."))
@@ -70,7 +50,7 @@ for (algorithm, speedName, marker) in [(SIG0Algorithm.ed25519, "ed25519", "Ed255
     let crypto = rate {
         precondition(publicKey.verify(signature.sig.signature, over: data))
     }
-    let openssl = opensslVerifyRate(speedName, marker: marker)
+    let openssl = opensslVerifyRate(speedName, marker: marker, seconds: seconds)
     func ratio(_ value: Double) -> String { openssl.map { String(format: "%.2f", value / $0) } ?? "n/a" }
     func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
     let opensslText = openssl.map { String(format: "%.0f", $0) } ?? "n/a"

@@ -1,0 +1,31 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Seconds on the monotonic clock.
+public func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+/// `openssl speed -seconds N <algorithm>`'s verify/s, from the line naming `marker`.
+///
+/// Call it from the main thread before any `await`: `openssl speed` times itself with SIGALRM,
+/// and a process spawned from a Swift concurrency worker thread inherits a signal mask that
+/// blocks it, so it would never stop.
+public func opensslVerifyRate(_ algorithm: String, marker: String, seconds: Double) -> Double? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    process.arguments = ["speed", "-seconds", String(Int(seconds)), algorithm]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return nil }
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard let line = output.split(separator: "\n").last(where: { $0.contains(marker) }) else { return nil }
+    return line.split(separator: " ").last.flatMap { Double($0) }
+}
