@@ -1,0 +1,277 @@
+import DNSWire
+
+/// How the agent decides to trust a child's uploaded SIG(0) key without DNSSEC: the `unsigned`
+/// method of draft-ietf-dnsop-delegation-mgmt-via-ddns (as RFC 8078 does for CDS) — ask every
+/// authoritative nameserver of the child directly, N times, spaced so that a spoofed answer
+/// would have expired between rounds — and, where policy asks, an operator's confirmation.
+public struct BootstrapPolicy: Sendable, Hashable, Codable {
+    /// What happens when a round fails.
+    public enum FailureAction: String, Sendable, Hashable, Codable {
+        /// The job fails; the old key stays trusted. Default.
+        case fail
+        /// The count starts again at round 1.
+        case restart
+    }
+
+    /// Whether an operator must confirm (the source address of the upload) before trust.
+    public enum Confirmation: String, Sendable, Hashable, Codable {
+        case never, always, command
+    }
+
+    /// Rounds that must all pass. Default 3.
+    public var rounds: Int
+    /// Least time between rounds, seconds. Default 300.
+    public var minimumInterval: Int64
+    /// Most time between rounds, seconds (caps a huge TTL). Default 86400.
+    public var maximumInterval: Int64
+    /// A job not finished this long after the upload fails. Default 7 days.
+    public var deadline: Int64
+    public var onFailure: FailureAction
+    public var confirmation: Confirmation
+
+    public init(
+        rounds: Int = 3, minimumInterval: Int64 = 300, maximumInterval: Int64 = 86400, deadline: Int64 = 7 * 86400, onFailure: FailureAction = .fail,
+        confirmation: Confirmation = .never
+    ) {
+        self.rounds = rounds
+        self.minimumInterval = minimumInterval
+        self.maximumInterval = maximumInterval
+        self.deadline = deadline
+        self.onFailure = onFailure
+        self.confirmation = confirmation
+    }
+}
+
+/// What one address of one child nameserver answered to `child KEY` (RD=0, over TCP).
+public struct KeyObservation: Sendable, Hashable, Codable {
+    public enum Answer: Sendable, Hashable, Codable {
+        /// An answer: its RCODE, whether AA was set, the KEY RDATAs and their TTL.
+        case answered(rcode: UInt16, authoritative: Bool, keys: [[UInt8]], ttl: UInt32)
+        /// No answer (timeout, refused connection): the text says what happened.
+        case unreachable(String)
+    }
+
+    /// The nameserver's name, as presentation text.
+    public var nameserver: String
+    public var address: String
+    public var answer: Answer
+
+    public init(nameserver: DomainName, address: String, answer: Answer) {
+        self.nameserver = nameserver.description
+        self.address = address
+        self.answer = answer
+    }
+}
+
+/// One round: when it ran, what every address said, and the verdict.
+public struct BootstrapRound: Sendable, Hashable, Codable {
+    public var number: Int
+    public var at: Int64
+    public var observations: [KeyObservation]
+    /// `nil` when the round passed, else why it failed.
+    public var failure: String?
+}
+
+/// A bootstrap job for one (child, key): a pure state machine (no I/O; time passed in) whose
+/// value the store persists, so a restart resumes every job at the right round and time.
+///
+/// received → verifying (round k of N) → awaiting confirmation → trusted | failed | rejected |
+/// superseded. Nothing here ever removes the child's currently trusted key: that happens only
+/// when this job reaches `trusted` (the caller promotes), so a forged upload cannot knock a
+/// child's key out (DDNS draft, bootstrapping).
+public struct KeyBootstrap: Sendable, Hashable, Codable {
+    public enum State: Sendable, Hashable, Codable {
+        /// Waiting to run round `round` at `nextAt`.
+        case verifying(round: Int, nextAt: Int64)
+        /// All rounds passed; an operator must confirm.
+        case awaitingConfirmation
+        case trusted(at: Int64)
+        case failed(reason: String)
+        case rejected(at: Int64)
+        case superseded(at: Int64)
+
+        public var isFinal: Bool {
+            switch self {
+            case .verifying, .awaitingConfirmation: false
+            default: true
+            }
+        }
+    }
+
+    /// What the caller should do next.
+    public enum Action: Sendable, Hashable {
+        /// Query every address of every nameserver now and pass the answers to ``record(_:now:)``.
+        case runRound(Int)
+        /// Nothing until then.
+        case waitUntil(Int64)
+        /// Ask the operator (or the approval command).
+        case awaitConfirmation
+        /// Trust the key and retire the child's older keys.
+        case promote
+        /// Nothing more to do.
+        case done
+    }
+
+    public var zone: String
+    public var child: String
+    /// The uploaded KEY RDATA, exactly as uploaded.
+    public var key: [UInt8]
+    public var keyTag: UInt16
+    /// Where the upload came from (for the operator's confirmation), e.g. "192.0.2.7 (TCP)".
+    public var source: String
+    public var createdAt: Int64
+    public var policy: BootstrapPolicy
+    public private(set) var state: State
+    public private(set) var rounds: [BootstrapRound]
+    /// The operator approved (possibly before the rounds passed; approval never skips them).
+    public private(set) var approved: Bool
+
+    /// A new job; the first round runs at once.
+    public init(zone: DomainName, child: DomainName, key: [UInt8], source: String, now: Int64, policy: BootstrapPolicy) {
+        self.zone = zone.description
+        self.child = child.description
+        self.key = key
+        self.keyTag = KEYData.keyTag(rdata: key)
+        self.source = source
+        self.createdAt = now
+        self.policy = policy
+        self.state = .verifying(round: 1, nextAt: now)
+        self.rounds = []
+        self.approved = false
+    }
+
+    /// What to do at `now`; a job past its deadline fails here.
+    public mutating func nextAction(now: Int64) -> Action {
+        if !state.isFinal, now > createdAt + policy.deadline {
+            state = .failed(reason: "the job did not finish within \(policy.deadline) s of the upload")
+            return .done
+        }
+        switch state {
+        case .verifying(let round, let nextAt):
+            return now >= nextAt ? .runRound(round) : .waitUntil(nextAt)
+        case .awaitingConfirmation:
+            return .awaitConfirmation
+        case .trusted:
+            return .done
+        default:
+            return .done
+        }
+    }
+
+    /// Records a round's answers and moves on. A round passes only if every address of every
+    /// nameserver answered NOERROR with AA set and the same KEY RRset, which contains the
+    /// uploaded key; anything else is a failure with the reason recorded.
+    /// Returns ``Action/promote`` when the key is now trusted.
+    @discardableResult
+    public mutating func record(_ observations: [KeyObservation], now: Int64) -> Action {
+        guard case .verifying(let number, _) = state else { return .done }
+        let failure = Self.judge(observations, uploaded: key, keyTag: keyTag)
+        rounds.append(BootstrapRound(number: number, at: now, observations: observations, failure: failure))
+        if let failure {
+            switch policy.onFailure {
+            case .fail:
+                state = .failed(reason: "round \(number): \(failure)")
+                return .done
+            case .restart:
+                state = .verifying(round: 1, nextAt: now + interval(after: observations))
+                return .waitUntil(now + interval(after: observations))
+            }
+        }
+        if number < policy.rounds {
+            let next = now + interval(after: observations)
+            state = .verifying(round: number + 1, nextAt: next)
+            return .waitUntil(next)
+        }
+        if policy.confirmation != .never, !approved {
+            state = .awaitingConfirmation
+            return .awaitConfirmation
+        }
+        state = .trusted(at: now)
+        return .promote
+    }
+
+    /// The operator approves. Before the rounds have passed this only notes the approval.
+    @discardableResult
+    public mutating func approve(now: Int64) -> Action {
+        guard !state.isFinal else { return .done }
+        approved = true
+        if case .awaitingConfirmation = state {
+            state = .trusted(at: now)
+            return .promote
+        }
+        return nextAction(now: now)
+    }
+
+    public mutating func reject(now: Int64) {
+        guard !state.isFinal else { return }
+        state = .rejected(at: now)
+    }
+
+    /// A newer upload for the same child replaces this job.
+    public mutating func supersede(now: Int64) {
+        guard !state.isFinal else { return }
+        state = .superseded(at: now)
+    }
+
+    /// Spacing: at least the minimum interval and at least the TTL the child served for the
+    /// KEY RRset (a spoofed answer cached for that long would otherwise still be there), at most
+    /// the maximum interval.
+    func interval(after observations: [KeyObservation]) -> Int64 {
+        let ttl =
+            observations.compactMap { observation -> Int64? in
+                if case .answered(_, _, _, let ttl) = observation.answer { return Int64(ttl) }
+                return nil
+            }.max() ?? 0
+        return min(policy.maximumInterval, max(policy.minimumInterval, ttl))
+    }
+
+    /// `nil` when the round passes, else the first reason it does not.
+    static func judge(_ observations: [KeyObservation], uploaded: [UInt8], keyTag: UInt16) -> String? {
+        guard !observations.isEmpty else { return "no nameserver address to ask" }
+        var agreed: Set<[UInt8]>? = nil
+        for observation in observations {
+            let at = "\(observation.nameserver) at \(observation.address)"
+            switch observation.answer {
+            case .unreachable(let why):
+                return "\(at) did not answer: \(why)"
+            case .answered(let rcode, let authoritative, let keys, _):
+                guard rcode == 0 else { return "\(at) answered \(RCode(rcode))" }
+                guard authoritative else { return "\(at) is not authoritative (lame): no AA flag" }
+                let set = Set(keys)
+                guard set.contains(uploaded) else {
+                    let served = set.isEmpty ? "no KEY" : "key tag " + set.map { String(KEYData.keyTag(rdata: $0)) }.sorted().joined(separator: ", ")
+                    return "\(at) served \(served), uploaded key tag \(keyTag)"
+                }
+                if let agreed, agreed != set {
+                    return "\(at) served a different KEY RRset than the other servers"
+                }
+                agreed = set
+            }
+        }
+        return nil
+    }
+
+    /// One screen for `delegsync status`: what happened and what the job waits for.
+    public func explanation(now: Int64) -> String {
+        var lines = ["\(child) key \(keyTag), uploaded from \(source)"]
+        for round in rounds {
+            lines.append("round \(round.number) of \(policy.rounds) " + (round.failure.map { "failed at \(round.at): \($0)" } ?? "passed at \(round.at)"))
+        }
+        switch state {
+        case .verifying(let round, let nextAt):
+            lines.append(
+                nextAt > now ? "next: round \(round) of \(policy.rounds) at \(nextAt) (in \(nextAt - now) s)" : "next: round \(round) of \(policy.rounds) now")
+        case .awaitingConfirmation:
+            lines.append("waiting for operator confirmation of source \(source)")
+        case .trusted(let at):
+            lines.append("trusted since \(at)")
+        case .failed(let reason):
+            lines.append("failed: \(reason)")
+        case .rejected(let at):
+            lines.append("rejected by the operator at \(at)")
+        case .superseded(let at):
+            lines.append("superseded by a newer upload at \(at)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
