@@ -144,6 +144,12 @@ public protocol DelegationStore: Sendable {
     func pendingCount() throws -> Int
     func markApplied(id: Int64) throws
     func markAttemptFailed(id: Int64, error: String, nextAttemptAt: Int64) throws
+    // Bootstrap jobs (KeyBootstrap values; nothing about a job lives only in memory)
+    /// Stores the job, replacing the stored one for the same (zone, child, key).
+    func putBootstrap(_ job: KeyBootstrap, now: Int64) throws
+    /// Jobs of `child` (all children when `nil`), oldest first; only unfinished ones with `activeOnly`.
+    func bootstraps(child: DomainName?, activeOnly: Bool) throws -> [KeyBootstrap]
+
     /// Gives up on an entry for good (e.g. the policy refuses it against the parent's data as it
     /// is when the primary is back).
     func markFailed(id: Int64, error: String) throws

@@ -1,4 +1,5 @@
 import DNSWire
+import DelegationCore
 import Foundation
 import GRDB
 
@@ -117,6 +118,25 @@ public final class SQLiteStore: DelegationStore {
                         last_error TEXT
                     );
                     CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+                    """)
+        }
+        migrator.registerMigration("v2-bootstrap") { db in
+            // One row per (zone, child, key): the job is a value (KeyBootstrap) stored as JSON,
+            // with its state and child in columns for listing.
+            try db.execute(
+                sql: """
+                    CREATE TABLE bootstrap (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        zone TEXT NOT NULL,
+                        child TEXT NOT NULL,
+                        key BLOB NOT NULL,
+                        key_tag INTEGER NOT NULL,
+                        final INTEGER NOT NULL,
+                        job TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        UNIQUE (zone, child, key)
+                    );
+                    CREATE INDEX bootstrap_child ON bootstrap (child, final);
                     """)
         }
         return migrator
@@ -318,6 +338,47 @@ public final class SQLiteStore: DelegationStore {
                 arguments: [OutboxEntry.State.failed.rawValue, error, id])
             guard db.changesCount == 1 else {
                 throw StoreError(.notFound, "cannot give up outbox entry \(id): there is no such entry")
+            }
+        }
+    }
+
+    // MARK: Bootstrap jobs
+
+    public func putBootstrap(_ job: KeyBootstrap, now: Int64) throws {
+        let json: String
+        do {
+            json = String(decoding: try JSONEncoder().encode(job), as: UTF8.self)
+        } catch {
+            throw StoreError(.write, "cannot encode the bootstrap job of \(job.child): \(error)")
+        }
+        try write("store the bootstrap job of \(job.child) key \(job.keyTag)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO bootstrap (zone, child, key, key_tag, final, job, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (zone, child, key) DO UPDATE SET final = excluded.final, job = excluded.job, updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    Self.text(try DomainName(job.zone)), Self.text(try DomainName(job.child)), Data(job.key), job.keyTag, job.state.isFinal, json, now,
+                ])
+        }
+    }
+
+    public func bootstraps(child: DomainName?, activeOnly: Bool) throws -> [KeyBootstrap] {
+        try read("read bootstrap jobs") { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let child {
+                conditions.append("child = ?")
+                arguments += [Self.text(child)]
+            }
+            if activeOnly { conditions.append("final = 0") }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            return try String.fetchAll(db, sql: "SELECT job FROM bootstrap \(filter) ORDER BY id", arguments: arguments).map { text in
+                do {
+                    return try JSONDecoder().decode(KeyBootstrap.self, from: Data(text.utf8))
+                } catch {
+                    throw StoreError(.corrupt, "cannot read a bootstrap job: \(error)")
+                }
             }
         }
     }

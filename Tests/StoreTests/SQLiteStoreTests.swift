@@ -1,4 +1,5 @@
 import DNSWire
+import DelegationCore
 import Foundation
 import XCTest
 
@@ -253,5 +254,32 @@ final class SQLiteStoreTests: XCTestCase {
             XCTAssertEqual((error as? StoreError)?.code, .open)
             XCTAssertTrue("\(error)".contains("cannot open store \(path)"), "\(error)")
         }
+    }
+}
+
+extension SQLiteStoreTests {
+    /// Bootstrap jobs are values kept whole: stored, updated in place, listed by child and
+    /// activity, and they survive reopening the file.
+    func testBootstrapJobsPersist() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-bootstrap-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = "\(directory)/state.sqlite"
+        let child = try DomainName("Child.Parent.")
+        var job = KeyBootstrap(zone: try DomainName("parent."), child: child, key: [2, 0, 3, 15, 1, 2, 3], source: "127.0.0.1 (TCP)", now: 100, policy: BootstrapPolicy())
+        do {
+            let store = try SQLiteStore(path: path)
+            try store.putBootstrap(job, now: 100)
+            _ = job.nextAction(now: 100)
+            job.record([], now: 100)  // no addresses: the round fails, the job is final
+            try store.putBootstrap(job, now: 101)
+            var other = KeyBootstrap(zone: try DomainName("parent."), child: try DomainName("other.parent."), key: [2, 0, 3, 15, 9], source: "x", now: 100, policy: BootstrapPolicy())
+            other.approve(now: 100)
+            try store.putBootstrap(other, now: 100)
+        }
+        let reopened = try SQLiteStore(path: path)
+        XCTAssertEqual(try reopened.bootstraps(child: try DomainName("child.parent."), activeOnly: false), [job])
+        XCTAssertEqual(try reopened.bootstraps(child: nil, activeOnly: true).map(\.child), ["other.parent."])
+        XCTAssertEqual(try reopened.bootstraps(child: nil, activeOnly: false).count, 2)
     }
 }
