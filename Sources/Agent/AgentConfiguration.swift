@@ -56,6 +56,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var ttl: UInt32 = 3600
         public var backend: Backend
         public var limits = DelegationLimits()
+        /// How a child's uploaded key becomes trusted.
+        public var bootstrap = BootstrapPolicy()
     }
 
     public var version: Int
@@ -217,7 +219,7 @@ struct ConfigReader {
     }
 
     func zone(_ node: Node.Mapping, at path: String) throws -> AgentConfiguration.Zone {
-        try keys(node, allowed: ["name", "primary", "ttl", "backend", "policy"], at: path)
+        try keys(node, allowed: ["name", "primary", "ttl", "backend", "policy", "bootstrap"], at: path)
         guard let nameText = try string(node, "name", at: path) else { throw fail("\(path).name", "missing") }
         let name: DomainName
         do {
@@ -279,7 +281,29 @@ struct ConfigReader {
             limits.maxNameservers = try int(policy, "max-nameservers", at: ppath, range: 1...100) ?? limits.maxNameservers
             limits.maxDS = try int(policy, "max-ds", at: ppath, range: 1...100) ?? limits.maxDS
         }
-        return AgentConfiguration.Zone(name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits)
+        var bootstrap = BootstrapPolicy()
+        if let node = try mapping(node, "bootstrap", at: path) {
+            let bpath = "\(path).bootstrap"
+            try keys(node, allowed: ["rounds", "minimum-interval", "maximum-interval", "deadline", "on-failure", "confirmation"], at: bpath)
+            bootstrap.rounds = try int(node, "rounds", at: bpath, range: 1...100) ?? bootstrap.rounds
+            bootstrap.minimumInterval = Int64(try int(node, "minimum-interval", at: bpath, range: 0...604_800) ?? Int(bootstrap.minimumInterval))
+            bootstrap.maximumInterval = Int64(try int(node, "maximum-interval", at: bpath, range: 1...2_592_000) ?? Int(bootstrap.maximumInterval))
+            bootstrap.deadline = Int64(try int(node, "deadline", at: bpath, range: 60...31_536_000) ?? Int(bootstrap.deadline))
+            guard bootstrap.minimumInterval <= bootstrap.maximumInterval else {
+                throw fail("\(bpath).minimum-interval", "\(bootstrap.minimumInterval) is above maximum-interval \(bootstrap.maximumInterval)")
+            }
+            if let text = try string(node, "on-failure", at: bpath) {
+                guard let value = BootstrapPolicy.FailureAction(rawValue: text) else { throw fail("\(bpath).on-failure", "\"\(text)\" is not fail or restart") }
+                bootstrap.onFailure = value
+            }
+            if let text = try string(node, "confirmation", at: bpath) {
+                guard let value = BootstrapPolicy.Confirmation(rawValue: text), value != .command else {
+                    throw fail("\(bpath).confirmation", "\"\(text)\" is not never or always")
+                }
+                bootstrap.confirmation = value
+            }
+        }
+        return AgentConfiguration.Zone(name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits, bootstrap: bootstrap)
     }
 }
 

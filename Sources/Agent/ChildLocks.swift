@@ -79,7 +79,7 @@ actor RequestGuard {
     }
 
     /// What ``admit(zone:child:keyTag:inception:signature:expiresAt:now:loadInception:)`` decided.
-    enum Verdict: Sendable {
+    enum Verdict: Sendable, Equatable {
         /// Older than the newest accepted inception of this key.
         case older(UInt32)
         /// This very signature was seen before.

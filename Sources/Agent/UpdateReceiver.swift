@@ -86,6 +86,8 @@ public final class UpdateReceiver: Sendable {
         var signer: DomainName?
         var keyTag: UInt16?
         var backendResult: String?
+        /// KEY-STATE to report when the request carried a KeyState option.
+        var keyState: KeyStateOption.State? = nil
 
         static func reject(_ rcode: RCode, _ infoCode: UInt16, _ reason: String) -> Outcome {
             Outcome(rcode: rcode, infoCode: infoCode, reason: reason)
@@ -119,7 +121,13 @@ public final class UpdateReceiver: Sendable {
                 "delegsync.reason": "\(outcome.reason)",
             ])
         let error = outcome.infoCode.map { ExtendedDNSError(infoCode: $0, extraText: outcome.reason) }
-        return ResponseBuilder.reply(to: message, rcode: outcome.rcode, error: error)
+        // KeyState (draft-berra-dnsop-keystate): only when the request carried one.
+        var keyState: EDNSOption? = nil
+        if let asked = message.edns?.keyState(code: configuration.keyStateOptionCode), let state = outcome.keyState {
+            keyState = KeyStateOption(keyID: outcome.keyTag ?? asked.keyID, state: state, extraText: outcome.reason).option(
+                code: configuration.keyStateOptionCode)
+        }
+        return ResponseBuilder.reply(to: message, rcode: outcome.rcode, error: error, keyState: keyState)
     }
 
     func audit(now: Int64, context: DNSRequestContext, request: String, outcome: Outcome) {
@@ -176,6 +184,19 @@ public final class UpdateReceiver: Sendable {
             return outcome
         }
 
+        let update: Update
+        do {
+            update = try Update(message: message)
+        } catch {
+            outcome.rcode = .formErr
+            outcome.infoCode = DelegationEDE.invalidData
+            outcome.reason = "\(error)"
+            return outcome
+        }
+        if let uploaded = Self.selfSignedUpload(update, child: child, sig: sig) {
+            return await acceptUpload(uploaded, signature: signature, zone: zone, child: child, context: context, base: outcome, now: now)
+        }
+
         // The key: trust store lookup by signer, key tag and algorithm.
         let stored: StoredKey?
         do {
@@ -193,6 +214,7 @@ public final class UpdateReceiver: Sendable {
         guard stored.state == .trusted else {
             outcome.infoCode = DelegationEDE.keyKnownNotTrusted
             outcome.reason = "key \(sig.keyTag) for \(child) is known but not yet trusted"
+            outcome.keyState = .bootstrapAutoOngoing
             return outcome
         }
 
@@ -213,16 +235,6 @@ public final class UpdateReceiver: Sendable {
             outcome.rcode = .badKey
             outcome.infoCode = DelegationEDE.prohibited
             outcome.reason = "the stored key \(sig.keyTag) for \(child) is unusable: \(error)"
-            return outcome
-        }
-
-        let update: Update
-        do {
-            update = try Update(message: message)
-        } catch {
-            outcome.rcode = .formErr
-            outcome.infoCode = DelegationEDE.invalidData
-            outcome.reason = "\(error)"
             return outcome
         }
 
@@ -256,6 +268,98 @@ public final class UpdateReceiver: Sendable {
         return await locks.withLock(child) {
             await self.commit(update, zone: zone, child: child, base: base, now: now)
         }
+    }
+
+    /// The self-signed key upload of the DDNS draft: `update delete CHILD ANY KEY` then
+    /// `update add CHILD KEY <new key>`, signed by that new key. Returns the new KEY RDATA.
+    static func selfSignedUpload(_ update: Update, child: DomainName, sig: SIGData) -> [UInt8]? {
+        guard update.prerequisites.isEmpty, update.operations.count == 2,
+            update.operations[0] == .deleteRRset(child, .key),
+            case .add(let record) = update.operations[1], record.name == child, record.type == .key,
+            let key = try? KEYData(rdata: record.rdata), key.keyTag == sig.keyTag, key.algorithm == sig.algorithm
+        else { return nil }
+        return record.rdata
+    }
+
+    /// Stores an uploaded key as known and starts (or restarts) its bootstrap job. The child's
+    /// trusted key, if any, stays trusted until the new one is (DDNS draft: a forged upload must
+    /// not knock a child's key out).
+    func acceptUpload(
+        _ rdata: [UInt8], signature: SIG0Signature, zone: AgentConfiguration.Zone, child: DomainName, context: DNSRequestContext, base: Outcome, now: Int64
+    ) async -> Outcome {
+        var outcome = base
+        outcome.keyTag = signature.sig.keyTag
+        guard context.transport == .tcp else {
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "send the self-signed KEY upload over TCP, not UDP"
+            return outcome
+        }
+        do {
+            try verifier.verify(signature, key: try publicKey(rdata), expectedSigner: child, now: UInt32(truncatingIfNeeded: now))
+        } catch let rejection as SIG0Rejection {
+            switch rejection.reason {
+            case .notYetValid, .expired, .windowAbsurd: outcome.rcode = .badTime
+            default: outcome.rcode = .badSig
+            }
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "the upload is not signed by the key it carries: \(rejection.reason.rawValue): \(rejection.detail)"
+            return outcome
+        } catch {
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "the uploaded key is unusable: \(error)"
+            return outcome
+        }
+        let keyTag = signature.sig.keyTag
+        let store = self.store
+        let verdict = await guardian.admit(
+            zone: zone.name, child: child, keyTag: keyTag, inception: signature.sig.inception, signature: signature.sig.signature,
+            expiresAt: Int64(signature.sig.expiration) + Int64(configuration.signature.allowedSkew), now: now
+        ) { [zoneName = zone.name] in try? store.lastInception(zone: zoneName, child: child, keyTag: keyTag) }
+        guard case .admitted = verdict else {
+            outcome.infoCode = verdict == .rateLimited ? DelegationEDE.blocked : DelegationEDE.prohibited
+            outcome.reason = verdict == .rateLimited ? "too many requests from \(child) in the last hour" : "the upload was replayed"
+            return outcome
+        }
+        do {
+            let existing = try store.key(zone: zone.name, child: child, keyTag: keyTag, algorithm: signature.sig.algorithm)
+            if let existing, existing.rdata == rdata, existing.state == .trusted {
+                outcome.rcode = .noError
+                outcome.reason = "key \(keyTag) for \(child) is trusted already"
+                outcome.keyState = .trusted
+                return outcome
+            }
+            if existing?.rdata != rdata || existing?.state == .revoked {
+                try store.putKey(
+                    StoredKey(
+                        zone: zone.name, child: child, keyTag: keyTag, algorithm: signature.sig.algorithm, rdata: rdata, state: .known, addedAt: now,
+                        origin: "upload"))
+            }
+            for var older in try store.bootstraps(child: child, activeOnly: true) where older.key != rdata {
+                older.supersede(now: now)
+                try store.putBootstrap(older, now: now)
+            }
+            if try store.bootstraps(child: child, activeOnly: true).contains(where: { $0.key == rdata }) {
+                outcome.rcode = .noError
+                outcome.reason = "key \(keyTag) for \(child): a bootstrap job is under way"
+                outcome.keyState = .bootstrapAutoOngoing
+                return outcome
+            }
+            let job = KeyBootstrap(
+                zone: zone.name, child: child, key: rdata, source: "\(context.sourceAddress) (\(context.transport.rawValue.uppercased()))", now: now,
+                policy: zone.bootstrap)
+            try store.putBootstrap(job, now: now)
+        } catch {
+            outcome.rcode = .servFail
+            outcome.infoCode = DelegationEDE.other
+            outcome.reason = "cannot store the upload: \(error)"
+            return outcome
+        }
+        outcome.rcode = .noError
+        outcome.reason =
+            "key \(keyTag) for \(child) is known; bootstrap started: \(zone.bootstrap.rounds) rounds over every nameserver of the child"
+            + (zone.bootstrap.confirmation == .always ? ", then an operator's confirmation" : "")
+        outcome.keyState = .bootstrapAutoOngoing
+        return outcome
     }
 
     /// Policy, prerequisites, then the backend; under the child's lock.

@@ -266,14 +266,17 @@ extension SQLiteStoreTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = "\(directory)/state.sqlite"
         let child = try DomainName("Child.Parent.")
-        var job = KeyBootstrap(zone: try DomainName("parent."), child: child, key: [2, 0, 3, 15, 1, 2, 3], source: "127.0.0.1 (TCP)", now: 100, policy: BootstrapPolicy())
+        var job = KeyBootstrap(
+            zone: try DomainName("parent."), child: child, key: [2, 0, 3, 15, 1, 2, 3], source: "127.0.0.1 (TCP)", now: 100, policy: BootstrapPolicy())
         do {
             let store = try SQLiteStore(path: path)
             try store.putBootstrap(job, now: 100)
             _ = job.nextAction(now: 100)
             job.record([], now: 100)  // no addresses: the round fails, the job is final
             try store.putBootstrap(job, now: 101)
-            var other = KeyBootstrap(zone: try DomainName("parent."), child: try DomainName("other.parent."), key: [2, 0, 3, 15, 9], source: "x", now: 100, policy: BootstrapPolicy())
+            var other = KeyBootstrap(
+                zone: try DomainName("parent."), child: try DomainName("other.parent."), key: [2, 0, 3, 15, 9], source: "x", now: 100, policy: BootstrapPolicy()
+            )
             other.approve(now: 100)
             try store.putBootstrap(other, now: 100)
         }

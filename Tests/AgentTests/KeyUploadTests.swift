@@ -1,0 +1,85 @@
+import Agent
+import DNSWire
+import DelegationCore
+import Logging
+import SIG0
+import Store
+import Transport
+import XCTest
+
+// MARK: - The self-signed key upload (DDNS draft)
+///: TCP only, verified with the key it carries, stored
+/// as known with a persisted bootstrap job, never displacing the trusted key.
+extension UpdateReceiverTests {
+    func upload(_ keyFile: BINDKeyFile, keyState: Bool = false, at time: Int64? = nil) throws -> [UInt8] {
+        var update = Update(zone: zoneName)
+        update.deleteRRset(child, .key)
+        update.add(keyFile.record)
+        let edns = EDNS(options: keyState ? [KeyStateOption(keyID: keyFile.keyTag, state: .requestAutoBootstrap).option()] : [])
+        return try SIG0Signer(keyFile: keyFile).sign(update.message(id: 5, edns: edns).wireFormat(), now: UInt32(time ?? now))
+    }
+
+    func testUploadOverTCPStartsABootstrapJob() async throws {
+        let newKey = try BINDKeyFile.generate(owner: child)
+        let reply = try await send(upload(newKey, keyState: true))
+        XCTAssertEqual(reply.rcode, .noError, reply.edns?.extendedError?.extraText ?? "")
+        XCTAssertEqual(reply.edns?.keyState()?.state, .bootstrapAutoOngoing)
+        XCTAssertEqual(reply.edns?.keyState()?.keyID, newKey.keyTag)
+        let stored = try XCTUnwrap(store.key(zone: zoneName, child: child, keyTag: newKey.keyTag, algorithm: 15))
+        XCTAssertEqual(stored.state, .known)
+        // The old key is still trusted and still works.
+        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: key.keyTag, algorithm: 15)?.state, .trusted)
+        let jobs = try store.bootstraps(child: child, activeOnly: true)
+        XCTAssertEqual(jobs.count, 1)
+        XCTAssertEqual(jobs.first?.keyTag, newKey.keyTag)
+        XCTAssertEqual(jobs.first?.source, "127.0.0.1 (TCP)")
+        XCTAssertEqual(jobs.first?.nextActionPreview(now: now), .runRound(1))
+        // An UPDATE signed by the known-but-untrusted key is refused with the draft's EDE.
+        let untrusted = try SIG0Signer(keyFile: newKey).sign(update([.add(try Record("child.parent. 60 IN NS ns.x.net."))]), now: UInt32(now + 1))
+        let refused = try await send(untrusted)
+        XCTAssertEqual(refused.rcode, .refused)
+        XCTAssertEqual(refused.edns?.extendedError?.infoCode, DelegationEDE.keyKnownNotTrusted)
+    }
+
+    func testUploadOverUDPIsRefused() async throws {
+        let newKey = try BINDKeyFile.generate(owner: child)
+        let reply = try await send(upload(newKey), context: DNSRequestContext(sourceAddress: "127.0.0.1", sourcePort: 5, transport: .udp))
+        XCTAssertEqual(reply.rcode, .refused)
+        XCTAssertTrue(reply.edns?.extendedError?.extraText.contains("over TCP") == true)
+        XCTAssertNil(try store.key(zone: zoneName, child: child, keyTag: newKey.keyTag, algorithm: 15))
+        XCTAssertTrue(try store.bootstraps(child: child, activeOnly: false).isEmpty)
+    }
+
+    func testASecondUploadSupersedesTheFirstJob() async throws {
+        let first = try BINDKeyFile.generate(owner: child)
+        let second = try BINDKeyFile.generate(owner: child)
+        _ = try await send(upload(first))
+        let reply = try await send(upload(second, at: now + 10))
+        XCTAssertEqual(reply.rcode, .noError)
+        let jobs = try store.bootstraps(child: child, activeOnly: false)
+        XCTAssertEqual(jobs.count, 2)
+        XCTAssertEqual(jobs.first?.state, .superseded(at: now))
+        XCTAssertEqual(try store.bootstraps(child: child, activeOnly: true).map(\.keyTag), [second.keyTag])
+    }
+
+    func testAnUploadNotSignedByItsOwnKeyIsRefused() async throws {
+        let carried = try BINDKeyFile.generate(owner: child)
+        var update = Update(zone: zoneName)
+        update.deleteRRset(child, .key)
+        update.add(carried.record)
+        // Signed by the trusted key instead: that is a key rollover, not a self-signed upload,
+        // and it goes through the policy (KEY at the child apex is allowed).
+        let rollover = try signer.sign(update.message(id: 6).wireFormat(), now: UInt32(now))
+        let reply = try await send(rollover)
+        XCTAssertEqual(reply.rcode, .noError, reply.edns?.extendedError?.extraText ?? "")
+        XCTAssertTrue(try store.bootstraps(child: child, activeOnly: false).isEmpty)
+    }
+}
+
+extension KeyBootstrap {
+    /// `nextAction` without changing the job.
+    func nextActionPreview(now: Int64) -> Action {
+        var copy = self
+        return copy.nextAction(now: now)
+    }
+}
