@@ -13,7 +13,7 @@ public final class AgentRuntime: Sendable {
     let store: any DelegationStore
     let logger: Logger
     let makeBackend: @Sendable (AgentConfiguration.Zone) throws -> any DelegationBackend
-    let state: NIOLockedValueBox<(configuration: AgentConfiguration, receiver: UpdateReceiver, worker: OutboxWorker)>
+    let state: NIOLockedValueBox<(configuration: AgentConfiguration, receiver: UpdateReceiver, worker: OutboxWorker, bootstrap: BootstrapWorker)>
     let reader: PrimaryZoneReader
 
     public init(
@@ -33,13 +33,19 @@ public final class AgentRuntime: Sendable {
     static func build(
         _ configuration: AgentConfiguration, store: any DelegationStore, reader: PrimaryZoneReader, logger: Logger,
         makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
-    ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker) {
+    ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker, BootstrapWorker) {
         var backends: [DomainName: any DelegationBackend] = [:]
         for zone in configuration.zones { backends[zone.name] = try makeBackend(zone) }
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         let receiver = UpdateReceiver(configuration: configuration, store: store, backends: backends, reader: reader, clock: clock, logger: logger)
         let worker = OutboxWorker(configuration: configuration, store: store, backends: backends, reader: reader, logger: logger)
-        return (configuration, receiver, worker)
+        let client = DNSClient()
+        let bootstrap = BootstrapWorker(
+            configuration: configuration, store: store, reader: reader,
+            exchange: { message, host, port, transport in
+                try await client.exchange(message, host: host, port: port, transport: transport)
+            }, logger: logger)
+        return (configuration, receiver, worker, bootstrap)
     }
 
     /// Re-reads the configuration; on an error the old one stays in force.
@@ -79,8 +85,9 @@ public final class AgentRuntime: Sendable {
             }
             group.addTask { [state, logger] in
                 while !Task.isCancelled {
-                    let worker = state.withLockedValue { $0.worker }
+                    let (worker, bootstrap) = state.withLockedValue { ($0.worker, $0.bootstrap) }
                     await worker.runOnce(now: Int64(Date().timeIntervalSince1970))
+                    await bootstrap.runOnce(now: Int64(Date().timeIntervalSince1970))
                     try? await Task.sleep(for: .seconds(2))
                     _ = logger
                 }

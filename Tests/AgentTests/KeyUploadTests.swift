@@ -7,9 +7,8 @@ import Store
 import Transport
 import XCTest
 
-// MARK: - The self-signed key upload (DDNS draft)
-///: TCP only, verified with the key it carries, stored
-/// as known with a persisted bootstrap job, never displacing the trusted key.
+// MARK: - The self-signed key upload (DDNS draft): TCP only, verified with the key it carries,
+// stored as known with a persisted bootstrap job, never displacing the trusted key.
 extension UpdateReceiverTests {
     func upload(_ keyFile: BINDKeyFile, keyState: Bool = false, at time: Int64? = nil) throws -> [UInt8] {
         var update = Update(zone: zoneName)

@@ -1,0 +1,159 @@
+import DNSWire
+import Foundation
+import DelegationCore
+import Logging
+import Store
+import Transport
+
+/// Runs the bootstrap jobs: for each job whose round is due, asks every address of every
+/// authoritative nameserver of the child for `child KEY` directly (RD=0, TCP), records the
+/// round in the job (persisted), audits it, and promotes the key when the job says so: the new
+/// key becomes trusted and the child's other keys are revoked — only then (DDNS draft).
+public struct BootstrapWorker: Sendable {
+    let configuration: AgentConfiguration
+    let store: any DelegationStore
+    let reader: any ParentZoneReader
+    let exchange: DNSExchange
+    let logger: Logger
+    /// Port the child's nameservers answer on (53; tests may use another).
+    let nameserverPort: Int
+
+    public init(
+        configuration: AgentConfiguration, store: any DelegationStore, reader: any ParentZoneReader, exchange: @escaping DNSExchange, logger: Logger,
+        nameserverPort: Int = 53
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.reader = reader
+        self.exchange = exchange
+        self.logger = logger
+        self.nameserverPort = nameserverPort
+    }
+
+    /// Advances every active job that is due at `now`; returns how many keys became trusted.
+    @discardableResult
+    public func runOnce(now: Int64) async -> Int {
+        guard let jobs = try? store.bootstraps(child: nil, activeOnly: true) else { return 0 }
+        var promoted = 0
+        for var job in jobs {
+            guard let zoneName = try? DomainName(job.zone), let zone = configuration.zone(named: zoneName), let child = try? DomainName(job.child) else {
+                continue
+            }
+            let before = job
+            var action = job.nextAction(now: now)
+            if case .runRound(let round) = action {
+                let observations = await observe(child: child, zone: zone)
+                action = job.record(observations, now: now)
+                let result = job.rounds.last?.failure ?? "passed"
+                audit(job, now: now, decision: "ROUND \(round)", reason: result, observations: observations)
+            }
+            if action == .promote {
+                do {
+                    try promote(job, zone: zone.name, child: child, now: now)
+                    promoted += 1
+                    audit(job, now: now, decision: "TRUSTED", reason: "key \(job.keyTag) for \(child) is trusted; older keys revoked", observations: [])
+                } catch {
+                    logger.error("cannot promote a key", metadata: ["delegsync.child": "\(child)", "delegsync.error": "\(error)"])
+                    continue
+                }
+            }
+            if case .failed(let reason) = job.state, before.state != job.state {
+                audit(job, now: now, decision: "FAILED", reason: reason, observations: [])
+            }
+            if job != before { try? store.putBootstrap(job, now: now) }
+        }
+        return promoted
+    }
+
+    func promote(_ job: KeyBootstrap, zone: DomainName, child: DomainName, now: Int64) throws {
+        guard let data = try? KEYData(rdata: job.key) else { return }
+        try store.putKey(
+            StoredKey(
+                zone: zone, child: child, keyTag: job.keyTag, algorithm: data.algorithm, rdata: job.key, state: .trusted, addedAt: now, origin: "bootstrap"))
+        for key in try store.keys(zone: zone, child: child) where key.rdata != job.key && key.state != .revoked {
+            try store.setKeyState(zone: zone, child: child, keyTag: key.keyTag, state: .revoked)
+        }
+    }
+
+    /// One observation per address of every NS of the child's delegation in the parent.
+    func observe(child: DomainName, zone: AgentConfiguration.Zone) async -> [KeyObservation] {
+        let delegation: DelegationSnapshot?
+        do {
+            delegation = try await reader.delegation(in: zone, child: child)
+        } catch {
+            return [
+                KeyObservation(
+                    nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable("cannot read the delegation from the parent: \(error)"))
+            ]
+        }
+        guard let delegation else {
+            return [KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable("\(child) is not delegated from \(zone.name)"))]
+        }
+        var observations: [KeyObservation] = []
+        for nameserver in delegation.nameservers.sorted() {
+            let addresses = addresses(of: nameserver, in: delegation)
+            guard !addresses.isEmpty else {
+                observations.append(
+                    KeyObservation(nameserver: nameserver, address: "-", answer: .unreachable("no address known for \(nameserver) (no glue in the parent)")))
+                continue
+            }
+            for address in addresses {
+                observations.append(KeyObservation(nameserver: nameserver, address: address, answer: await ask(child: child, at: address)))
+            }
+        }
+        return observations
+    }
+
+    /// Addresses from the parent's glue (in-bailiwick names). Names outside the child need a
+    /// resolver, which this version does not use: they get no address, and the round fails
+    /// saying so.
+    func addresses(of nameserver: DomainName, in delegation: DelegationSnapshot) -> [String] {
+        (delegation.glue[nameserver] ?? []).compactMap { glue in
+            switch glue.type {
+            case .a where glue.rdata.count == 4: glue.rdata.map(String.init).joined(separator: ".")
+            case .aaaa where glue.rdata.count == 16: IPv6Text.format(glue.rdata)
+            default: nil
+            }
+        }.sorted()
+    }
+
+    func ask(child: DomainName, at address: String) async -> KeyObservation.Answer {
+        var header = Header()
+        header.id = UInt16.random(in: 0...UInt16.max)
+        let query = Message(header: header, question: [Question(name: child, type: .key)], edns: EDNS())
+        do {
+            let reply = try Message(wire: await exchange(try query.wireFormat(), address, nameserverPort, .tcp))
+            guard reply.id == header.id, reply.header.qr else { return .unreachable("the answer does not match the query") }
+            let keys = reply.answer.filter { $0.type == .key && $0.name == child }
+            return .answered(rcode: reply.rcode.rawValue, authoritative: reply.header.aa, keys: keys.map(\.rdata), ttl: keys.map(\.ttl).max() ?? 0)
+        } catch {
+            return .unreachable("\(error)")
+        }
+    }
+
+    func audit(_ job: KeyBootstrap, now: Int64, decision: String, reason: String, observations: [KeyObservation]) {
+        let lines = observations.map { observation -> String in
+            switch observation.answer {
+            case .unreachable(let why): return "\(observation.nameserver) \(observation.address): \(why)"
+            case .answered(let rcode, let aa, let keys, let ttl):
+                let tags = keys.map { String(KEYData.keyTag(rdata: $0)) }.joined(separator: ",")
+                return "\(observation.nameserver) \(observation.address): \(RCode(rcode))\(aa ? " aa" : "") KEY tags [\(tags)] ttl \(ttl)"
+            }
+        }
+        try? store.appendAudit(
+            AuditEntry(
+                time: now, source: job.source, transport: "bootstrap", zone: job.zone, signer: job.child, keyTag: job.keyTag,
+                request: lines.joined(separator: "\n"), decision: decision, reason: reason))
+    }
+}
+
+/// RFC 5952 text for an IPv6 address.
+enum IPv6Text {
+    static func format(_ bytes: [UInt8]) -> String {
+        var address = in6_addr()
+        withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: bytes) }
+        var buffer = [CChar](repeating: 0, count: 46)
+        guard inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil else { return "?" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,92 @@
+import Agent
+import DNSWire
+import DelegationCore
+import Logging
+import NIOConcurrencyHelpers
+import SIG0
+import Store
+import Transport
+import XCTest
+
+/// The worker with fake child nameservers (an exchange function) and a fake clock: rounds are
+/// run, persisted and audited; the key is promoted only after all rounds.
+final class BootstrapWorkerTests: XCTestCase {
+    let zoneName = try! DomainName("parent.")
+    let child = try! DomainName("child.parent.")
+    let now: Int64 = 1_800_000_000
+
+    func setUp(spoofAt spoofed: String?) throws -> (BootstrapWorker, SQLiteStore, BINDKeyFile, BINDKeyFile) {
+        let configuration = try AgentConfiguration.parse(
+            """
+            version: 1
+            zones:
+              - name: parent.
+                primary: { address: 127.0.0.1 }
+                backend: { type: script, output: "-" }
+                bootstrap: { rounds: 2, minimum-interval: 60 }
+            """)
+        let parent = FakeParent([
+            try DelegationSnapshot(
+                child: child,
+                records: [
+                    try Record("child.parent. 3600 IN NS ns1.child.parent."), try Record("child.parent. 3600 IN NS ns2.child.parent."),
+                    try Record("ns1.child.parent. 3600 IN A 127.0.0.11"), try Record("ns2.child.parent. 3600 IN A 127.0.0.12"),
+                    try Record("ns2.child.parent. 3600 IN AAAA ::1"),
+                ])
+        ])
+        let store = try SQLiteStore.inMemory()
+        let old = try BINDKeyFile.generate(owner: child)
+        let new = try BINDKeyFile.generate(owner: child)
+        let other = try BINDKeyFile.generate(owner: child)
+        try store.putKey(
+            StoredKey(
+                zone: zoneName, child: child, keyTag: old.keyTag, algorithm: 15, rdata: old.keyData.rdata, state: .trusted, addedAt: now, origin: "import"))
+        try store.putKey(
+            StoredKey(zone: zoneName, child: child, keyTag: new.keyTag, algorithm: 15, rdata: new.keyData.rdata, state: .known, addedAt: now, origin: "upload"))
+        try store.putBootstrap(
+            KeyBootstrap(zone: zoneName, child: child, key: new.keyData.rdata, source: "127.0.0.1 (TCP)", now: now, policy: configuration.zones[0].bootstrap),
+            now: now)
+        let child = self.child
+        let exchange: DNSExchange = { bytes, host, _, transport in
+            XCTAssertEqual(transport, .tcp)
+            let query = try Message(wire: bytes)
+            XCTAssertFalse(query.header.rd)
+            var reply = query.makeResponse()
+            reply.header.aa = true
+            let served = host == spoofed ? other : new
+            reply.answer = [Record(name: child, type: .key, ttl: 30, rdata: served.keyData.rdata)]
+            return try reply.wireFormat()
+        }
+        let worker = BootstrapWorker(configuration: configuration, store: store, reader: parent, exchange: exchange, logger: Logger(label: "test"))
+        return (worker, store, old, new)
+    }
+
+    func testRoundsThenTrustedAndOldKeyRevoked() async throws {
+        let (worker, store, old, new) = try setUp(spoofAt: nil)
+        let first = await worker.runOnce(now: now)
+        XCTAssertEqual(first, 0)
+        XCTAssertEqual(try store.bootstraps(child: child, activeOnly: true).first?.rounds.count, 1)
+        let early = await worker.runOnce(now: now + 30)
+        XCTAssertEqual(early, 0, "round 2 is not due before the minimum interval")
+        let second = await worker.runOnce(now: now + 60)
+        XCTAssertEqual(second, 1)
+        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: new.keyTag, algorithm: 15)?.state, .trusted)
+        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: old.keyTag, algorithm: 15)?.state, .revoked)
+        let audit = try store.audit(child: child, limit: 10).map(\.decision)
+        XCTAssertEqual(audit, ["TRUSTED", "ROUND 2", "ROUND 1"])
+        let rounds = try store.bootstraps(child: child, activeOnly: false).first?.rounds ?? []
+        XCTAssertEqual(rounds.map { $0.observations.map(\.address) }, [["127.0.0.11", "127.0.0.12", "::1"], ["127.0.0.11", "127.0.0.12", "::1"]])
+    }
+
+    func testOneAddressServesAnotherKeyNeverTrusted() async throws {
+        let (worker, store, old, new) = try setUp(spoofAt: "::1")
+        await worker.runOnce(now: now)
+        await worker.runOnce(now: now + 60)
+        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: new.keyTag, algorithm: 15)?.state, .known)
+        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: old.keyTag, algorithm: 15)?.state, .trusted)
+        let job = try XCTUnwrap(store.bootstraps(child: child, activeOnly: false).first)
+        guard case .failed(let reason) = job.state else { return XCTFail("\(job.state)") }
+        XCTAssertTrue(reason.contains("ns2.child.parent. at ::1 served key tag"), reason)
+        XCTAssertEqual(try store.audit(child: child, limit: 10).first?.decision, "FAILED")
+    }
+}
