@@ -45,13 +45,18 @@ final class ServeIntegrationTests: XCTestCase {
 
     /// Writes the config, makes and imports the child's key, starts `delegsync serve`, and waits
     /// until it answers.
-    func startAgent(parent: LabServer, port: Int, backend: String) async throws -> Agent {
+    static func startAgent(parent: LabServer, port: Int, backend: String, importKey: Bool = true, keyBase givenKeyBase: String? = nil) async throws -> Agent {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else { throw ToolError("no delegsync at \(Self.binary)") }
         guard let keygen = Tool.find("dnssec-keygen") else { throw XCTSkip("dnssec-keygen is not installed") }
         let directory = try Tool.temporaryDirectory("agent")
-        let made = try Tool.run(keygen, ["-q", "-T", "KEY", "-n", "HOST", "-a", "ED25519", "child.parent."], directory: directory)
-        XCTAssertEqual(made.status, 0, made.stderr)
-        let keyBase = "\(directory)/\(made.stdout.trimmingCharacters(in: .whitespacesAndNewlines))"
+        let keyBase: String
+        if let givenKeyBase {
+            keyBase = givenKeyBase
+        } else {
+            let made = try Tool.run(keygen, ["-q", "-T", "KEY", "-n", "HOST", "-a", "ED25519", "child.parent."], directory: directory)
+            XCTAssertEqual(made.status, 0, made.stderr)
+            keyBase = "\(directory)/\(made.stdout.trimmingCharacters(in: .whitespacesAndNewlines))"
+        }
         let config = "\(directory)/delegsync.yaml"
         let text = """
             version: 1
@@ -67,8 +72,10 @@ final class ServeIntegrationTests: XCTestCase {
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         let check = try Tool.run(Self.binary, ["check-config", "--config", config])
         XCTAssertEqual(check.status, 0, check.stderr)
-        let imported = try Tool.run(Self.binary, ["keys", "import", "--config", config, keyBase + ".key", "--trusted"])
-        XCTAssertEqual(imported.status, 0, imported.stderr)
+        if importKey {
+            let imported = try Tool.run(Self.binary, ["keys", "import", "--config", config, keyBase + ".key", "--trusted"])
+            XCTAssertEqual(imported.status, 0, imported.stderr)
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--config", config]
@@ -92,7 +99,7 @@ final class ServeIntegrationTests: XCTestCase {
     }
 
     /// BIND's nsupdate, signing with the child's key, over TCP.
-    func nsupdate(_ agent: Agent, _ commands: [String]) throws -> Tool.Result {
+    static func nsupdate(_ agent: Agent, _ commands: [String]) throws -> Tool.Result {
         let script = (["server 127.0.0.1 \(agent.port)", "zone parent."] + commands + ["send", ""]).joined(separator: "\n")
         return try Tool.run("nsupdate", ["-v", "-t", "10", "-k", agent.keyBase + ".private"], input: Data(script.utf8))
     }
@@ -123,11 +130,11 @@ final class ServeIntegrationTests: XCTestCase {
 
     /// The life cycle the issue asks for, on one parent and backend.
     func lifeCycle(parent: LabServer, port: Int, backend: String) async throws {
-        let agent = try await startAgent(parent: parent, port: port, backend: backend)
+        let agent = try await Self.startAgent(parent: parent, port: port, backend: backend)
         defer { agent.stop() }
         let before = try Lab.served(parent)
 
-        let result = try nsupdate(agent, Self.nsupdateChange)
+        let result = try Self.nsupdate(agent, Self.nsupdateChange)
         XCTAssertEqual(result.status, 0, "nsupdate: \(result.stdout)\(result.stderr)\n\(agent.logText)")
         let afterBIND = try Lab.served(parent)
         XCTAssertEqual(afterBIND.ns, Lab.expectedNS)
@@ -197,7 +204,7 @@ final class ServeIntegrationTests: XCTestCase {
             zone: "parent.", zoneFileText: Lab.zoneText + "ample.parent. 3600 IN NS ns.ample.net.\nother.parent. 3600 IN NS ns.other.net.\n",
             address: "127.0.0.126", port: 15326)
         defer { parent.stop() }
-        let agent = try await startAgent(parent: parent, port: 15426, backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }")
+        let agent = try await Self.startAgent(parent: parent, port: 15426, backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }")
         defer { agent.stop() }
         let child = try DomainName("child.parent.")
         let before = try Lab.served(parent)
@@ -248,7 +255,7 @@ final class ServeIntegrationTests: XCTestCase {
     func testOutageThenAppliedOnce() async throws {
         try Lab.skipUnlessAvailable(.bind)
         var parent = try LabServer.bind(zone: "parent.", zoneFileText: Lab.zoneText, address: "127.0.0.127", port: 15327)
-        let agent = try await startAgent(parent: parent, port: 15427, backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }")
+        let agent = try await Self.startAgent(parent: parent, port: 15427, backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }")
         defer { agent.stop() }
         let secret = parent.tsigSecret
         parent.stop()
