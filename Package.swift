@@ -106,6 +106,6 @@ let package = Package(
         ),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Transport", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["delegsync", "Agent", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
-        .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire", "TestSupport"]),
+        .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire", "DelegationCore", "Store", "TestSupport"]),
     ]
 )

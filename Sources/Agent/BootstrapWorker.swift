@@ -66,6 +66,12 @@ public struct BootstrapWorker: Sendable {
     }
 
     func promote(_ job: KeyBootstrap, zone: DomainName, child: DomainName, now: Int64) throws {
+        try Self.promote(job, zone: zone, child: child, store: store, now: now)
+    }
+
+    /// The key of a job that reached `trusted` becomes trusted; the child's other keys are
+    /// revoked (only now: DDNS draft). Also used when an operator approves.
+    public static func promote(_ job: KeyBootstrap, zone: DomainName, child: DomainName, store: any DelegationStore, now: Int64) throws {
         guard let data = try? KEYData(rdata: job.key) else { return }
         try store.putKey(
             StoredKey(

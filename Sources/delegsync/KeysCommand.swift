@@ -3,6 +3,7 @@ import ArgumentParser
 import DNSWire
 import Foundation
 import SIG0
+import DelegationCore
 import Store
 
 /// `delegsync keys …`: the trust store, for the operator.
@@ -10,7 +11,7 @@ struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "List, import and revoke children's SIG(0) keys in the trust store.",
-        subcommands: [Import.self, List.self, Revoke.self])
+        subcommands: [Import.self, List.self, Revoke.self, Pending.self, Approve.self, Reject.self])
 
     struct Options: ParsableArguments {
         @Option(help: "The agent's YAML configuration (for the store path and zones).")
@@ -89,6 +90,84 @@ struct KeysCommand: ParsableCommand {
                 print("\(childName) key \(keytag): revoked")
             }
         }
+    }
+}
+
+extension KeysCommand {
+    /// Bootstrap jobs that are not finished: where the upload came from and the rounds so far.
+    struct Pending: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List bootstrap jobs still running or waiting for confirmation.")
+
+        @OptionGroup var options: Options
+
+        func run() throws {
+            try reporting {
+                let (_, store) = try options.open()
+                let now = Int64(Date().timeIntervalSince1970)
+                let jobs = try store.bootstraps(child: nil, activeOnly: true)
+                if jobs.isEmpty { print("no bootstrap jobs pending") }
+                for job in jobs {
+                    print(job.explanation(now: now))
+                    print("")
+                }
+            }
+        }
+    }
+
+    /// The operator confirms (or refuses) an upload; approval never skips the DNS rounds.
+    struct Approve: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve a child's uploaded key (the DNS rounds still have to pass).")
+
+        @OptionGroup var options: Options
+        @Argument(help: "The child, e.g. child.parent.")
+        var child: String
+        @Option(help: "The uploaded key's tag.")
+        var keytag: UInt16
+
+        func run() throws {
+            try reporting { try decide(options: options, child: child, keytag: keytag, approve: true) }
+        }
+    }
+
+    struct Reject: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reject a child's uploaded key.")
+
+        @OptionGroup var options: Options
+        @Argument(help: "The child, e.g. child.parent.")
+        var child: String
+        @Option(help: "The uploaded key's tag.")
+        var keytag: UInt16
+
+        func run() throws {
+            try reporting { try decide(options: options, child: child, keytag: keytag, approve: false) }
+        }
+    }
+
+    static func decide(options: Options, child: String, keytag: UInt16, approve: Bool) throws {
+        let (_, store) = try options.open()
+        let name = try DomainName(child.hasSuffix(".") ? child : child + ".")
+        let now = Int64(Date().timeIntervalSince1970)
+        guard var job = try store.bootstraps(child: name, activeOnly: true).first(where: { $0.keyTag == keytag }) else {
+            throw UsageFailure("no pending bootstrap job for \(name) key \(keytag) (see delegsync keys pending)")
+        }
+        let zone = try DomainName(job.zone)
+        if approve {
+            if job.approve(now: now) == .promote {
+                try BootstrapWorker.promote(job, zone: zone, child: name, store: store, now: now)
+                print("\(name) key \(keytag): approved and trusted")
+            } else {
+                print("\(name) key \(keytag): approved; it becomes trusted when its DNS rounds have passed")
+            }
+        } else {
+            job.reject(now: now)
+            try store.setKeyState(zone: zone, child: name, keyTag: keytag, state: .revoked)
+            print("\(name) key \(keytag): rejected")
+        }
+        try store.putBootstrap(job, now: now)
+        try store.appendAudit(
+            AuditEntry(
+                time: now, source: "operator", transport: "cli", zone: job.zone, signer: job.child, keyTag: keytag, request: "",
+                decision: approve ? "APPROVED" : "REJECTED", reason: "by the operator"))
     }
 }
 

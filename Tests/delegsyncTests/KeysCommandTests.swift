@@ -1,0 +1,70 @@
+import DNSWire
+import DelegationCore
+import Foundation
+import SIG0
+import Store
+import TestSupport
+import XCTest
+
+/// `delegsync keys pending|approve|reject` and `delegsync status` on a store holding a job that
+/// passed its rounds and waits for the operator.
+final class KeysCommandTests: CommandLineTestCase {
+    func prepare() throws -> (config: String, keyTag: UInt16, store: SQLiteStore) {
+        let config = "\(directory)/delegsync.yaml"
+        try """
+        version: 1
+        store: { path: \(directory)/state.sqlite }
+        zones:
+          - name: parent.
+            primary: { address: 127.0.0.1 }
+            backend: { type: script, output: "-" }
+            bootstrap: { rounds: 1, confirmation: always }
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let store = try SQLiteStore(path: "\(directory)/state.sqlite")
+        let child = try DomainName("child.parent.")
+        let key = try BINDKeyFile.generate(owner: child)
+        try store.putKey(
+            StoredKey(
+                zone: DomainName("parent."), child: child, keyTag: key.keyTag, algorithm: 15, rdata: key.keyData.rdata, state: .known, addedAt: 1,
+                origin: "upload"))
+        var job = KeyBootstrap(
+            zone: try DomainName("parent."), child: child, key: key.keyData.rdata, source: "192.0.2.7 (TCP)", now: Int64(Date().timeIntervalSince1970),
+            policy: BootstrapPolicy(rounds: 1, confirmation: .always))
+        _ = job.nextAction(now: job.createdAt)
+        job.record(
+            [
+                KeyObservation(
+                    nameserver: try DomainName("ns1.child.parent."), address: "192.0.2.1",
+                    answer: .answered(rcode: 0, authoritative: true, keys: [key.keyData.rdata], ttl: 60))
+            ], now: job.createdAt)
+        XCTAssertEqual(job.state, .awaitingConfirmation)
+        try store.putBootstrap(job, now: job.createdAt)
+        return (config, key.keyTag, store)
+    }
+
+    func testPendingThenApprove() throws {
+        let (config, keyTag, store) = try prepare()
+        let pending = try delegsync("keys", "pending", "--config", config)
+        XCTAssertEqual(pending.status, 0, pending.stderr)
+        XCTAssertTrue(pending.stdout.contains("waiting for operator confirmation of source 192.0.2.7 (TCP)"), pending.stdout)
+        let approved = try delegsync("keys", "approve", "--config", config, "child.parent.", "--keytag", String(keyTag))
+        XCTAssertEqual(approved.status, 0, approved.stderr)
+        XCTAssertTrue(approved.stdout.contains("approved and trusted"), approved.stdout)
+        XCTAssertEqual(try store.key(zone: DomainName("parent."), child: DomainName("child.parent."), keyTag: keyTag, algorithm: 15)?.state, .trusted)
+        let status = try delegsync("status", "--config", config, "child.parent.")
+        XCTAssertTrue(status.stdout.contains("key \(keyTag) (ED25519): trusted"), status.stdout)
+        XCTAssertEqual(try store.audit(child: DomainName("child.parent."), limit: 1).first?.decision, "APPROVED")
+        let again = try delegsync("keys", "approve", "--config", config, "child.parent.", "--keytag", String(keyTag))
+        XCTAssertEqual(again.status, 2)
+        XCTAssertTrue(again.stderr.hasPrefix("error: no pending bootstrap job"), again.stderr)
+    }
+
+    func testReject() throws {
+        let (config, keyTag, store) = try prepare()
+        let rejected = try delegsync("keys", "reject", "--config", config, "child.parent.", "--keytag", String(keyTag))
+        XCTAssertEqual(rejected.status, 0, rejected.stderr)
+        XCTAssertEqual(try store.key(zone: DomainName("parent."), child: DomainName("child.parent."), keyTag: keyTag, algorithm: 15)?.state, .revoked)
+        let status = try delegsync("status", "--config", config, "child.parent.")
+        XCTAssertTrue(status.stdout.contains("rejected by the operator"), status.stdout)
+    }
+}
