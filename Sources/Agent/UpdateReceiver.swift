@@ -143,6 +143,9 @@ public final class UpdateReceiver: Sendable {
     }
 
     func decide(_ bytes: [UInt8], layout: MessageLayout, message: Message, context: DNSRequestContext, now: Int64) async -> Outcome {
+        if message.opcode == .query, let inquiry = message.edns?.keyState(code: configuration.keyStateOptionCode), inquiry.state == .inquiry {
+            return keyStateInquiry(message, inquiry: inquiry, now: now)
+        }
         guard message.opcode == .update else {
             return .reject(.notImp, DelegationEDE.notSupported, "opcode \(message.opcode) is not served here; send UPDATE")
         }
@@ -268,6 +271,45 @@ public final class UpdateReceiver: Sendable {
         return await locks.withLock(child) {
             await self.commit(update, zone: zone, child: child, base: base, now: now)
         }
+    }
+
+    /// A KeyState inquiry (draft-berra-dnsop-keystate): a QUERY for the child's name with the
+    /// option (state 2, the key tag). The answer reports what the agent knows of that key:
+    /// trusted (4), bootstrap ongoing (9), waiting for the operator (10), validation failed (8),
+    /// refused by the operator (7), unknown (5).
+    func keyStateInquiry(_ message: Message, inquiry: KeyStateOption, now: Int64) -> Outcome {
+        guard let question = message.question.first,
+            let zone = configuration.zones.first(where: { question.name.isSubdomain(of: $0.name) && question.name != $0.name })
+        else {
+            return .reject(
+                .notAuth, DelegationEDE.notAuthoritative, "no zone served here has \(message.question.first?.name.description ?? "that name") as a child")
+        }
+        let child = question.name
+        var outcome = Outcome(rcode: .noError, reason: "", zone: zone.name, signer: child, keyTag: inquiry.keyID)
+        let keys = (try? store.keys(zone: zone.name, child: child)) ?? []
+        let jobs = ((try? store.bootstraps(child: child, activeOnly: false)) ?? []).filter { $0.keyTag == inquiry.keyID }
+        if keys.contains(where: { $0.keyTag == inquiry.keyID && $0.state == .trusted }) {
+            outcome.keyState = .trusted
+            outcome.reason = "key \(inquiry.keyID) for \(child) is trusted"
+        } else if let job = jobs.last {
+            switch job.state {
+            case .verifying:
+                outcome.keyState = .bootstrapAutoOngoing
+            case .awaitingConfirmation:
+                outcome.keyState = .bootstrapManualRequired
+            case .failed:
+                outcome.keyState = .validationFailed
+            case .rejected:
+                outcome.keyState = .refused
+            case .superseded, .trusted:
+                outcome.keyState = .unknown
+            }
+            outcome.reason = job.explanation(now: now).split(separator: "\n").last.map(String.init) ?? ""
+        } else {
+            outcome.keyState = .unknown
+            outcome.reason = "key \(inquiry.keyID) for \(child) is not known here"
+        }
+        return outcome
     }
 
     /// The self-signed key upload of the DDNS draft: `update delete CHILD ANY KEY` then

@@ -82,3 +82,26 @@ extension KeyBootstrap {
         return copy.nextAction(now: now)
     }
 }
+
+extension UpdateReceiverTests {
+    func inquiry(_ keyTag: UInt16) async throws -> KeyStateOption? {
+        var query = Message(question: [Question(name: child, type: .key)], edns: EDNS(options: [KeyStateOption(keyID: keyTag, state: .inquiry).option()]))
+        query.id = 77
+        let reply = try await send(try query.wireFormat())
+        XCTAssertEqual(reply.rcode, .noError)
+        return reply.edns?.keyState()
+    }
+
+    /// KeyState inquiries follow the key: unknown, bootstrap ongoing, trusted.
+    func testKeyStateInquiry() async throws {
+        let newKey = try BINDKeyFile.generate(owner: child)
+        let unknown = try await inquiry(newKey.keyTag)
+        XCTAssertEqual(unknown?.state, .unknown)
+        _ = try await send(upload(newKey))
+        let ongoing = try await inquiry(newKey.keyTag)
+        XCTAssertEqual(ongoing?.state, .bootstrapAutoOngoing)
+        XCTAssertTrue(ongoing?.extraText.contains("round 1 of 3") == true, ongoing?.extraText ?? "")
+        let trusted = try await inquiry(key.keyTag)
+        XCTAssertEqual(trusted?.state, .trusted)
+    }
+}
