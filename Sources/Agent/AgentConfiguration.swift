@@ -284,7 +284,8 @@ struct ConfigReader {
         var bootstrap = BootstrapPolicy()
         if let node = try mapping(node, "bootstrap", at: path) {
             let bpath = "\(path).bootstrap"
-            try keys(node, allowed: ["rounds", "minimum-interval", "maximum-interval", "deadline", "on-failure", "confirmation"], at: bpath)
+            try keys(
+                node, allowed: ["rounds", "minimum-interval", "maximum-interval", "deadline", "on-failure", "confirmation", "approval-command"], at: bpath)
             bootstrap.rounds = try int(node, "rounds", at: bpath, range: 1...100) ?? bootstrap.rounds
             bootstrap.minimumInterval = Int64(try int(node, "minimum-interval", at: bpath, range: 0...604_800) ?? Int(bootstrap.minimumInterval))
             bootstrap.maximumInterval = Int64(try int(node, "maximum-interval", at: bpath, range: 1...2_592_000) ?? Int(bootstrap.maximumInterval))
@@ -297,10 +298,14 @@ struct ConfigReader {
                 bootstrap.onFailure = value
             }
             if let text = try string(node, "confirmation", at: bpath) {
-                guard let value = BootstrapPolicy.Confirmation(rawValue: text), value != .command else {
-                    throw fail("\(bpath).confirmation", "\"\(text)\" is not never or always")
+                guard let value = BootstrapPolicy.Confirmation(rawValue: text) else {
+                    throw fail("\(bpath).confirmation", "\"\(text)\" is not never, always or command")
                 }
                 bootstrap.confirmation = value
+            }
+            bootstrap.approvalCommand = try strings(node, "approval-command", at: bpath)
+            if bootstrap.confirmation == .command, bootstrap.approvalCommand?.isEmpty ?? true {
+                throw fail("\(bpath).approval-command", "missing: confirmation: command needs the command, e.g. [/usr/local/bin/approve-key]")
             }
         }
         return AgentConfiguration.Zone(name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits, bootstrap: bootstrap)

@@ -1,3 +1,4 @@
+import Backends
 import DNSWire
 import Foundation
 import DelegationCore
@@ -47,6 +48,18 @@ public struct BootstrapWorker: Sendable {
                 let result = job.rounds.last?.failure ?? "passed"
                 audit(job, now: now, decision: "ROUND \(round)", reason: result, observations: observations)
             }
+            if action == .awaitConfirmation, job.policy.confirmation == .command, let command = job.policy.approvalCommand {
+                let verdict = await ask(command, about: job)
+                if verdict.approved {
+                    action = job.approve(now: now)
+                } else {
+                    job.reject(now: now)
+                }
+                audit(job, now: now, decision: verdict.approved ? "APPROVED" : "REJECTED", reason: "approval command: \(verdict.text)", observations: [])
+                if !verdict.approved {
+                    try? store.setKeyState(zone: zone.name, child: child, keyTag: job.keyTag, state: .revoked)
+                }
+            }
             if action == .promote {
                 do {
                     try promote(job, zone: zone.name, child: child, now: now)
@@ -78,6 +91,18 @@ public struct BootstrapWorker: Sendable {
                 zone: zone, child: child, keyTag: job.keyTag, algorithm: data.algorithm, rdata: job.key, state: .trusted, addedAt: now, origin: "bootstrap"))
         for key in try store.keys(zone: zone, child: child) where key.rdata != job.key && key.state != .revoked {
             try store.setKeyState(zone: zone, child: child, keyTag: key.keyTag, state: .revoked)
+        }
+    }
+
+    /// Runs the approval command with the job (child, key, source, rounds) as JSON on stdin.
+    func ask(_ command: [String], about job: KeyBootstrap) async -> (approved: Bool, text: String) {
+        let input = (try? JSONEncoder().encode(job)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        do {
+            let result = try await Subprocess(command, timeLimit: 60).run(input: input)
+            let output = result.output.isEmpty ? "" : ": \(result.output)"
+            return (result.status == 0 && !result.timedOut, "exit status \(result.status)\(output)")
+        } catch {
+            return (false, "\(error)")
         }
     }
 

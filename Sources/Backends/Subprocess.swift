@@ -3,16 +3,16 @@ import Foundation
 /// Runs a command with text on stdin and captures stdout and stderr (Foundation `Process`).
 /// The command is an argument vector, never a shell line; a bare program name is looked up on
 /// PATH (and in /usr/sbin, /sbin, where the nameserver tools live).
-struct Subprocess: Sendable {
-    struct Result: Sendable {
-        let status: Int32
-        let stdout: String
-        let stderr: String
+public struct Subprocess: Sendable {
+    public struct Result: Sendable {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
         /// True when the command ran past its time limit and was killed.
-        let timedOut: Bool
+        public let timedOut: Bool
 
         /// stdout and stderr together, trimmed, for error messages.
-        var output: String {
+        public var output: String {
             [stdout, stderr].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.joined(separator: "\n")
         }
     }
@@ -21,7 +21,7 @@ struct Subprocess: Sendable {
     /// Seconds the command may run before it is sent SIGTERM (then SIGKILL). Default 60.
     let timeLimit: Double
 
-    init(_ command: [String], timeLimit: Double = 60) {
+    public init(_ command: [String], timeLimit: Double = 60) {
         self.command = command
         self.timeLimit = timeLimit
     }
@@ -37,7 +37,7 @@ struct Subprocess: Sendable {
     }
 
     /// Runs the command to its end (or the time limit) off the cooperative thread pool.
-    func run(input: String = "") async throws -> Result {
+    public func run(input: String = "") async throws -> Result {
         guard let program = command.first else { throw BackendError("empty command") }
         guard let executable = Self.executablePath(program) else { throw BackendError("\(program): command not found") }
         let arguments = Array(command.dropFirst())

@@ -28,11 +28,15 @@ public struct BootstrapPolicy: Sendable, Hashable, Codable {
     public var deadline: Int64
     public var onFailure: FailureAction
     public var confirmation: Confirmation
+    /// With `confirmation: command`: the command that decides; it gets the job as JSON on stdin,
+    /// exit status 0 approves, anything else rejects.
+    public var approvalCommand: [String]?
 
     public init(
         rounds: Int = 3, minimumInterval: Int64 = 300, maximumInterval: Int64 = 86400, deadline: Int64 = 7 * 86400, onFailure: FailureAction = .fail,
-        confirmation: Confirmation = .never
+        confirmation: Confirmation = .never, approvalCommand: [String]? = nil
     ) {
+        self.approvalCommand = approvalCommand
         self.rounds = rounds
         self.minimumInterval = minimumInterval
         self.maximumInterval = maximumInterval

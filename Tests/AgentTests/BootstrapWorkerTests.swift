@@ -90,3 +90,17 @@ final class BootstrapWorkerTests: XCTestCase {
         XCTAssertEqual(try store.audit(child: child, limit: 10).first?.decision, "FAILED")
     }
 }
+
+extension BootstrapWorkerTests {
+    /// confirmation: command — the command reads the job as JSON; exit 0 approves, else rejects.
+    func testApprovalCommand() async throws {
+        for (command, expected) in [(["/bin/sh", "-c", "grep -q '127.0.0.1 (TCP)'"], KeyTrustState.trusted), (["/bin/false"], .revoked)] {
+            let (worker, store, _, new) = try setUp(spoofAt: nil)
+            var job = try XCTUnwrap(store.bootstraps(child: child, activeOnly: true).first)
+            job.policy = BootstrapPolicy(rounds: 1, confirmation: .command, approvalCommand: command)
+            try store.putBootstrap(job, now: now)
+            await worker.runOnce(now: now)
+            XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: new.keyTag, algorithm: 15)?.state, expected, "\(command)")
+        }
+    }
+}
