@@ -285,7 +285,8 @@ struct ConfigReader {
         if let node = try mapping(node, "bootstrap", at: path) {
             let bpath = "\(path).bootstrap"
             try keys(
-                node, allowed: ["rounds", "minimum-interval", "maximum-interval", "deadline", "on-failure", "confirmation", "approval-command"], at: bpath)
+                node, allowed: ["rounds", "minimum-interval", "maximum-interval", "deadline", "on-failure", "confirmation", "approval-command", "publish-key"],
+                at: bpath)
             bootstrap.rounds = try int(node, "rounds", at: bpath, range: 1...100) ?? bootstrap.rounds
             bootstrap.minimumInterval = Int64(try int(node, "minimum-interval", at: bpath, range: 0...604_800) ?? Int(bootstrap.minimumInterval))
             bootstrap.maximumInterval = Int64(try int(node, "maximum-interval", at: bpath, range: 1...2_592_000) ?? Int(bootstrap.maximumInterval))
@@ -304,6 +305,10 @@ struct ConfigReader {
                 bootstrap.confirmation = value
             }
             bootstrap.approvalCommand = try strings(node, "approval-command", at: bpath)
+            if let value = node["publish-key"] {
+                guard let flag = value.bool else { throw fail("\(bpath).publish-key", "must be true or false") }
+                bootstrap.publishKey = flag
+            }
             if bootstrap.confirmation == .command, bootstrap.approvalCommand?.isEmpty ?? true {
                 throw fail("\(bpath).approval-command", "missing: confirmation: command needs the command, e.g. [/usr/local/bin/approve-key]")
             }

@@ -41,7 +41,7 @@ public final class AgentRuntime: Sendable {
         let worker = OutboxWorker(configuration: configuration, store: store, backends: backends, reader: reader, logger: logger)
         let client = DNSClient()
         let bootstrap = BootstrapWorker(
-            configuration: configuration, store: store, reader: reader,
+            configuration: configuration, store: store, reader: reader, backends: backends,
             exchange: { message, host, port, transport in
                 try await client.exchange(message, host: host, port: port, transport: transport)
             }, logger: logger)

@@ -18,11 +18,14 @@ public struct BootstrapWorker: Sendable {
     let logger: Logger
     /// Port the child's nameservers answer on (53; tests may use another).
     let nameserverPort: Int
+    /// Backends by parent zone, to publish trusted KEYs in the parent (optional).
+    let backends: [DomainName: any DelegationBackend]
 
     public init(
-        configuration: AgentConfiguration, store: any DelegationStore, reader: any ParentZoneReader, exchange: @escaping DNSExchange, logger: Logger,
-        nameserverPort: Int = 53
+        configuration: AgentConfiguration, store: any DelegationStore, reader: any ParentZoneReader, backends: [DomainName: any DelegationBackend] = [:],
+        exchange: @escaping DNSExchange, logger: Logger, nameserverPort: Int = 53
     ) {
+        self.backends = backends
         self.configuration = configuration
         self.store = store
         self.reader = reader
@@ -65,6 +68,9 @@ public struct BootstrapWorker: Sendable {
                     try promote(job, zone: zone.name, child: child, now: now)
                     promoted += 1
                     audit(job, now: now, decision: "TRUSTED", reason: "key \(job.keyTag) for \(child) is trusted; older keys revoked", observations: [])
+                    if job.policy.publishKey, let backend = backends[zone.name] {
+                        await publish(job, child: child, zone: zone, backend: backend, now: now)
+                    }
                 } catch {
                     logger.error("cannot promote a key", metadata: ["delegsync.child": "\(child)", "delegsync.error": "\(error)"])
                     continue
@@ -91,6 +97,23 @@ public struct BootstrapWorker: Sendable {
                 zone: zone, child: child, keyTag: job.keyTag, algorithm: data.algorithm, rdata: job.key, state: .trusted, addedAt: now, origin: "bootstrap"))
         for key in try store.keys(zone: zone, child: child) where key.rdata != job.key && key.state != .revoked {
             try store.setKeyState(zone: zone, child: child, keyTag: key.keyTag, state: .revoked)
+        }
+    }
+
+    /// Writes the trusted KEY at the delegation in the parent zone (replacing older KEYs there).
+    /// A failure is logged and audited; trust does not depend on it.
+    func publish(_ job: KeyBootstrap, child: DomainName, zone: AgentConfiguration.Zone, backend: any DelegationBackend, now: Int64) async {
+        var update = Update(zone: zone.name)
+        update.deleteRRset(child, .key)
+        update.add(Record(name: child, type: .key, ttl: zone.ttl, rdata: job.key))
+        do {
+            try await backend.apply(update)
+            audit(
+                job, now: now, decision: "PUBLISHED", reason: "KEY \(job.keyTag) written at \(child) in \(zone.name) (\(backend.description))", observations: []
+            )
+        } catch {
+            logger.error("cannot publish the trusted KEY", metadata: ["delegsync.child": "\(child)", "delegsync.error": "\(error)"])
+            audit(job, now: now, decision: "PUBLISH FAILED", reason: "\(backend.description): \(error)", observations: [])
         }
     }
 

@@ -400,7 +400,7 @@ public final class UpdateReceiver: Sendable {
         outcome.reason =
             "key \(keyTag) for \(child) is known; bootstrap started: \(zone.bootstrap.rounds) rounds over every nameserver of the child"
             + (zone.bootstrap.confirmation == .always ? ", then an operator's confirmation" : "")
-        outcome.keyState = .bootstrapAutoOngoing
+        outcome.keyState = zone.bootstrap.confirmation == .never ? .bootstrapAutoOngoing : .bootstrapManualRequired
         return outcome
     }
 

@@ -31,6 +31,9 @@ public struct BootstrapPolicy: Sendable, Hashable, Codable {
     /// With `confirmation: command`: the command that decides; it gets the job as JSON on stdin,
     /// exit status 0 approves, anything else rejects.
     public var approvalCommand: [String]?
+    /// Write the trusted KEY into the parent zone (at the delegation) through the backend, as
+    /// DESIGN.md asks. Default true.
+    public var publishKey: Bool = true
 
     public init(
         rounds: Int = 3, minimumInterval: Int64 = 300, maximumInterval: Int64 = 86400, deadline: Int64 = 7 * 86400, onFailure: FailureAction = .fail,

@@ -95,6 +95,15 @@ final class BootstrapIntegrationTests: XCTestCase {
         defer { stop(result) }
         XCTAssertTrue(result.trusted, result.status + "\n" + result.agent.logText)
         XCTAssertTrue(result.status.contains("round 2 of 2 passed"), result.status)
+        // The trusted KEY is written into the parent zone; BIND serves it at the delegation.
+        let keyRecord = try BINDKeyFile.load(path: result.agent.keyBase + ".key").record
+        var published = ""
+        for _ in 0..<20 {
+            published = try result.parent.dig(["+short", "child.parent.", "KEY"])
+            if !published.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        XCTAssertEqual(published.replacingOccurrences(of: " ", with: ""), keyRecord.rdataPresentation.replacingOccurrences(of: " ", with: "") + "\n")
         // The next UPDATE signed with the now trusted key changes the delegation at the parent.
         let change = try ServeIntegrationTests.nsupdate(result.agent, ["update add child.parent. 3600 NS ns.provider.example."])
         XCTAssertEqual(change.status, 0, change.stdout + change.stderr)
