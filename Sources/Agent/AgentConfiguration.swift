@@ -58,6 +58,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var limits = DelegationLimits()
         /// How a child's uploaded key becomes trusted.
         public var bootstrap = BootstrapPolicy()
+        /// A recursive resolver for the addresses of child nameservers outside the child zone
+        /// (those inside it have glue in the parent).
+        public var resolver: Listen? = nil
     }
 
     public var version: Int
@@ -282,10 +285,14 @@ struct ConfigReader {
             limits.maxDS = try int(policy, "max-ds", at: ppath, range: 1...100) ?? limits.maxDS
         }
         var bootstrap = BootstrapPolicy()
+        var resolver: AgentConfiguration.Listen? = nil
         if let node = try mapping(node, "bootstrap", at: path) {
             let bpath = "\(path).bootstrap"
             try keys(
-                node, allowed: ["rounds", "minimum-interval", "maximum-interval", "deadline", "on-failure", "confirmation", "approval-command", "publish-key"],
+                node,
+                allowed: [
+                    "rounds", "minimum-interval", "maximum-interval", "deadline", "on-failure", "confirmation", "approval-command", "publish-key", "resolver",
+                ],
                 at: bpath)
             bootstrap.rounds = try int(node, "rounds", at: bpath, range: 1...100) ?? bootstrap.rounds
             bootstrap.minimumInterval = Int64(try int(node, "minimum-interval", at: bpath, range: 0...604_800) ?? Int(bootstrap.minimumInterval))
@@ -305,6 +312,12 @@ struct ConfigReader {
                 bootstrap.confirmation = value
             }
             bootstrap.approvalCommand = try strings(node, "approval-command", at: bpath)
+            if let resolverNode = try mapping(node, "resolver", at: bpath) {
+                try keys(resolverNode, allowed: ["address", "port"], at: "\(bpath).resolver")
+                guard let address = try string(resolverNode, "address", at: "\(bpath).resolver") else { throw fail("\(bpath).resolver.address", "missing") }
+                guard IPAddressText.isValid(address) else { throw fail("\(bpath).resolver.address", "\"\(address)\" is not an IPv4 or IPv6 address") }
+                resolver = AgentConfiguration.Listen(address: address, port: try int(resolverNode, "port", at: "\(bpath).resolver", range: 1...65535) ?? 53)
+            }
             if let value = node["publish-key"] {
                 guard let flag = value.bool else { throw fail("\(bpath).publish-key", "must be true or false") }
                 bootstrap.publishKey = flag
@@ -313,7 +326,8 @@ struct ConfigReader {
                 throw fail("\(bpath).approval-command", "missing: confirmation: command needs the command, e.g. [/usr/local/bin/approve-key]")
             }
         }
-        return AgentConfiguration.Zone(name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits, bootstrap: bootstrap)
+        return AgentConfiguration.Zone(
+            name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits, bootstrap: bootstrap, resolver: resolver)
     }
 }
 

@@ -145,10 +145,15 @@ public struct BootstrapWorker: Sendable {
         }
         var observations: [KeyObservation] = []
         for nameserver in delegation.nameservers.sorted() {
-            let addresses = addresses(of: nameserver, in: delegation)
+            var addresses = addresses(of: nameserver, in: delegation)
+            if addresses.isEmpty, !nameserver.isSubdomain(of: child), let resolver = zone.resolver {
+                addresses = await resolve(nameserver, with: resolver)
+            }
             guard !addresses.isEmpty else {
-                observations.append(
-                    KeyObservation(nameserver: nameserver, address: "-", answer: .unreachable("no address known for \(nameserver) (no glue in the parent)")))
+                let why =
+                    nameserver.isSubdomain(of: child)
+                    ? "no glue in the parent" : (zone.resolver == nil ? "outside the child and no resolver configured" : "the resolver knows no address")
+                observations.append(KeyObservation(nameserver: nameserver, address: "-", answer: .unreachable("no address known for \(nameserver) (\(why))")))
                 continue
             }
             for address in addresses {
@@ -169,6 +174,25 @@ public struct BootstrapWorker: Sendable {
             default: nil
             }
         }.sorted()
+    }
+
+    /// A and AAAA of an out-of-bailiwick nameserver from the configured resolver (RD=1, TCP).
+    func resolve(_ name: DomainName, with resolver: AgentConfiguration.Listen) async -> [String] {
+        var found: [String] = []
+        for type in [RRType.a, .aaaa] {
+            var header = Header()
+            header.id = UInt16.random(in: 0...UInt16.max)
+            header.rd = true
+            let query = Message(header: header, question: [Question(name: name, type: type)], edns: EDNS())
+            guard let bytes = try? query.wireFormat(), let answer = try? await exchange(bytes, resolver.address, resolver.port, .tcp),
+                let reply = try? Message(wire: answer), reply.id == header.id, reply.rcode == .noError
+            else { continue }
+            for record in reply.answer where record.type == type {
+                if type == .a, record.rdata.count == 4 { found.append(record.rdata.map(String.init).joined(separator: ".")) }
+                if type == .aaaa, record.rdata.count == 16 { found.append(IPv6Text.format(record.rdata)) }
+            }
+        }
+        return found.sorted()
     }
 
     func ask(child: DomainName, at address: String) async -> KeyObservation.Answer {

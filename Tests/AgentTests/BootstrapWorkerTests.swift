@@ -104,3 +104,61 @@ extension BootstrapWorkerTests {
         }
     }
 }
+
+extension BootstrapWorkerTests {
+    /// A nameserver outside the child has no glue: its addresses come from the configured
+    /// resolver; without one, the round fails and says why.
+    func testOutOfBailiwickNameserverThroughTheResolver() async throws {
+        let store = try SQLiteStore.inMemory()
+        let key = try BINDKeyFile.generate(owner: child)
+        let parent = FakeParent([
+            try DelegationSnapshot(
+                child: child,
+                records: [
+                    try Record("child.parent. 3600 IN NS ns1.child.parent."), try Record("child.parent. 3600 IN NS ns.provider.example."),
+                    try Record("ns1.child.parent. 3600 IN A 127.0.0.11"),
+                ])
+        ])
+        let child = self.child
+        let exchange: DNSExchange = { bytes, host, _, _ in
+            let query = try Message(wire: bytes)
+            var reply = query.makeResponse()
+            if host == "127.0.0.53" {
+                XCTAssertTrue(query.header.rd)
+                if query.question.first?.type == .a { reply.answer = [try Record("ns.provider.example. 60 IN A 127.0.0.99")] }
+            } else {
+                reply.header.aa = true
+                reply.answer = [Record(name: child, type: .key, ttl: 30, rdata: key.keyData.rdata)]
+            }
+            return try reply.wireFormat()
+        }
+        for (resolver, expectTrusted) in [("\n      resolver: { address: 127.0.0.53 }", true), ("", false)] {
+            let configuration = try AgentConfiguration.parse(
+                """
+                version: 1
+                zones:
+                  - name: parent.
+                    primary: { address: 127.0.0.1 }
+                    backend: { type: script, output: "-" }
+                    bootstrap:
+                      rounds: 1\(resolver)
+                """)
+            try store.putBootstrap(
+                KeyBootstrap(zone: zoneName, child: child, key: key.keyData.rdata, source: "x", now: now, policy: configuration.zones[0].bootstrap), now: now)
+            let worker = BootstrapWorker(configuration: configuration, store: store, reader: parent, exchange: exchange, logger: Logger(label: "test"))
+            let promoted = await worker.runOnce(now: now)
+            XCTAssertEqual(promoted == 1, expectTrusted)
+            let job = try XCTUnwrap(store.bootstraps(child: child, activeOnly: false).last)
+            if expectTrusted {
+                XCTAssertEqual(job.rounds.first?.observations.map(\.address), ["127.0.0.99", "127.0.0.11"])  // nameservers in canonical order
+            } else {
+                XCTAssertEqual(
+                    job.state,
+                    .failed(
+                        reason:
+                            "round 1: ns.provider.example. at - did not answer: no address known for ns.provider.example. (outside the child and no resolver configured)"
+                    ))
+            }
+        }
+    }
+}
