@@ -36,7 +36,7 @@ final class BootstrapIntegrationTests: XCTestCase {
             """
     }
 
-    func run(base: Int, second: LabServer.Kind, spoof: Bool) async throws -> (
+    func run(base: Int, second: LabServer.Kind, spoof: Bool, restartAfterRound1: Bool = false) async throws -> (
         status: String, trusted: Bool, agent: ServeIntegrationTests.Agent, parent: LabServer, children: [LabServer]
     ) {
         for kind in [LabServer.Kind.bind, .nsd, second] { try Lab.skipUnlessAvailable(kind) }
@@ -65,7 +65,8 @@ final class BootstrapIntegrationTests: XCTestCase {
         }
         let agent = try await ServeIntegrationTests.startAgent(
             parent: parent, port: 15400 + base,
-            backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: 1, maximum-interval: 2 }",
+            backend:
+                "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: \(restartAfterRound1 ? 6 : 1), maximum-interval: \(restartAfterRound1 ? 6 : 2) }",
             importKey: false, keyBase: keyBase)
         // The self-signed upload, by BIND's nsupdate, over TCP.
         let keyRecord = try BINDKeyFile.load(path: keyBase + ".key").record
@@ -74,6 +75,19 @@ final class BootstrapIntegrationTests: XCTestCase {
         XCTAssertEqual(upload.status, 0, "upload: \(upload.stdout)\(upload.stderr)\n\(agent.logText)")
         var trusted = false
         var status = ""
+        if restartAfterRound1 {
+            // Stop the agent once round 1 has passed, start it again: the job resumes from the store.
+            for _ in 0..<40 {
+                try await Task.sleep(for: .milliseconds(250))
+                status = try Tool.run(ServeIntegrationTests.binary, ["status", "--config", agent.config, "child.parent."]).stdout
+                if status.contains("round 1 of 2 passed") { break }
+            }
+            XCTAssertTrue(status.contains("next: round 2 of 2"), status)
+            agent.process.terminate()
+            agent.process.waitUntilExit()
+            XCTAssertEqual(agent.process.terminationStatus, 0, "serve did not stop cleanly on SIGTERM")
+            agent.process = try await ServeIntegrationTests.launchServe(config: agent.config, port: agent.port, log: agent.log)
+        }
         for _ in 0..<40 {
             try await Task.sleep(for: .milliseconds(500))
             status = try Tool.run(ServeIntegrationTests.binary, ["status", "--config", agent.config, "child.parent."]).stdout
@@ -108,6 +122,16 @@ final class BootstrapIntegrationTests: XCTestCase {
         let change = try ServeIntegrationTests.nsupdate(result.agent, ["update add child.parent. 3600 NS ns.provider.example."])
         XCTAssertEqual(change.status, 0, change.stdout + change.stderr)
         XCTAssertTrue(try Lab.served(result.parent).ns.contains("child.parent. ns ns.provider.example."))
+    }
+
+    /// The agent is stopped after round 1 and started again: the job resumes at round 2 and
+    /// the key becomes trusted.
+    func testAgentRestartInTheMiddleResumesTheJob() async throws {
+        let result = try await run(base: 160, second: .knot, spoof: false, restartAfterRound1: true)
+        defer { stop(result) }
+        XCTAssertTrue(result.trusted, result.status + "\n" + result.agent.logText)
+        XCTAssertTrue(result.status.contains("round 2 of 2 passed"), result.status)
+        XCTAssertEqual(result.status.components(separatedBy: "round 1 of 2 passed").count, 2, "round 1 ran twice: \(result.status)")
     }
 
     func testBINDChildServingAnotherKeyIsNeverTrusted() async throws {

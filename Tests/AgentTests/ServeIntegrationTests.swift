@@ -19,7 +19,7 @@ final class ServeIntegrationTests: XCTestCase {
         let directory: String
         let config: String
         let port: Int
-        let process: Process
+        var process: Process
         let keyBase: String
         let log: String
 
@@ -76,26 +76,34 @@ final class ServeIntegrationTests: XCTestCase {
             let imported = try Tool.run(Self.binary, ["keys", "import", "--config", config, keyBase + ".key", "--trusted"])
             XCTAssertEqual(imported.status, 0, imported.stderr)
         }
+        let log = "\(directory)/serve.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let process = try await launchServe(config: config, port: port, log: log)
+        return Agent(directory: directory, config: config, port: port, process: process, keyBase: keyBase, log: log)
+    }
+
+    /// Starts `delegsync serve` (appending to `log`) and waits until it answers a query.
+    static func launchServe(config: String, port: Int, log: String) async throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--config", config]
-        let log = "\(directory)/serve.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        process.standardError = handle
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let agent = Agent(directory: directory, config: config, port: port, process: process, keyBase: keyBase, log: log)
         // Ready when it answers a query (NOTIMP).
         for _ in 0..<100 {
             var query = Message(question: [Question(name: try DomainName("parent."), type: .soa)])
             query.id = 1
             if (try? await DNSClient(timeout: .milliseconds(200)).exchange(try query.wireFormat(), host: "127.0.0.1", port: port, transport: .tcp)) != nil {
-                return agent
+                return process
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        agent.stop()
-        throw ToolError("delegsync serve did not start: \(agent.logText)")
+        process.terminate()
+        process.waitUntilExit()
+        throw ToolError("delegsync serve did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
     }
 
     /// BIND's nsupdate, signing with the child's key, over TCP.
