@@ -71,6 +71,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var signature: Signature
     public var limits: Limits
     public var keyStateOptionCode: UInt16
+    /// The receiver's own SIG(0) key (`….private`; its `.key` next to it): every reply is signed
+    /// with it so children can authenticate the parent (DDNS draft, mutual authentication).
+    public var identityKeyFile: String? = nil
     public var zones: [Zone]
 
     public func zone(named name: DomainName) -> Zone? { zones.first { $0.name == name } }
@@ -157,7 +160,7 @@ struct ConfigReader {
     func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     mutating func configuration(_ root: Node.Mapping) throws -> AgentConfiguration {
-        try keys(root, allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "zones"], at: "")
+        try keys(root, allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "identity", "zones"], at: "")
         guard let version = try int(root, "version", at: "", range: 0...1000) else { throw fail("version", "missing (write version: 1)") }
         guard version == 1 else { throw fail("version", "version \(version) is not supported (this delegsync reads version 1)") }
 
@@ -204,6 +207,14 @@ struct ConfigReader {
             limits.updatesPerChildPerHour = try int(node, "updates-per-child-per-hour", at: "limits", range: 1...100_000) ?? limits.updatesPerChildPerHour
         }
         let keyStateCode = UInt16(try int(root, "keystate-option-code", at: "", range: 1...65535) ?? Int(KeyStateOption.defaultCode))
+        var identityKeyFile: String? = nil
+        if let identity = try mapping(root, "identity", at: "") {
+            try keys(identity, allowed: ["key-file"], at: "identity")
+            identityKeyFile = try string(identity, "key-file", at: "identity")
+            if let path = identityKeyFile, !FileManager.default.isReadableFile(atPath: path) {
+                throw fail("identity.key-file", "cannot read \(path)")
+            }
+        }
 
         guard let zoneNodes = root["zones"]?.sequence, !zoneNodes.isEmpty else {
             throw fail("zones", "missing or empty: list at least one parent zone")
@@ -218,7 +229,7 @@ struct ConfigReader {
         }
         return AgentConfiguration(
             version: version, listen: listen, storePath: storePath, logLevel: logLevel, signature: signature,
-            limits: limits, keyStateOptionCode: keyStateCode, zones: zones)
+            limits: limits, keyStateOptionCode: keyStateCode, identityKeyFile: identityKeyFile, zones: zones)
     }
 
     func zone(_ node: Node.Mapping, at path: String) throws -> AgentConfiguration.Zone {

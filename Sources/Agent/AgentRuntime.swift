@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import SIG0
 import Store
 import Transport
 
@@ -37,7 +38,16 @@ public final class AgentRuntime: Sendable {
         var backends: [DomainName: any DelegationBackend] = [:]
         for zone in configuration.zones { backends[zone.name] = try makeBackend(zone) }
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
-        let receiver = UpdateReceiver(configuration: configuration, store: store, backends: backends, reader: reader, clock: clock, logger: logger)
+        var identity: SIG0Signer? = nil
+        if let path = configuration.identityKeyFile {
+            do {
+                identity = try SIG0Signer(keyFile: BINDKeyFile.load(path: path, requirePrivate: true))
+            } catch {
+                throw ConfigurationError(file: path, key: "", problem: "the receiver's key cannot be used: \(error)")
+            }
+        }
+        let receiver = UpdateReceiver(
+            configuration: configuration, store: store, backends: backends, reader: reader, clock: clock, logger: logger, identity: identity)
         let worker = OutboxWorker(configuration: configuration, store: store, backends: backends, reader: reader, logger: logger)
         let client = DNSClient()
         let bootstrap = BootstrapWorker(

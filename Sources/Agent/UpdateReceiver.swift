@@ -27,10 +27,14 @@ public final class UpdateReceiver: Sendable {
     let locks = ChildLocks()
     let guardian: RequestGuard
 
+    /// Signs replies when the configuration names the receiver's own key.
+    let identity: SIG0Signer?
+
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
-        clock: @escaping @Sendable () -> Int64, logger: Logger
+        clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil
     ) {
+        self.identity = identity
         self.configuration = configuration
         self.store = store
         self.backends = backends
@@ -127,7 +131,17 @@ public final class UpdateReceiver: Sendable {
             keyState = KeyStateOption(keyID: outcome.keyTag ?? asked.keyID, state: state, extraText: outcome.reason).option(
                 code: configuration.keyStateOptionCode)
         }
-        return ResponseBuilder.reply(to: message, rcode: outcome.rcode, error: error, keyState: keyState)
+        let reply = ResponseBuilder.reply(to: message, rcode: outcome.rcode, error: error, keyState: keyState)
+        // Mutual authentication: the reply is signed over the request as received and the reply
+        // (RFC 2535 §4.1.8.1), so the child can tell the parent's answer from a forged one.
+        if let identity,
+            let signed = try? identity.sign(
+                reply, inception: UInt32(truncatingIfNeeded: now) &- SIG0Signer.defaultFudge,
+                expiration: UInt32(truncatingIfNeeded: now) &+ SIG0Signer.defaultFudge, request: bytes)
+        {
+            return signed
+        }
+        return reply
     }
 
     func audit(now: Int64, context: DNSRequestContext, request: String, outcome: Outcome) {

@@ -105,3 +105,23 @@ extension UpdateReceiverTests {
         XCTAssertEqual(trusted?.state, .trusted)
     }
 }
+
+extension UpdateReceiverTests {
+    /// With its own key, the receiver signs every reply over the request and the reply
+    /// (RFC 2535 §4.1.8.1): the child can verify the answer, and a tampered answer fails.
+    func testRepliesAreSignedByTheReceiver() async throws {
+        let receiverKey = try BINDKeyFile.generate(owner: DomainName("updater.parent."))
+        let clock: @Sendable () -> Int64 = { [now] in now }
+        let signing = UpdateReceiver(
+            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, clock: clock, logger: Logger(label: "test"),
+            identity: try SIG0Signer(keyFile: receiverKey))
+        for request in [try signed([.add(try Record("example.example. 60 IN NS ns.provider2.net."))]), try update([.deleteRRset(child, .ns)])] {
+            let handled = await signing.handle(request, context: tcp)
+            let reply = try XCTUnwrap(handled)
+            let verified = try SIG0Verifier().verify(
+                message: reply, key: SIG0PublicKey(receiverKey.keyData), expectedSigner: DomainName("updater.parent."), now: UInt32(now), request: request)
+            XCTAssertEqual(verified.keyTag, receiverKey.keyTag)
+            XCTAssertThrowsError(try SIG0Verifier().verify(message: reply, key: SIG0PublicKey(receiverKey.keyData), now: UInt32(now), request: request + [0]))
+        }
+    }
+}
