@@ -13,7 +13,8 @@ struct Delegsync: AsyncParsableCommand {
         abstract: "Delegation synchronisation from a child zone to its parent, with SIG(0)-signed DNS UPDATE.",
         version: DelegsyncVersion.current,
         subcommands: [
-            ServeCommand.self, CheckConfigCommand.self, KeysCommand.self, AuditCommand.self, StatusCommand.self, KeygenCommand.self, MessageCommand.self,
+            ServeCommand.self, CheckConfigCommand.self, KeysCommand.self, AuditCommand.self, StatusCommand.self, PublishRecordsCommand.self, KeygenCommand.self,
+            MessageCommand.self,
             VersionCommand.self,
         ]
     )

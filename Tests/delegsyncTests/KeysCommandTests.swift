@@ -68,3 +68,32 @@ final class KeysCommandTests: CommandLineTestCase {
         XCTAssertTrue(status.stdout.contains("rejected by the operator"), status.stdout)
     }
 }
+
+extension KeysCommandTests {
+    /// publish-records prints the DSYNC (wildcard, scheme UPDATE, RFC 3597 form), the target's
+    /// addresses and the receiver's KEY, as nsupdate text.
+    func testPublishRecords() throws {
+        let made = try delegsync("keygen", "agent.parent.", "--directory", directory)
+        let base = "\(directory)/\(made.stdout.split(separator: "\n")[0])"
+        let config = "\(directory)/publish.yaml"
+        try """
+        version: 1
+        listen: [{ address: 192.0.2.80, port: 5302 }]
+        identity: { key-file: \(base).private }
+        store: { path: \(directory)/state.sqlite }
+        zones:
+          - name: parent.
+            primary: { address: 127.0.0.1 }
+            backend: { type: script, output: "-" }
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try delegsync("publish-records", "--config", config, "parent.")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "zone parent.")
+        // DSYNC ANY UPDATE(2) 5302 agent.parent. (RFC 9859 §2.1 layout)
+        XCTAssertTrue(lines.contains("update add *._dsync.parent. 3600 IN TYPE66 \\# 19 00FF0214B6056167656E7406706172656E7400"), result.stdout)
+        XCTAssertTrue(lines.contains("update add agent.parent. 3600 IN A 192.0.2.80"), result.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("update add agent.parent. 3600 IN KEY 512 3 15 ") }, result.stdout)
+        XCTAssertEqual(lines.last, "send")
+    }
+}

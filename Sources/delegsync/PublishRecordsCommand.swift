@@ -1,0 +1,49 @@
+import Agent
+import ArgumentParser
+import DNSWire
+import Foundation
+import SIG0
+
+/// `delegsync publish-records ZONE`: what the parent zone must publish for children to find and
+/// authenticate the agent, as nsupdate text (pipe it to `nsupdate -k …` or `knsupdate`).
+struct PublishRecordsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish-records",
+        abstract: "Print, as nsupdate text, the records the parent zone needs: DSYNC (scheme UPDATE), the target's addresses and the receiver's KEY.",
+        discussion: "The DSYNC target is the owner of the receiver's key (identity.key-file); its port is the first listen port (RFC 9859 §3, the DDNS draft).")
+
+    @OptionGroup var options: KeysCommand.Options
+    @Argument(help: "The parent zone, e.g. parent.")
+    var zone: String
+    @Option(help: "TTL of the records. Default 3600.")
+    var ttl: UInt32 = 3600
+
+    func run() throws {
+        try reporting {
+            let configuration = try AgentConfiguration.load(path: options.config)
+            let name = try DomainName(zone.hasSuffix(".") ? zone : zone + ".")
+            guard configuration.zone(named: name) != nil else { throw UsageFailure("\(name) is not a zone in \(options.config)") }
+            guard let keyPath = configuration.identityKeyFile else {
+                throw UsageFailure(
+                    "\(options.config) has no identity.key-file: the receiver's key names the DSYNC target (make one with delegsync keygen agent.\(name))")
+            }
+            let identity = try BINDKeyFile.load(path: keyPath.hasSuffix(".private") ? String(keyPath.dropLast(8)) + ".key" : keyPath)
+            let target = identity.owner
+            guard let listen = configuration.listen.first else { throw UsageFailure("no listen address configured") }
+            var update = Update(zone: name)
+            // RFC 9859 §3: the wildcard form covers every child.
+            let owner = try DomainName("*._dsync", origin: name)
+            let dsync = DSYNCData(rrType: .any, scheme: .update, port: UInt16(listen.port), target: target)
+            update.deleteRRset(owner, .dsync)
+            update.add(Record(name: owner, type: .dsync, ttl: ttl, rdata: dsync.rdata))
+            if target.isSubdomain(of: name) {
+                for address in configuration.listen.map(\.address) {
+                    update.add(try Record("\(target) \(ttl) IN \(address.contains(":") ? "AAAA" : "A") \(address)"))
+                }
+            }
+            update.deleteRRset(target, .key)
+            update.add(Record(name: target, type: .key, ttl: ttl, rdata: identity.keyData.rdata))
+            print(NSUpdateScript(update: update).text, terminator: "")
+        }
+    }
+}
