@@ -240,11 +240,7 @@ public final class UpdateReceiver: Sendable {
             let key = try publicKey(stored.rdata)
             try verifier.verify(signature, key: key, expectedSigner: child, now: UInt32(truncatingIfNeeded: now))
         } catch let rejection as SIG0Rejection {
-            switch rejection.reason {
-            case .notYetValid, .expired, .windowAbsurd: outcome.rcode = .badTime
-            case .badSignature, .signatureLength: outcome.rcode = .badSig
-            default: outcome.rcode = .badKey
-            }
+            outcome.rcode = Self.rcode(for: rejection)
             outcome.infoCode = DelegationEDE.prohibited
             outcome.reason = "\(rejection.reason.rawValue): \(rejection.detail)"
             return outcome
@@ -284,6 +280,16 @@ public final class UpdateReceiver: Sendable {
         let base = outcome
         return await locks.withLock(child) {
             await self.commit(update, zone: zone, child: child, base: base, now: now)
+        }
+    }
+
+    /// The RCODE for a signature that does not verify (RFC 2845 §4.5 codes, as SIG(0) uses them):
+    /// BADTIME for the time window, BADSIG for the signature, BADKEY for the key.
+    static func rcode(for rejection: SIG0Rejection) -> RCode {
+        switch rejection.reason {
+        case .notYetValid, .expired, .windowAbsurd: .badTime
+        case .badSignature, .signatureLength: .badSig
+        default: .badKey
         }
     }
 
@@ -353,10 +359,7 @@ public final class UpdateReceiver: Sendable {
         do {
             try verifier.verify(signature, key: try publicKey(rdata), expectedSigner: child, now: UInt32(truncatingIfNeeded: now))
         } catch let rejection as SIG0Rejection {
-            switch rejection.reason {
-            case .notYetValid, .expired, .windowAbsurd: outcome.rcode = .badTime
-            default: outcome.rcode = .badSig
-            }
+            outcome.rcode = Self.rcode(for: rejection)
             outcome.infoCode = DelegationEDE.prohibited
             outcome.reason = "the upload is not signed by the key it carries: \(rejection.reason.rawValue): \(rejection.detail)"
             return outcome

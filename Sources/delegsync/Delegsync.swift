@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import DNSWire
 import Foundation
 
 /// The `delegsync` command line: thin commands over DNSWire and SIG0.
@@ -82,4 +83,9 @@ extension ParsableCommand {
             throw ExitCode(UsageFailure.exitStatus)
         }
     }
+}
+
+/// A name from the command line; a missing final dot is added (operators write `child.parent`).
+func absoluteName(_ text: String) throws -> DomainName {
+    try DomainName(text.hasSuffix(".") ? text : text + ".")
 }

@@ -25,7 +25,7 @@ struct KeygenCommand: ParsableCommand {
     func run() throws {
         let owner: DomainName
         do {
-            owner = try DomainName(name.hasSuffix(".") ? name : name + ".")
+            owner = try absoluteName(name)
         } catch {
             throw UsageFailure("bad name \"\(name)\": \(error)")
         }

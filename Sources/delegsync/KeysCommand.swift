@@ -61,7 +61,7 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let (_, store) = try options.open()
-                let childName = try child.map { try DomainName($0.hasSuffix(".") ? $0 : $0 + ".") }
+                let childName = try child.map { try absoluteName($0) }
                 for key in try store.keys(zone: nil, child: childName) {
                     print("\(key.child)\tzone \(key.zone)\tkey \(key.keyTag)\t\(SIG0Algorithm(key.algorithm))\t\(key.state.rawValue)\t\(key.origin)")
                 }
@@ -81,7 +81,7 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let (configuration, store) = try options.open()
-                let childName = try DomainName(child.hasSuffix(".") ? child : child + ".")
+                let childName = try absoluteName(child)
                 var changed = 0
                 for zone in configuration.zones where childName.isSubdomain(of: zone.name) {
                     changed += try store.setKeyState(zone: zone.name, child: childName, keyTag: keytag, state: .revoked)
@@ -114,38 +114,38 @@ extension KeysCommand {
         }
     }
 
-    /// The operator confirms (or refuses) an upload; approval never skips the DNS rounds.
-    struct Approve: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Approve a child's uploaded key (the DNS rounds still have to pass).")
-
+    /// Which job an operator decides on.
+    struct JobSelection: ParsableArguments {
         @OptionGroup var options: Options
         @Argument(help: "The child, e.g. child.parent.")
         var child: String
         @Option(help: "The uploaded key's tag.")
         var keytag: UInt16
+    }
+
+    /// The operator confirms (or refuses) an upload; approval never skips the DNS rounds.
+    struct Approve: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve a child's uploaded key (the DNS rounds still have to pass).")
+        @OptionGroup var job: JobSelection
 
         func run() throws {
-            try reporting { try decide(options: options, child: child, keytag: keytag, approve: true) }
+            try reporting { try decide(job, approve: true) }
         }
     }
 
     struct Reject: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Reject a child's uploaded key.")
-
-        @OptionGroup var options: Options
-        @Argument(help: "The child, e.g. child.parent.")
-        var child: String
-        @Option(help: "The uploaded key's tag.")
-        var keytag: UInt16
+        @OptionGroup var job: JobSelection
 
         func run() throws {
-            try reporting { try decide(options: options, child: child, keytag: keytag, approve: false) }
+            try reporting { try decide(job, approve: false) }
         }
     }
 
-    static func decide(options: Options, child: String, keytag: UInt16, approve: Bool) throws {
-        let (_, store) = try options.open()
-        let name = try DomainName(child.hasSuffix(".") ? child : child + ".")
+    static func decide(_ selection: JobSelection, approve: Bool) throws {
+        let (_, store) = try selection.options.open()
+        let name = try absoluteName(selection.child)
+        let keytag = selection.keytag
         let now = Int64(Date().timeIntervalSince1970)
         guard var job = try store.bootstraps(child: name, activeOnly: true).first(where: { $0.keyTag == keytag }) else {
             throw UsageFailure("no pending bootstrap job for \(name) key \(keytag) (see delegsync keys pending)")
@@ -184,7 +184,7 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let (_, store) = try options.open()
-            let childName = try child.map { try DomainName($0.hasSuffix(".") ? $0 : $0 + ".") }
+            let childName = try child.map { try absoluteName($0) }
             for entry in try store.audit(child: childName, limit: limit) {
                 let time = Date(timeIntervalSince1970: TimeInterval(entry.time))
                 print(

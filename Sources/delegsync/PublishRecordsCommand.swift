@@ -21,7 +21,7 @@ struct PublishRecordsCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let configuration = try AgentConfiguration.load(path: options.config)
-            let name = try DomainName(zone.hasSuffix(".") ? zone : zone + ".")
+            let name = try absoluteName(zone)
             guard configuration.zone(named: name) != nil else { throw UsageFailure("\(name) is not a zone in \(options.config)") }
             guard let keyPath = configuration.identityKeyFile else {
                 throw UsageFailure(

@@ -19,7 +19,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let (_, store) = try options.open()
-            let name = try DomainName(child.hasSuffix(".") ? child : child + ".")
+            let name = try absoluteName(child)
             let now = Int64(Date().timeIntervalSince1970)
             let keys = try store.keys(zone: nil, child: name)
             let jobs = try store.bootstraps(child: name, activeOnly: false)
