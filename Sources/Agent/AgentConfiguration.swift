@@ -302,9 +302,20 @@ struct ConfigReader {
             try keys(
                 node,
                 allowed: [
-                    "rounds", "minimum-interval", "maximum-interval", "deadline", "on-failure", "confirmation", "approval-command", "publish-key", "resolver",
+                    "methods", "rounds", "minimum-interval", "maximum-interval", "deadline", "on-failure", "confirmation", "approval-command", "publish-key",
+                    "resolver",
                 ],
                 at: bpath)
+            if let names = try strings(node, "methods", at: bpath) {
+                bootstrap.methods = try names.enumerated().map { index, name in
+                    guard let method = BootstrapPolicy.Method(rawValue: name) else {
+                        let known = BootstrapPolicy.Method.allCases.map(\.rawValue).joined(separator: ", ")
+                        throw fail("\(bpath).methods[\(index)]", "\"\(name)\" is not a bootstrap method offered here (\(known))")
+                    }
+                    return method
+                }
+                guard Set(bootstrap.methods).count == bootstrap.methods.count else { throw fail("\(bpath).methods", "lists a method twice") }
+            }
             bootstrap.rounds = try int(node, "rounds", at: bpath, range: 1...100) ?? bootstrap.rounds
             bootstrap.minimumInterval = Int64(try int(node, "minimum-interval", at: bpath, range: 0...604_800) ?? Int(bootstrap.minimumInterval))
             bootstrap.maximumInterval = Int64(try int(node, "maximum-interval", at: bpath, range: 1...2_592_000) ?? Int(bootstrap.maximumInterval))

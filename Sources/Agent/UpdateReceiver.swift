@@ -26,6 +26,8 @@ public final class UpdateReceiver: Sendable {
     let verifier: SIG0Verifier
     let locks = ChildLocks()
     let guardian: RequestGuard
+    /// Each zone's policy engine, built once.
+    let policies: [DomainName: DelegationPolicyEngine]
 
     /// Signs replies when the configuration names the receiver's own key.
     let identity: SIG0Signer?
@@ -43,6 +45,7 @@ public final class UpdateReceiver: Sendable {
         self.logger = logger
         self.verifier = SIG0Verifier(allowedSkew: configuration.signature.allowedSkew, maximumValidity: configuration.signature.maximumValidity)
         self.guardian = RequestGuard(perHour: configuration.limits.updatesPerChildPerHour)
+        self.policies = Dictionary(configuration.zones.map { ($0.name, OutboxWorker.policy(for: $0)) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Parsed public keys by KEY RDATA: building an OpenSSL key per request costs more than
@@ -82,25 +85,34 @@ public final class UpdateReceiver: Sendable {
     }
 
     /// What was decided, for the reply and the audit log.
-    struct Outcome: Sendable {
-        var rcode: RCode
-        var infoCode: UInt16?
-        var reason: String
-        var zone: DomainName?
-        var signer: DomainName?
-        var keyTag: UInt16?
-        var backendResult: String?
+    public struct Outcome: Sendable {
+        public internal(set) var rcode: RCode
+        /// The Extended DNS Error INFO-CODE (RFC 8914) that goes with a non-NOERROR rcode.
+        public internal(set) var infoCode: UInt16?
+        /// Why, in words an operator (and the child) can act on; the EDE EXTRA-TEXT.
+        public internal(set) var reason: String
+        public internal(set) var zone: DomainName?
+        public internal(set) var signer: DomainName?
+        public internal(set) var keyTag: UInt16?
+        public internal(set) var backendResult: String?
         /// KEY-STATE to report when the request carried a KeyState option.
-        var keyState: KeyStateOption.State? = nil
+        public internal(set) var keyState: KeyStateOption.State? = nil
 
         static func reject(_ rcode: RCode, _ infoCode: UInt16, _ reason: String) -> Outcome {
             Outcome(rcode: rcode, infoCode: infoCode, reason: reason)
         }
     }
 
-    /// Handles one request as received; returns the reply, or `nil` when none is due.
-    public func handle(_ bytes: [UInt8], context: DNSRequestContext) async -> [UInt8]? {
-        let now = clock()
+    /// A request checked, verified and decided: the parsed message (nil when it did not parse)
+    /// and the outcome. Nothing is audited or answered yet.
+    public struct Decision: Sendable {
+        public let message: Message?
+        public let outcome: Outcome
+    }
+
+    /// Runs the decision pipeline on one request as received (and, for an accepted change, the
+    /// commit); returns nil when no reply is due (a response, or shorter than a header).
+    public func decide(_ bytes: [UInt8], context: DNSRequestContext, now: Int64) async -> Decision? {
         guard bytes.count >= MessageLayout.headerLength, bytes[2] & 0x80 == 0 else { return nil }
         let layout: MessageLayout
         let message: Message
@@ -108,12 +120,24 @@ public final class UpdateReceiver: Sendable {
             layout = try MessageLayout(scanning: bytes)
             message = try Message(wire: bytes, layout: layout)
         } catch {
-            audit(now: now, context: context, request: "", outcome: .reject(.formErr, DelegationEDE.invalidData, "malformed message: \(error)"))
-            return ResponseBuilder.reply(toUnparsed: bytes, rcode: .formErr)
+            return Decision(message: nil, outcome: .reject(.formErr, DelegationEDE.invalidData, "malformed message: \(error)"))
         }
         var outcome = await decide(bytes, layout: layout, message: message, context: context, now: now)
         if outcome.rcode.isExtended && message.edns == nil {
             outcome.reason += " (sent as REFUSED: the request had no OPT record)"
+        }
+        return Decision(message: message, outcome: outcome)
+    }
+
+    /// Handles one request as received: decides, audits, answers. Returns the reply, or `nil`
+    /// when none is due.
+    public func handle(_ bytes: [UInt8], context: DNSRequestContext) async -> [UInt8]? {
+        let now = clock()
+        guard let decision = await decide(bytes, context: context, now: now) else { return nil }
+        let outcome = decision.outcome
+        guard let message = decision.message else {
+            audit(now: now, context: context, request: "", outcome: outcome)
+            return ResponseBuilder.reply(toUnparsed: bytes, rcode: .formErr)
         }
         let requestText = message.updates.map(\.description).joined(separator: "\n")
         audit(now: now, context: context, request: requestText, outcome: outcome)
@@ -211,7 +235,12 @@ public final class UpdateReceiver: Sendable {
             return outcome
         }
         if let uploaded = Self.selfSignedUpload(update, child: child, sig: sig) {
-            return await acceptUpload(uploaded, signature: signature, zone: zone, child: child, context: context, base: outcome, now: now)
+            // KeyState (draft-berra-dnsop-keystate): 0 asks for automatic bootstrap, 1 for manual.
+            let asked = message.edns?.keyState(code: configuration.keyStateOptionCode)?.state
+            let requested: BootstrapPolicy.Method? =
+                asked == .requestManualBootstrap ? .manual : asked == .requestAutoBootstrap ? .unsigned : nil
+            return await acceptUpload(
+                uploaded, signature: signature, zone: zone, child: child, requested: requested, context: context, base: outcome, now: now)
         }
 
         // The key: trust store lookup by signer, key tag and algorithm.
@@ -225,12 +254,13 @@ public final class UpdateReceiver: Sendable {
         guard let stored, stored.state != .revoked else {
             outcome.rcode = .badKey
             outcome.infoCode = DelegationEDE.prohibited
-            outcome.reason = "no trusted key \(sig.keyTag) (algorithm \(sig.algorithm)) for \(child); bootstrap the key first"
+            outcome.reason =
+                "no trusted key \(sig.keyTag) (algorithm \(sig.algorithm)) for \(child); bootstrap the key first (bootstrap methods offered: \(zone.bootstrap.offered))"
             return outcome
         }
         guard stored.state == .trusted else {
             outcome.infoCode = DelegationEDE.keyKnownNotTrusted
-            outcome.reason = "key \(sig.keyTag) for \(child) is known but not yet trusted"
+            outcome.reason = "key \(sig.keyTag) for \(child) is known but not yet trusted (bootstrap methods offered: \(zone.bootstrap.offered))"
             outcome.keyState = .bootstrapAutoOngoing
             return outcome
         }
@@ -256,7 +286,7 @@ public final class UpdateReceiver: Sendable {
         let store = self.store
         let zoneName = zone.name
         let keyTag = sig.keyTag
-        let verdict = await guardian.admit(
+        let verdict = guardian.admit(
             zone: zoneName, child: child, keyTag: keyTag, inception: sig.inception, signature: sig.signature,
             expiresAt: Int64(sig.expiration) + Int64(configuration.signature.allowedSkew), now: now
         ) { try? store.lastInception(zone: zoneName, child: child, keyTag: keyTag) }
@@ -347,10 +377,17 @@ public final class UpdateReceiver: Sendable {
     /// trusted key, if any, stays trusted until the new one is (DDNS draft: a forged upload must
     /// not knock a child's key out).
     func acceptUpload(
-        _ rdata: [UInt8], signature: SIG0Signature, zone: AgentConfiguration.Zone, child: DomainName, context: DNSRequestContext, base: Outcome, now: Int64
+        _ rdata: [UInt8], signature: SIG0Signature, zone: AgentConfiguration.Zone, child: DomainName, requested: BootstrapPolicy.Method?,
+        context: DNSRequestContext, base: Outcome, now: Int64
     ) async -> Outcome {
         var outcome = base
         outcome.keyTag = signature.sig.keyTag
+        guard let method = zone.bootstrap.method(requested: requested) else {
+            outcome.infoCode = DelegationEDE.prohibited
+            outcome.reason = "\(zone.name) accepts no key uploads (bootstrap methods offered: none); ask its operator to install the key"
+            outcome.keyState = .refused
+            return outcome
+        }
         guard context.transport == .tcp else {
             outcome.infoCode = DelegationEDE.prohibited
             outcome.reason = "send the self-signed KEY upload over TCP, not UDP"
@@ -370,7 +407,7 @@ public final class UpdateReceiver: Sendable {
         }
         let keyTag = signature.sig.keyTag
         let store = self.store
-        let verdict = await guardian.admit(
+        let verdict = guardian.admit(
             zone: zone.name, child: child, keyTag: keyTag, inception: signature.sig.inception, signature: signature.sig.signature,
             expiresAt: Int64(signature.sig.expiration) + Int64(configuration.signature.allowedSkew), now: now
         ) { [zoneName = zone.name] in try? store.lastInception(zone: zoneName, child: child, keyTag: keyTag) }
@@ -405,7 +442,7 @@ public final class UpdateReceiver: Sendable {
             }
             let job = KeyBootstrap(
                 zone: zone.name, child: child, key: rdata, source: "\(context.sourceAddress) (\(context.transport.rawValue.uppercased()))", now: now,
-                policy: zone.bootstrap)
+                policy: zone.bootstrap, method: method)
             try store.putBootstrap(job, now: now)
         } catch {
             outcome.rcode = .servFail
@@ -414,10 +451,20 @@ public final class UpdateReceiver: Sendable {
             return outcome
         }
         outcome.rcode = .noError
-        outcome.reason =
-            "key \(keyTag) for \(child) is known; bootstrap started: \(zone.bootstrap.rounds) rounds over every nameserver of the child"
-            + (zone.bootstrap.confirmation == .always ? ", then an operator's confirmation" : "")
-        outcome.keyState = zone.bootstrap.confirmation == .never ? .bootstrapAutoOngoing : .bootstrapManualRequired
+        let offered = "bootstrap methods offered: \(zone.bootstrap.offered)"
+        switch method {
+        case .manual:
+            outcome.reason =
+                "key \(keyTag) for \(child) is known; manual bootstrap: the parent's operator must check the key and approve it"
+                + (requested == .unsigned ? " (automatic bootstrap is not offered here)" : "") + "; \(offered)"
+            outcome.keyState = .bootstrapManualRequired
+        case .unsigned:
+            outcome.reason =
+                "key \(keyTag) for \(child) is known; bootstrap started: \(zone.bootstrap.rounds) rounds over every nameserver of the child"
+                + (zone.bootstrap.confirmation == .always ? ", then an operator's confirmation" : "")
+                + (requested == .manual ? " (manual bootstrap is not offered here)" : "") + "; \(offered)"
+            outcome.keyState = zone.bootstrap.confirmation == .never ? .bootstrapAutoOngoing : .bootstrapManualRequired
+        }
         return outcome
     }
 
@@ -451,7 +498,7 @@ public final class UpdateReceiver: Sendable {
             return outcome
         }
         let request = DelegationRequest(zone: zone.name, child: child, prerequisites: update.prerequisites, operations: update.operations, current: current)
-        if case .reject(let violation) = OutboxWorker.policy(for: zone).evaluate(request) {
+        if case .reject(let violation) = (policies[zone.name] ?? OutboxWorker.policy(for: zone)).evaluate(request) {
             outcome.infoCode = violation.infoCode
             outcome.reason = violation.description
             return outcome

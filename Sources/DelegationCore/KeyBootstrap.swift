@@ -13,6 +13,16 @@ public struct BootstrapPolicy: Sendable, Hashable, Codable {
         case restart
     }
 
+    /// How a child's key can come to be trusted (the DDNS draft's bootstrap methods, advertised
+    /// in the SVCB record at the DSYNC target as `bootstrap=`). The DNSSEC-based `at-apex` and
+    /// `at-ns` need validation and are not offered yet.
+    public enum Method: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Rounds of queries to every nameserver of the (unsigned) child.
+        case unsigned
+        /// An operator checks the key out of band and approves it; no rounds.
+        case manual
+    }
+
     /// Whether an operator must confirm (the source address of the upload) before trust.
     public enum Confirmation: String, Sendable, Hashable, Codable {
         case never, always, command
@@ -34,6 +44,20 @@ public struct BootstrapPolicy: Sendable, Hashable, Codable {
     /// Write the trusted KEY into the parent zone (at the delegation) through the backend, as
     /// DESIGN.md asks. Default true.
     public var publishKey: Bool = true
+    /// The methods this parent offers, in the order it prefers them. Default `unsigned, manual`;
+    /// empty means no uploads are accepted (keys come only from `delegsync keys import`).
+    public var methods: [Method] = [.unsigned, .manual]
+
+    /// The method for an upload: the one the child asked for (KeyState 0 automatic → `unsigned`,
+    /// 1 manual → `manual`) when offered, else the first offered; nil when none is.
+    public func method(requested: Method?) -> Method? {
+        if let requested, methods.contains(requested) { return requested }
+        return methods.first
+    }
+
+    /// "unsigned, manual" (or "none"), for the EDE and KeyState texts that tell a child what is
+    /// offered.
+    public var offered: String { methods.isEmpty ? "none" : methods.map(\.rawValue).joined(separator: ", ") }
 
     public init(
         rounds: Int = 3, minimumInterval: Int64 = 300, maximumInterval: Int64 = 86400, deadline: Int64 = 7 * 86400, onFailure: FailureAction = .fail,
@@ -132,9 +156,15 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
     public private(set) var rounds: [BootstrapRound]
     /// The operator approved (possibly before the rounds passed; approval never skips them).
     public private(set) var approved: Bool
+    /// How the key is being bootstrapped.
+    public private(set) var method: BootstrapPolicy.Method
 
-    /// A new job; the first round runs at once.
-    public init(zone: DomainName, child: DomainName, key: [UInt8], source: String, now: Int64, policy: BootstrapPolicy) {
+    /// A new job. With `unsigned` the first round runs at once; with `manual` the job waits for
+    /// an operator from the start.
+    public init(
+        zone: DomainName, child: DomainName, key: [UInt8], source: String, now: Int64, policy: BootstrapPolicy, method: BootstrapPolicy.Method = .unsigned
+    ) {
+        self.method = method
         self.zone = zone.description
         self.child = child.description
         self.key = key
@@ -142,7 +172,7 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
         self.source = source
         self.createdAt = now
         self.policy = policy
-        self.state = .verifying(round: 1, nextAt: now)
+        self.state = method == .manual ? .awaitingConfirmation : .verifying(round: 1, nextAt: now)
         self.rounds = []
         self.approved = false
     }
@@ -268,6 +298,8 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
         case .verifying(let round, let nextAt):
             lines.append(
                 nextAt > now ? "next: round \(round) of \(policy.rounds) at \(nextAt) (in \(nextAt - now) s)" : "next: round \(round) of \(policy.rounds) now")
+        case .awaitingConfirmation where method == .manual:
+            lines.append("manual bootstrap: waiting for an operator to check the key out of band and approve it (source \(source))")
         case .awaitingConfirmation:
             lines.append("waiting for operator confirmation of source \(source)")
         case .trusted(let at):

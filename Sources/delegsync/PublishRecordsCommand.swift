@@ -9,8 +9,13 @@ import SIG0
 struct PublishRecordsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "publish-records",
-        abstract: "Print, as nsupdate text, the records the parent zone needs: DSYNC (scheme UPDATE), the target's addresses and the receiver's KEY.",
+        abstract:
+            "Print, as nsupdate text, the records the parent zone needs: DSYNC (scheme UPDATE), the target's addresses, the receiver's KEY and the SVCB with the bootstrap methods offered.",
         discussion: "The DSYNC target is the owner of the receiver's key (identity.key-file); its port is the first listen port (RFC 9859 §3, the DDNS draft).")
+
+    /// The SvcParamKey for `bootstrap` (no IANA number yet; tdns uses key65282, from the private
+    /// range of RFC 9460 §14.3.2).
+    static let bootstrapKey = 65282
 
     @OptionGroup var options: KeysCommand.Options
     @Argument(help: "The parent zone, e.g. parent.")
@@ -22,7 +27,7 @@ struct PublishRecordsCommand: ParsableCommand {
         try reporting {
             let configuration = try AgentConfiguration.load(path: options.config)
             let name = try absoluteName(zone)
-            guard configuration.zone(named: name) != nil else { throw UsageFailure("\(name) is not a zone in \(options.config)") }
+            guard let served = configuration.zone(named: name) else { throw UsageFailure("\(name) is not a zone in \(options.config)") }
             guard let keyPath = configuration.identityKeyFile else {
                 throw UsageFailure(
                     "\(options.config) has no identity.key-file: the receiver's key names the DSYNC target (make one with delegsync keygen agent.\(name))")
@@ -43,6 +48,13 @@ struct PublishRecordsCommand: ParsableCommand {
             }
             update.deleteRRset(target, .key)
             update.add(Record(name: target, type: .key, ttl: ttl, rdata: identity.keyData.rdata))
+            // The bootstrap methods offered (PROTOCOL.md): ServiceMode (priority 1), target "." =
+            // the owner itself; AliasMode would make clients ignore the parameters.
+            update.deleteRRset(target, .svcb)
+            if !served.bootstrap.methods.isEmpty {
+                let methods = served.bootstrap.methods.map(\.rawValue).joined(separator: ",")
+                update.add(try Record("\(target) \(ttl) IN SVCB 1 . port=\(listen.port) key\(Self.bootstrapKey)=\"\(methods)\""))
+            }
             print(NSUpdateScript(update: update).text, terminator: "")
         }
     }

@@ -51,5 +51,10 @@ final class AgentConfigurationTests: XCTestCase {
             error("version: 1\nzones:\n  - name: parent.\n    primary: { address: localhost }\n    backend: { type: rfc2136 }"),
             "x.yaml: zones[0].primary.address: \"localhost\" is not an IPv4 or IPv6 address")
         XCTAssertTrue(error("version: [").hasPrefix("x.yaml: not valid YAML"))
+        let script = base + "    backend: { type: script, output: \"-\" }\n"
+        XCTAssertEqual(
+            error(script + "    bootstrap: { methods: [unsigned, at-apex] }"),
+            "x.yaml: zones[0].bootstrap.methods[1]: \"at-apex\" is not a bootstrap method offered here (unsigned, manual)")
+        XCTAssertEqual(error(script + "    bootstrap: { methods: [manual, manual] }"), "x.yaml: zones[0].bootstrap.methods: lists a method twice")
     }
 }

@@ -10,11 +10,13 @@ import XCTest
 // MARK: - The self-signed key upload (DDNS draft): TCP only, verified with the key it carries,
 // stored as known with a persisted bootstrap job, never displacing the trusted key.
 extension UpdateReceiverTests {
-    func upload(_ keyFile: BINDKeyFile, keyState: Bool = false, at time: Int64? = nil) throws -> [UInt8] {
+    func upload(
+        _ keyFile: BINDKeyFile, keyState: Bool = false, asking: KeyStateOption.State = .requestAutoBootstrap, at time: Int64? = nil
+    ) throws -> [UInt8] {
         var update = Update(zone: zoneName)
         update.deleteRRset(child, .key)
         update.add(keyFile.record)
-        let edns = EDNS(options: keyState ? [KeyStateOption(keyID: keyFile.keyTag, state: .requestAutoBootstrap).option()] : [])
+        let edns = EDNS(options: keyState ? [KeyStateOption(keyID: keyFile.keyTag, state: asking).option()] : [])
         return try SIG0Signer(keyFile: keyFile).sign(update.message(id: 5, edns: edns).wireFormat(), now: UInt32(time ?? now))
     }
 
@@ -38,6 +40,53 @@ extension UpdateReceiverTests {
         let refused = try await send(untrusted)
         XCTAssertEqual(refused.rcode, .refused)
         XCTAssertEqual(refused.edns?.extendedError?.infoCode, DelegationEDE.keyKnownNotTrusted)
+    }
+
+    /// A child asking for manual bootstrap (KeyState 1) gets a job that waits for the operator
+    /// from the start, with no rounds, and state 10; the reply names the methods offered.
+    func testManualBootstrapRequested() async throws {
+        let newKey = try BINDKeyFile.generate(owner: child)
+        let reply = try await send(upload(newKey, keyState: true, asking: .requestManualBootstrap))
+        XCTAssertEqual(reply.rcode, .noError)
+        XCTAssertEqual(reply.edns?.keyState()?.state, .bootstrapManualRequired)
+        XCTAssertTrue(reply.edns?.keyState()?.extraText.contains("bootstrap methods offered: unsigned, manual") == true, "\(String(describing: reply.edns))")
+        var job = try XCTUnwrap(store.bootstraps(child: child, activeOnly: true).first)
+        XCTAssertEqual(job.method, .manual)
+        XCTAssertEqual(job.state, .awaitingConfirmation)
+        XCTAssertEqual(job.approve(now: now + 5), .promote)
+    }
+
+    /// A parent that offers only manual bootstrap turns an automatic request into a manual job
+    /// and says so; one that offers nothing refuses uploads and says that too.
+    func testOfferedMethodsDecide() async throws {
+        for (methods, expected) in [("[manual]", KeyStateOption.State.bootstrapManualRequired), ("[]", .refused)] {
+            configuration = try AgentConfiguration.parse(
+                """
+                version: 1
+                zones:
+                  - name: example.
+                    primary: { address: 127.0.0.1, port: 53 }
+                    backend: { type: script, output: "-" }
+                    bootstrap: { methods: \(methods) }
+                """)
+            store = try SQLiteStore.inMemory()
+            receiver = UpdateReceiver(
+                configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, clock: { [now] in now }, logger: Logger(label: "test")
+            )
+            let newKey = try BINDKeyFile.generate(owner: child)
+            let reply = try await send(upload(newKey, keyState: true))
+            XCTAssertEqual(reply.edns?.keyState()?.state, expected, methods)
+            if expected == .refused {
+                XCTAssertEqual(reply.rcode, .refused)
+                XCTAssertEqual(reply.edns?.extendedError?.infoCode, DelegationEDE.prohibited)
+                XCTAssertTrue(reply.edns?.extendedError?.extraText.contains("bootstrap methods offered: none") == true)
+                XCTAssertTrue(try store.bootstraps(child: child, activeOnly: false).isEmpty)
+            } else {
+                XCTAssertEqual(reply.rcode, .noError)
+                XCTAssertTrue(reply.edns?.keyState()?.extraText.contains("automatic bootstrap is not offered here") == true)
+                XCTAssertEqual(try store.bootstraps(child: child, activeOnly: true).first?.method, .manual)
+            }
+        }
     }
 
     func testUploadOverUDPIsRefused() async throws {

@@ -179,6 +179,33 @@ final class KeyBootstrapScenarioTests: XCTestCase {
         XCTAssertEqual(bootstrap.state, .trusted(at: start + 600))
     }
 
+    /// Manual bootstrap: no rounds, the operator decides; the deadline still applies.
+    func testManualBootstrapWaitsForTheOperator() {
+        var manual = KeyBootstrap(zone: zone, child: child, key: uploaded, source: "192.0.2.7 (TCP)", now: start, policy: BootstrapPolicy(), method: .manual)
+        XCTAssertEqual(drive(&manual, servers: child3()), [])
+        XCTAssertEqual(manual.state, .awaitingConfirmation)
+        XCTAssertTrue(manual.explanation(now: start).contains("manual bootstrap: waiting for an operator"), manual.explanation(now: start))
+        XCTAssertEqual(manual.approve(now: start + 60), .promote)
+        XCTAssertEqual(manual.state, .trusted(at: start + 60))
+        XCTAssertTrue(manual.rounds.isEmpty)
+        var late = KeyBootstrap(zone: zone, child: child, key: uploaded, source: "x", now: start, policy: BootstrapPolicy(deadline: 3600), method: .manual)
+        XCTAssertEqual(late.nextAction(now: start + 3601), .done)
+        guard case .failed = late.state else { return XCTFail("\(late.state)") }
+    }
+
+    /// The method for an upload: the one asked for when offered, else the first offered.
+    func testMethodSelection() {
+        var policy = BootstrapPolicy()
+        XCTAssertEqual(policy.method(requested: nil), .unsigned)
+        XCTAssertEqual(policy.method(requested: .manual), .manual)
+        policy.methods = [.manual]
+        XCTAssertEqual(policy.method(requested: .unsigned), .manual)
+        XCTAssertEqual(policy.offered, "manual")
+        policy.methods = []
+        XCTAssertNil(policy.method(requested: .unsigned))
+        XCTAssertEqual(policy.offered, "none")
+    }
+
     func testRejectAndDeadline() {
         var bootstrap = job(BootstrapPolicy(confirmation: .always))
         _ = drive(&bootstrap, servers: child3())

@@ -71,7 +71,7 @@ final class KeysCommandTests: CommandLineTestCase {
 
 extension KeysCommandTests {
     /// publish-records prints the DSYNC (wildcard, scheme UPDATE, RFC 3597 form), the target's
-    /// addresses and the receiver's KEY, as nsupdate text.
+    /// addresses, the receiver's KEY and the SVCB with the bootstrap methods, as nsupdate text.
     func testPublishRecords() throws {
         let made = try delegsync("keygen", "agent.parent.", "--directory", directory)
         let base = "\(directory)/\(made.stdout.split(separator: "\n")[0])"
@@ -94,6 +94,8 @@ extension KeysCommandTests {
         XCTAssertTrue(lines.contains("update add *._dsync.parent. 3600 IN TYPE66 \\# 19 00FF0214B6056167656E7406706172656E7400"), result.stdout)
         XCTAssertTrue(lines.contains("update add agent.parent. 3600 IN A 192.0.2.80"), result.stdout)
         XCTAssertTrue(lines.contains { $0.hasPrefix("update add agent.parent. 3600 IN KEY 512 3 15 ") }, result.stdout)
+        // The bootstrap methods offered, in ServiceMode (the default methods: unsigned, manual).
+        XCTAssertTrue(lines.contains("update add agent.parent. 3600 IN SVCB 1 . port=5302 key65282=unsigned,manual"), result.stdout)
         XCTAssertEqual(lines.last, "send")
     }
 }
