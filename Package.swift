@@ -67,11 +67,20 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // The child side: DSYNC discovery, reading the child's apex, sync and bootstrap clients.
+        .target(
+            name: "ChildAgent",
+            dependencies: [
+                "DNSWire", "SIG0", "DelegationCore", "Transport", "Agent", "Store",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Layer 8: the command line.
         .executableTarget(
             name: "delegsync",
             dependencies: [
-                "DNSWire", "SIG0", "DelegationCore", "Store", "Transport", "Backends", "Agent",
+                "DNSWire", "SIG0", "DelegationCore", "Store", "Transport", "Backends", "Agent", "ChildAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -106,6 +115,7 @@ let package = Package(
         ),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Transport", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["delegsync", "Agent", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
+        .testTarget(name: "ChildAgentTests", dependencies: ["ChildAgent", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire", "DelegationCore", "Store", "TestSupport"]),
     ]
 )

@@ -91,36 +91,49 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Equa
 extension AgentConfiguration {
     /// Reads and checks a configuration file.
     public static func load(path: String) throws -> AgentConfiguration {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError(file: path, key: "", problem: "cannot read the file")
-        }
-        return try parse(String(decoding: data, as: UTF8.self), file: path)
+        try parse(ConfigReader.contents(of: path), file: path)
     }
 
     /// Parses YAML text; every unknown key, wrong type and missing required key is an error
     /// naming its path (e.g. `zones[0].backend.type`).
     public static func parse(_ text: String, file: String = "configuration") throws -> AgentConfiguration {
+        var reader = ConfigReader(file: file)
+        return try reader.configuration(reader.root(text))
+    }
+}
+
+/// Walks the YAML tree with the schema, so errors carry the exact key path. Shared by the
+/// parent's and the child's configuration files.
+public struct ConfigReader {
+    public let file: String
+
+    public init(file: String) { self.file = file }
+
+    /// The file's text, or an error naming it.
+    public static func contents(of path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(file: path, key: "", problem: "cannot read the file")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The top-level mapping of YAML text.
+    public func root(_ text: String) throws -> Node.Mapping {
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            throw ConfigurationError(file: file, key: "", problem: "not valid YAML: \(error)")
+            throw fail("", "not valid YAML: \(error)")
         }
-        guard let root = node?.mapping else { throw ConfigurationError(file: file, key: "", problem: "the top level must be a mapping with a version key") }
-        var reader = ConfigReader(file: file)
-        return try reader.configuration(root)
+        guard let root = node?.mapping else { throw fail("", "the top level must be a mapping with a version key") }
+        return root
     }
-}
 
-/// Walks the YAML tree with the schema, so errors carry the exact key path.
-struct ConfigReader {
-    let file: String
-
-    func fail(_ path: String, _ problem: String) -> ConfigurationError {
+    public func fail(_ path: String, _ problem: String) -> ConfigurationError {
         ConfigurationError(file: file, key: path, problem: problem)
     }
 
-    func keys(_ mapping: Node.Mapping, allowed: Set<String>, at path: String) throws {
+    public func keys(_ mapping: Node.Mapping, allowed: Set<String>, at path: String) throws {
         for key in mapping.keys {
             guard let name = key.string else { throw fail(path, "a key that is not a string") }
             guard allowed.contains(name) else {
@@ -129,20 +142,20 @@ struct ConfigReader {
         }
     }
 
-    func string(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> String? {
+    public func string(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> String? {
         guard let node = mapping[key] else { return nil }
         guard let value = node.string, node.scalar != nil else { throw fail(join(path, key), "must be a string") }
         return value
     }
 
-    func int(_ mapping: Node.Mapping, _ key: String, at path: String, range: ClosedRange<Int>) throws -> Int? {
+    public func int(_ mapping: Node.Mapping, _ key: String, at path: String, range: ClosedRange<Int>) throws -> Int? {
         guard let node = mapping[key] else { return nil }
         guard let value = node.int else { throw fail(join(path, key), "must be a whole number") }
         guard range.contains(value) else { throw fail(join(path, key), "\(value) is outside \(range.lowerBound)–\(range.upperBound)") }
         return value
     }
 
-    func strings(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> [String]? {
+    public func strings(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> [String]? {
         guard let node = mapping[key] else { return nil }
         guard let sequence = node.sequence else { throw fail(join(path, key), "must be a list of strings") }
         return try sequence.enumerated().map { index, item in
@@ -151,13 +164,13 @@ struct ConfigReader {
         }
     }
 
-    func mapping(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> Node.Mapping? {
+    public func mapping(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> Node.Mapping? {
         guard let node = mapping[key] else { return nil }
         guard let value = node.mapping else { throw fail(join(path, key), "must be a mapping") }
         return value
     }
 
-    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    public func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     mutating func configuration(_ root: Node.Mapping) throws -> AgentConfiguration {
         try keys(root, allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "identity", "zones"], at: "")
@@ -354,8 +367,8 @@ struct ConfigReader {
 }
 
 /// Checks address literals without resolving anything.
-enum IPAddressText {
-    static func isValid(_ text: String) -> Bool {
+public enum IPAddressText {
+    public static func isValid(_ text: String) -> Bool {
         var v4 = in_addr()
         var v6 = in6_addr()
         return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1

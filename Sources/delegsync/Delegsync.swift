@@ -15,7 +15,7 @@ struct Delegsync: AsyncParsableCommand {
         version: DelegsyncVersion.current,
         subcommands: [
             ServeCommand.self, CheckConfigCommand.self, KeysCommand.self, AuditCommand.self, StatusCommand.self, PublishRecordsCommand.self, KeygenCommand.self,
-            MessageCommand.self,
+            MessageCommand.self, ChildCommand.self,
             VersionCommand.self,
         ]
     )

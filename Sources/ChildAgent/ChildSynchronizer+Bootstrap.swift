@@ -1,0 +1,78 @@
+import DNSWire
+import DelegationCore
+import Foundation
+import SIG0
+import Store
+
+extension ChildSynchronizer {
+    /// What `delegsync child bootstrap` reached.
+    public enum BootstrapResult: Sendable, Equatable {
+        /// The parent trusts the key.
+        case trusted(keyTag: UInt16)
+        /// Still under way when the wait ended; the text is the parent's last word.
+        case pending(keyTag: UInt16, String)
+    }
+
+    /// Checks that every child server publishes the key, uploads it (self-signed, over TCP),
+    /// then asks the parent with KeyState inquiries every `poll` until it is trusted, refused,
+    /// or `timeout` has passed.
+    public func bootstrap(key: BINDKeyFile? = nil, timeout: Duration, poll: Duration = .seconds(5)) async throws -> BootstrapResult {
+        let target = try await target()
+        let key =
+            try key
+            ?? keyRing.keys(of: child.name).last.unwrapped(
+                or: ChildAgentError(.configuration, "no key pair for \(child.name) in \(configuration.keyDirectory): run delegsync child keygen \(child.name)"))
+        try await checkPublished(key)
+        let reply = try await upload(key, target: target)
+        guard reply.rcode == .noError else { throw ChildAgentError(.refused, "the parent refused the upload: \(reply)") }
+        if reply.keyState?.state == .trusted { return .trusted(keyTag: key.keyTag) }
+        return try await follow(key, target: target, timeout: timeout, poll: poll)
+    }
+
+    /// Every server of the child must serve the key at the apex (the parent checks exactly
+    /// that, round after round); says which one does not.
+    func checkPublished(_ key: BINDKeyFile) async throws {
+        let apex = try await apex()
+        guard apex.key.contains(where: { $0.rdata == key.keyData.rdata }) else {
+            throw ChildAgentError(
+                .configuration,
+                "\(child.name) KEY \(key.keyTag) is not published at \(apex.servers.map(\.description).joined(separator: ", ")): run delegsync child publish-key \(child.name)"
+            )
+        }
+        progress("KEY \(key.keyTag) is published at every server of \(child.name): \(apex.servers.map(\.description).joined(separator: ", "))")
+    }
+
+    /// KeyState inquiries until the parent has decided or the wait is over.
+    func follow(_ key: BINDKeyFile, target: DSYNCTarget, timeout: Duration, poll: Duration) async throws -> BootstrapResult {
+        let channel = try channel(target)
+        let deadline = ContinuousClock.now + timeout
+        var last = ""
+        while true {
+            let inquiry = try ParentChannel.inquiry(child: child.name, keyTag: key.keyTag)
+            let reply = try await channel.send(inquiry, now: UInt32(truncatingIfNeeded: clock()))
+            let state = reply.keyState?.state
+            let text = reply.keyState?.extraText ?? reply.error?.extraText ?? ""
+            if text != last { progress("the parent: \(state.map { "\($0)" } ?? "\(reply.rcode)")\(text.isEmpty ? "" : ": \(text)")") }
+            last = text
+            switch state {
+            case .trusted?:
+                try remember(key, parent: target.parent, state: .trusted, origin: "bootstrap")
+                return .trusted(keyTag: key.keyTag)
+            case .bootstrapAutoOngoing?, .bootstrapManualRequired?:
+                break
+            default:
+                try? remember(key, parent: target.parent, state: .revoked, origin: "bootstrap")
+                throw ChildAgentError(.notTrusted, "the parent will not trust key \(key.keyTag): \(reply)")
+            }
+            guard ContinuousClock.now + poll <= deadline else { return .pending(keyTag: key.keyTag, text) }
+            try await Task.sleep(for: poll)
+        }
+    }
+}
+
+extension Optional {
+    func unwrapped(or error: @autoclosure () -> some Error) throws -> Wrapped {
+        guard let self else { throw error() }
+        return self
+    }
+}

@@ -1,0 +1,79 @@
+import DNSWire
+import DelegationCore
+import Foundation
+import SIG0
+import Store
+
+extension ChildSynchronizer {
+    /// What `delegsync child sync` did.
+    public enum SyncResult: Sendable {
+        /// The parent already serves what the child's apex says.
+        case inStep
+        /// `--dry-run`: the UPDATE that would be sent, as nsupdate text.
+        case dryRun(String)
+        /// Sent; the parent applied it (NOERROR: committed and seen at its primary).
+        case applied(ParentReply)
+    }
+
+    /// Reads both sides, sends the difference as one signed UPDATE over TCP, and reads the
+    /// answer. No answer or SERVFAIL is retried (`attempts` in all, the wait doubling from
+    /// `backoff`); BADKEY starts one new bootstrap of the key (and throws ``ChildAgentError``
+    /// `.pending`); any other refusal throws `.refused` with the parent's reason.
+    public func sync(dryRun: Bool = false, attempts: Int = 4, backoff: Duration = .seconds(2)) async throws -> SyncResult {
+        let plan = try await plan()
+        progress(
+            "parent \(plan.target.parent) serves: NS \(plan.current.nameservers.map(\.description).sorted().joined(separator: " ")), \(plan.current.ds.count) DS"
+        )
+        guard !plan.diff.isEmpty else {
+            progress("nothing to do: the parent's delegation matches the child's apex")
+            return .inStep
+        }
+        if dryRun { return .dryRun(plan.nsupdateText) }
+        let key = try signingKey(parent: plan.target.parent)
+        let update = Update(zone: plan.target.parent, operations: plan.diff.operations)
+        var wait = backoff
+        var last = ""
+        for attempt in 1...max(1, attempts) {
+            do {
+                let reply = try await exchange(update, key: key, target: plan.target)
+                switch reply.rcode {
+                case .noError:
+                    try remember(key, parent: plan.target.parent, state: .trusted, origin: "sync")
+                    return .applied(reply)
+                case .servFail:
+                    last = "the parent answered \(reply)"
+                case .badKey:
+                    progress("the parent does not trust key \(key.keyTag): bootstrapping it again")
+                    try await upload(key, target: plan.target)
+                    throw ChildAgentError(
+                        .pending,
+                        "the parent did not trust key \(key.keyTag) (\(reply)); its bootstrap started again: run delegsync child bootstrap to follow it")
+                default:
+                    throw ChildAgentError(.refused, "the parent refused the change: \(reply)")
+                }
+            } catch let error as ParentChannelError where error.code == .unreachable {
+                last = "\(error)"
+            }
+            if attempt < attempts {
+                progress("attempt \(attempt) of \(attempts): \(last); retrying in \(wait)")
+                try await Task.sleep(for: wait)
+                wait *= 2
+            }
+        }
+        throw ChildAgentError(.unreachable, "gave up after \(attempts) attempts: \(last)")
+    }
+
+    /// The self-signed upload of the DDNS draft: `delete CHILD ANY KEY`, `add CHILD KEY …`,
+    /// signed by that key, asking for automatic bootstrap (KeyState 0).
+    @discardableResult
+    func upload(_ key: BINDKeyFile, target: DSYNCTarget) async throws -> ParentReply {
+        var update = Update(zone: target.parent)
+        update.deleteRRset(child.name, .key)
+        update.add(Record(name: child.name, type: .key, ttl: child.ttl, rdata: key.keyData.rdata))
+        let reply = try await exchange(update, key: key, target: target, keyState: .requestAutoBootstrap)
+        if reply.rcode == .noError {
+            try remember(key, parent: target.parent, state: reply.keyState?.state == .trusted ? .trusted : .known, origin: "upload")
+        }
+        return reply
+    }
+}

@@ -1,0 +1,98 @@
+import DNSWire
+import Foundation
+import SIG0
+import Transport
+
+/// The child's line to the parent's UPDATE receiver (the DSYNC target, RFC 9859 §2.1 with the
+/// DDNS draft's scheme UPDATE): SIG(0)-signed UPDATEs and KeyState inquiries over TCP (the
+/// draft requires TCP for the self-signed upload; delegsync uses it for everything, so answers
+/// are never truncated and cannot be spoofed from off-path).
+///
+/// When the receiver's KEY is known, a reply that is not SIG(0)-signed by it over this request
+/// (RFC 2535 §4.1.8.1) is not believed: ``ParentChannelError/unauthenticated``.
+public struct ParentChannel: Sendable {
+    public let endpoints: [NameserverAddress]
+    public let receiverKey: SIG0PublicKey?
+    public let receiverName: DomainName?
+    public let client: DNSClient
+    public let keyStateCode: UInt16
+
+    public init(
+        endpoints: [NameserverAddress], receiverKey: BINDKeyFile? = nil, client: DNSClient = DNSClient(),
+        keyStateCode: UInt16 = KeyStateOption.defaultCode
+    ) throws {
+        self.endpoints = endpoints
+        self.receiverKey = try receiverKey.map { try SIG0PublicKey($0.keyData) }
+        self.receiverName = receiverKey?.owner
+        self.client = client
+        self.keyStateCode = keyStateCode
+    }
+
+    /// Sends `message` (already signed when it is an UPDATE) to the first endpoint that answers.
+    public func send(_ message: [UInt8], now: UInt32) async throws -> ParentReply {
+        guard !endpoints.isEmpty else { throw ParentChannelError(.unreachable, "no address for the parent's UPDATE receiver") }
+        var failures: [String] = []
+        for endpoint in endpoints {
+            let bytes: [UInt8]
+            do {
+                bytes = try await client.exchange(message, host: endpoint.host, port: endpoint.port, transport: .tcp)
+            } catch {
+                failures.append("\(endpoint): \(error)")
+                continue
+            }
+            return try reply(bytes, to: message, from: endpoint, now: now)
+        }
+        throw ParentChannelError(.unreachable, "the parent's UPDATE receiver did not answer: " + failures.joined(separator: "; "))
+    }
+
+    /// Decodes and authenticates one reply.
+    func reply(_ bytes: [UInt8], to request: [UInt8], from endpoint: NameserverAddress, now: UInt32) throws -> ParentReply {
+        let message: Message
+        do {
+            message = try Message(wire: bytes)
+        } catch {
+            throw ParentChannelError(.malformed, "\(endpoint) sent a reply that does not parse: \(error)")
+        }
+        guard message.header.qr, message.id == UInt16(request[0]) << 8 | UInt16(request[1]) else {
+            throw ParentChannelError(.malformed, "\(endpoint) answered with another ID or without QR")
+        }
+        var authenticated = false
+        if let receiverKey {
+            do {
+                try SIG0Verifier().verify(message: bytes, key: receiverKey, expectedSigner: receiverName, now: now, request: request)
+                authenticated = true
+            } catch {
+                throw ParentChannelError(
+                    .unauthenticated, "\(endpoint)'s reply is not signed by the receiver's key \(receiverName?.description ?? ""): \(error); not believed")
+            }
+        }
+        return ParentReply(
+            rcode: message.rcode, error: message.edns?.extendedError, keyState: message.edns?.keyState(code: keyStateCode), authenticated: authenticated,
+            server: endpoint)
+    }
+
+    /// A KeyState inquiry (draft-berra-dnsop-keystate §4): a QUERY for `child KEY` carrying the
+    /// option with state 2 and the key tag.
+    public static func inquiry(child: DomainName, keyTag: UInt16, code: UInt16 = KeyStateOption.defaultCode) throws -> [UInt8] {
+        var header = Header()
+        header.id = UInt16.random(in: 0...UInt16.max)
+        let option = KeyStateOption(keyID: keyTag, state: .inquiry).option(code: code)
+        return try Message(header: header, question: [Question(name: child, type: .key)], edns: EDNS(options: [option])).wireFormat()
+    }
+}
+
+/// Why the parent could not be asked, or its answer not believed.
+public struct ParentChannelError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case unreachable, malformed, unauthenticated
+    }
+    public let code: Code
+    public let detail: String
+
+    public init(_ code: Code, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    public var description: String { detail }
+}
