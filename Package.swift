@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "ChildAgent",
             dependencies: [
-                "DNSWire", "SIG0", "DelegationCore", "Transport", "Agent", "Store",
+                "DNSWire", "SIG0", "DelegationCore", "Transport", "Agent", "Store", "Backends",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]

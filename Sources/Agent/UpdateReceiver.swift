@@ -509,6 +509,21 @@ public final class UpdateReceiver: Sendable {
             outcome.reason = "a prerequisite does not hold (RFC 2136 §3.2): \(failed)"
             return outcome
         }
+        // A KEY change (rollover) signed by the trusted key: who is trusted afterwards.
+        let rollover: KeyRollover?
+        do {
+            let trusted = try store.keys(zone: zone.name, child: child).filter { $0.state == .trusted }.map(\.rdata)
+            rollover = try KeyRollover(operations: update.operations, child: child, trusted: Set(trusted))
+        } catch let violation as PolicyViolation {
+            outcome.infoCode = violation.infoCode
+            outcome.reason = violation.description
+            return outcome
+        } catch {
+            outcome.rcode = .servFail
+            outcome.infoCode = DelegationEDE.other
+            outcome.reason = "the trust store failed: \(error)"
+            return outcome
+        }
         let operations = request.operations(ttl: zone.ttl)
         // The snapshot tracks data, not TTLs: the policy's result is what the parent will hold.
         guard let expected = request.result else {
@@ -520,7 +535,7 @@ public final class UpdateReceiver: Sendable {
         guard expected != current else {
             outcome.rcode = .noError
             outcome.reason = "nothing to change: the parent already holds this delegation"
-            return outcome
+            return roll(rollover, zone: zone.name, child: child, outcome: outcome, now: now)
         }
         let entry = OutboxEntry(zone: zone.name, child: child, operations: operations, createdAt: now, nextAttemptAt: now)
         let id: Int64
@@ -538,10 +553,41 @@ public final class UpdateReceiver: Sendable {
         if result.applied {
             outcome.rcode = .noError
             outcome.reason = "applied"
+            return roll(rollover, zone: zone.name, child: child, outcome: outcome, now: now)
         } else {
             outcome.rcode = .servFail
             outcome.infoCode = DelegationEDE.networkError
             outcome.reason = "the change is stored and will be retried: \(result.text)"
+        }
+        return outcome
+    }
+
+    /// Applies a committed KEY change to the trust store: added keys trusted (origin
+    /// "rollover"), deleted ones revoked. A change deferred to the outbox is not applied here:
+    /// the child sends it again after SERVFAIL.
+    func roll(_ rollover: KeyRollover?, zone: DomainName, child: DomainName, outcome: Outcome, now: Int64) -> Outcome {
+        guard let rollover else { return outcome }
+        var outcome = outcome
+        do {
+            for rdata in rollover.added {
+                let key = try KEYData(rdata: rdata)
+                try store.putKey(
+                    StoredKey(
+                        zone: zone, child: child, keyTag: key.keyTag, algorithm: key.algorithm, rdata: rdata, state: .trusted, addedAt: now, origin: "rollover")
+                )
+            }
+            for rdata in rollover.revoked {
+                _ = try store.setKeyState(zone: zone, child: child, keyTag: KEYData.keyTag(rdata: rdata), state: .revoked)
+            }
+            keyLookups.withLockedValue { $0.removeAll() }
+            let added = rollover.added.map { String(KEYData.keyTag(rdata: $0)) }, revoked = rollover.revoked.map { String(KEYData.keyTag(rdata: $0)) }
+            outcome.reason +=
+                (added.isEmpty ? "" : "; key \(added.joined(separator: ", ")) now trusted")
+                + (revoked.isEmpty ? "" : "; key \(revoked.joined(separator: ", ")) revoked")
+        } catch {
+            outcome.rcode = .servFail
+            outcome.infoCode = DelegationEDE.other
+            outcome.reason = "the change is committed but the trust store failed: \(error); send it again"
         }
         return outcome
     }

@@ -19,7 +19,8 @@ struct ChildCommand: AsyncParsableCommand {
         commandName: "child",
         abstract: "The child side: keys, bootstrap at the parent, and keeping the delegation in step.",
         subcommands: [
-            ChildKeygenCommand.self, ChildPublishKeyCommand.self, ChildBootstrapCommand.self, ChildSyncCommand.self, ChildStatusCommand.self,
+            ChildKeygenCommand.self, ChildPublishKeyCommand.self, ChildBootstrapCommand.self, ChildSyncCommand.self, ChildRollCommand.self,
+            ChildStatusCommand.self,
         ])
 
     struct Options: ParsableArguments {
@@ -110,22 +111,34 @@ struct ChildPublishKeyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await ChildCommand.run {
-            let (configuration, entry, _) = try options.open()
+            let (configuration, entry, store) = try options.open()
             guard let key = try ChildKeyRing(directory: configuration.keyDirectory).keys(of: entry.name).last else {
                 throw ChildAgentError(
                     .configuration, "no key pair for \(entry.name) in \(configuration.keyDirectory): run delegsync child keygen \(entry.name)")
             }
-            var update = Update(zone: entry.name)
-            update.add(Record(name: entry.name, type: .key, ttl: entry.ttl, rdata: key.keyData.rdata))
-            let text = NSUpdateScript(update: update, server: (entry.primary.host, UInt16(entry.primary.port))).text
-            if self.print || entry.publish == .print {
+            let synchronizer = ChildSynchronizer(configuration: configuration, child: entry, store: store, progress: { Swift.print($0) })
+            if self.print {
+                var update = Update(zone: entry.name)
+                update.add(Record(name: entry.name, type: .key, ttl: entry.ttl, rdata: key.keyData.rdata))
+                Swift.print(NSUpdateScript(update: update, server: (entry.primary.host, UInt16(entry.primary.port))).text, terminator: "")
+            } else if let text = try await synchronizer.publish(key) {
                 Swift.print(text, terminator: "")
-                return
             }
-            guard case .rfc2136(let keyFile) = entry.publish else { return }
-            let tsig = try keyFile.map { try TSIGKey(bindKeyFile: String(contentsOfFile: $0, encoding: .utf8)) }
-            try await RFC2136Backend(server: entry.primary.host, port: entry.primary.port, key: tsig).apply(update)
-            Swift.print("published \(entry.name) KEY \(key.keyTag) through \(entry.primary) (RFC 2136\(tsig.map { ", TSIG \($0.name)" } ?? ""))")
+        }
+    }
+}
+
+struct ChildRollCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "roll",
+        abstract: "Roll the child's key: new key, published; added at the parent with the old key's signature; the old key deleted with the new one's.",
+        discussion: "Safe to run again after an interruption. Exit 0 done, 4 refused by the parent, 1 unreachable, 2 something to fix here.")
+    @OptionGroup var options: ChildCommand.Options
+
+    func run() async throws {
+        try await ChildCommand.run {
+            let (old, new) = try await options.synchronizer().roll()
+            print("rolled: key \(new) is trusted at the parent, key \(old) is retired")
         }
     }
 }

@@ -8,7 +8,8 @@ import XCTest
 /// naming `delegsync serve`), the child zone on BIND. `delegsync child keygen` → `publish-key`
 /// (RFC 2136 with TSIG to the child's primary) → `bootstrap` (DSYNC discovery, self-signed
 /// upload, KeyState until trusted) → the child zone changes (NS with glue added, one NS removed,
-/// a KSK whose DS the parent lacks) → `delegsync child sync` → `dig` at the parent shows exactly the new delegation.
+/// a KSK whose DS the parent lacks) → `delegsync child sync` → `dig` at the parent shows
+/// exactly the new delegation → `delegsync child roll`, after which the old key no longer works.
 final class ChildLifecycleIntegrationTests: XCTestCase {
     static let base = 185
 
@@ -137,9 +138,46 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stdout.contains("in step"), again.stdout)
 
+        // Rollover: the new key is added (old key's signature), the old one deleted (new key's
+        // signature), unpublished and retired. The old key no longer works at the parent.
+        let before = try ChildKeyFiles.list("\(directory)/keys")
+        XCTAssertEqual(before.count, 1)
+        let roll = try run("roll")
+        XCTAssertEqual(roll.status, 0, roll.stdout + roll.stderr + agent.logText)
+        XCTAssertTrue(roll.stdout.contains("rolled: key"), roll.stdout)
+        let after = try ChildKeyFiles.list("\(directory)/keys")
+        XCTAssertEqual(after.count, 1)
+        XCTAssertNotEqual(after, before)
+        let oldKey = try BINDKeyFile.load(path: "\(directory)/keys/retired/\(before[0]).private")
+        let newKey = try BINDKeyFile.load(path: "\(directory)/keys/\(after[0]).private")
+        XCTAssertEqual(try child.dig(["+short", "child.parent.", "KEY"]).split(separator: "\n").count, 1)
+        XCTAssertTrue(try child.dig(["+short", "child.parent.", "KEY"]).contains(newKey.record.rdataPresentation.split(separator: " ").last!))
+        let oldSigned = try Tool.run(
+            nsupdate, ["-v", "-t", "10", "-k", "\(directory)/keys/retired/\(before[0]).private"],
+            input: Data("server 127.0.0.1 \(agentPort)\nzone parent.\nupdate add child.parent. 3600 NS ns9.child.parent.\nsend\n".utf8))
+        XCTAssertNotEqual(oldSigned.status, 0, "an UPDATE signed by the retired key \(oldKey.keyTag) was accepted")
+        // nsupdate sends no OPT record, so BADKEY (an extended RCODE) arrives as REFUSED; the
+        // audit has the reason.
+        XCTAssertTrue(oldSigned.stdout.contains("REFUSED") || oldSigned.stderr.contains("REFUSED"), oldSigned.stdout + oldSigned.stderr)
+        let audit = try Tool.run(ServeIntegrationTests.binary, ["audit", "--config", agent.config, "--child", "child.parent."]).stdout
+        XCTAssertTrue(audit.contains("no trusted key \(oldKey.keyTag)"), audit)
+        let agentStatus = try Tool.run(ServeIntegrationTests.binary, ["status", "--config", agent.config, "child.parent."]).stdout
+        XCTAssertTrue(agentStatus.contains("key \(oldKey.keyTag) (ED25519): revoked"), agentStatus)
+        XCTAssertTrue(agentStatus.contains("key \(newKey.keyTag) (ED25519): trusted, from rollover"), agentStatus)
+        // The new key signs the next sync.
+        let afterRoll = try run("sync")
+        XCTAssertEqual(afterRoll.status, 0, afterRoll.stderr)
+
         let status = try run("status")
         XCTAssertEqual(status.status, 0, status.stderr)
         XCTAssertTrue(status.stdout.contains(": trusted at the parent"), status.stdout)
         XCTAssertTrue(status.stdout.contains("now: parent and child agree"), status.stdout)
+    }
+}
+
+/// The key pairs in a child agent's key directory, by base name.
+enum ChildKeyFiles {
+    static func list(_ directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".private") }.map { String($0.dropLast(8)) }.sorted()
     }
 }

@@ -174,3 +174,32 @@ extension UpdateReceiverTests {
         }
     }
 }
+
+// MARK: - Key rollover (DDNS draft): the new KEY added with the old key's signature, then the old
+// one deleted with the new key's signature; the trust store follows the committed change.
+extension UpdateReceiverTests {
+    func testRolloverMovesTrustToTheNewKey() async throws {
+        let newKey = try BINDKeyFile.generate(owner: child)
+        let newRecord = Record(name: child, type: .key, ttl: 3600, rdata: newKey.keyData.rdata)
+        let oldRecord = Record(name: child, type: .key, ttl: 3600, rdata: key.keyData.rdata)
+        // Adding the new key, signed by the trusted old one.
+        let added = try await send(signed([.add(newRecord)]))
+        XCTAssertEqual(added.rcode, .noError, added.edns?.extendedError?.extraText ?? "")
+        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: newKey.keyTag, algorithm: 15)?.state, .trusted)
+        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: key.keyTag, algorithm: 15)?.state, .trusted)
+        XCTAssertEqual(parent.snapshot(child)?.keys, [newKey.keyData.rdata])
+        // Deleting the old key, signed by the new one.
+        let newSigner = try SIG0Signer(keyFile: newKey)
+        let deleted = try await send(newSigner.sign(update([.delete(oldRecord)]), now: UInt32(now + 1)))
+        XCTAssertEqual(deleted.rcode, .noError, deleted.edns?.extendedError?.extraText ?? "")
+        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: key.keyTag, algorithm: 15)?.state, .revoked)
+        // The old key no longer works.
+        let stale = try await send(signed([.add(try Record("child.example. 60 IN NS ns.x.net."))], at: now + 2))
+        XCTAssertEqual(stale.rcode, .badKey)
+        // Deleting every key (nothing added) would lock the child out: refused, nothing changes.
+        let lockout = try await send(newSigner.sign(update([.deleteRRset(child, .key)]), now: UInt32(now + 3)))
+        XCTAssertEqual(lockout.rcode, .refused)
+        XCTAssertTrue(lockout.edns?.extendedError?.extraText.hasPrefix("key-lockout") == true, "\(String(describing: lockout.edns))")
+        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: newKey.keyTag, algorithm: 15)?.state, .trusted)
+    }
+}
