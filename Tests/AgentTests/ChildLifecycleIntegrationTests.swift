@@ -4,56 +4,90 @@ import SIG0
 import TestSupport
 import XCTest
 
-/// The child agent end to end on loopback: the parent zone on BIND (with `*._dsync.parent.`
-/// naming `delegsync serve`), the child zone on BIND. `delegsync child keygen` → `publish-key`
-/// (RFC 2136 with TSIG to the child's primary) → `bootstrap` (DSYNC discovery, self-signed
-/// upload, KeyState until trusted) → the child zone changes (NS with glue added, one NS removed,
-/// a KSK whose DS the parent lacks) → `delegsync child sync` → `dig` at the parent shows
-/// exactly the new delegation → `delegsync child roll`, after which the old key no longer works.
+/// The child agent end to end on loopback, with the child zone on BIND, Knot and NSD in turn:
+/// the parent zone on BIND (with `*._dsync.parent.` naming `delegsync serve`).
+/// `delegsync child keygen` → `publish-key` (RFC 2136 with TSIG to BIND and Knot; NSD has no
+/// UPDATE, so the key goes into its zone file) → `bootstrap` (DSYNC discovery, self-signed
+/// upload, KeyState until trusted) → the child zone changes (NS with glue added, one NS
+/// removed, a KSK whose DS the parent lacks from the start) → `delegsync child sync` → `dig` at
+/// the parent shows exactly the new delegation → `delegsync child roll`, after which the old key
+/// no longer works.
 final class ChildLifecycleIntegrationTests: XCTestCase {
-    static let base = 185
+    func testBINDChild() async throws { try await lifecycle(.bind, base: 185) }
+    func testKnotChild() async throws { try await lifecycle(.knot, base: 190) }
+    func testNSDChild() async throws { try await lifecycle(.nsd, base: 195) }
 
-    func testKeygenPublishBootstrapSync() async throws {
+    /// The child zone, edited the way its server takes changes: UPDATE with TSIG (BIND, Knot),
+    /// or a new zone file and a reload (NSD).
+    final class ChildZone {
+        let server: LabServer
+        var serial: UInt32 = 1
+        var records: [String]
+
+        init(server: LabServer, records: [String]) {
+            self.server = server
+            self.records = records
+        }
+
+        static func text(serial: UInt32, records: [String]) -> String {
+            "$TTL 1\nchild.parent. IN SOA ns1.child.parent. hostmaster.child.parent. \(serial) 3600 900 604800 1\n" + records.joined(separator: "\n") + "\n"
+        }
+
+        func change(add: [String] = [], delete: [String] = []) throws {
+            if server.kind == .nsd {
+                records.removeAll { delete.contains($0) }
+                records += add
+                serial += 1
+                try server.reload(zoneFileText: Self.text(serial: serial, records: records))
+                return
+            }
+            let lines =
+                ["server \(server.address) \(server.port)", "zone child.parent."] + delete.map { "update delete \($0)" } + add.map { "update add \($0)" }
+            let result = try Tool.run("nsupdate", ["-k", server.tsigKeyFile!], input: Data((lines + ["send", ""]).joined(separator: "\n").utf8))
+            guard result.status == 0 else { throw ToolError("nsupdate to the child: \(result.stderr)") }
+        }
+    }
+
+    func lifecycle(_ kind: LabServer.Kind, base: Int) async throws {
         try Lab.skipUnlessAvailable(.bind)
-        guard let nsupdate = Tool.find("nsupdate") else { throw XCTSkip("nsupdate is not installed") }
-        let parentAddress = "127.0.0.\(Self.base)", ns1 = "127.0.0.\(Self.base + 1)", ns2 = "127.0.0.\(Self.base + 2)"
-        let agentPort = 15300 + Self.base + 100
+        try Lab.skipUnlessAvailable(kind)
+        guard let nsupdate = Tool.find("nsupdate"), let dnssecKeygen = Tool.find("dnssec-keygen"), let dsFromKey = Tool.find("dnssec-dsfromkey") else {
+            throw XCTSkip("BIND's tools are missing")
+        }
+        let parentAddress = "127.0.0.\(base)", ns1 = "127.0.0.\(base + 1)", ns2 = "127.0.0.\(base + 2)"
+        let agentPort = 15400 + base
         // The wildcard DSYNC (RFC 9859 §3) in RFC 3597 form, naming the agent on 127.0.0.1.
         let dsync = DSYNCData(rrType: .any, scheme: .update, port: UInt16(agentPort), target: try DomainName("agent.parent."))
-        let dsyncHex = dsync.rdata.map { String(format: "%02X", $0) }.joined()
         let parentText =
             Lab.apex + """
-                *._dsync.parent.\t3600\tIN\tTYPE66\t\\# \(dsync.rdata.count) \(dsyncHex)
+                *._dsync.parent.\t3600\tIN\tTYPE66\t\\# \(dsync.rdata.count) \(dsync.rdata.map { String(format: "%02X", $0) }.joined())
                 agent.parent.\t3600\tIN\tA\t127.0.0.1
                 child.parent.\t3600\tIN\tNS\tns1.child.parent.
                 ns1.child.parent.\t3600\tIN\tA\t\(ns1)
 
                 """
-        // A KSK (SEP bit) at the child's apex: the parent should hold its SHA-256 DS (the zone is
-        // not signed; the DS is computed, as RFC 7344 §4 allows without CDS).
-        guard let dnssecKeygen = Tool.find("dnssec-keygen"), let dsFromKey = Tool.find("dnssec-dsfromkey") else {
-            throw XCTSkip("BIND's DNSSEC tools are missing")
-        }
+        // A KSK (SEP bit) at the child's apex: the parent should hold its SHA-256 DS (the zone
+        // is not signed; the DS is computed from the DNSKEY, RFC 4509).
         let ksk = try Tool.temporaryDirectory("child-ksk")
         defer { try? FileManager.default.removeItem(atPath: ksk) }
         let made = try Tool.run(dnssecKeygen, ["-q", "-a", "ED25519", "-f", "KSK", "child.parent."], directory: ksk)
         let kskBase = "\(ksk)/\(made.stdout.trimmingCharacters(in: .whitespacesAndNewlines))"
-        let dnskeyLine =
-            try String(contentsOfFile: kskBase + ".key", encoding: .utf8).split(separator: "\n").first { !$0.hasPrefix(";") }.map(String.init) ?? ""
-        let dsLine = try Tool.run(dsFromKey, ["-2", kskBase + ".key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let expectedDS = Lab.key(try Record(dsLine))
-        let childText = """
-            $TTL 1
-            child.parent.      IN SOA ns1.child.parent. hostmaster.child.parent. 1 3600 900 604800 1
-            child.parent.      IN NS  ns1.child.parent.
-            ns1.child.parent.  IN A   \(ns1)
-            \(dnskeyLine)
+        let dnskey = try Record(
+            String(contentsOfFile: kskBase + ".key", encoding: .utf8).split(separator: "\n").first { !$0.hasPrefix(";") }.map(String.init) ?? "")
+        let expectedDS = Lab.key(try Record(Tool.run(dsFromKey, ["-2", kskBase + ".key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let initial = ["child.parent. IN NS ns1.child.parent.", "ns1.child.parent. IN A \(ns1)", "child.parent. IN DNSKEY \(dnskey.rdataPresentation)"]
 
-            """
-        let parent = try LabServer.bind(zone: "parent.", zoneFileText: parentText, address: parentAddress, port: 15300 + Self.base)
+        let parent = try LabServer.bind(zone: "parent.", zoneFileText: parentText, address: parentAddress, port: 15300 + base)
         defer { parent.stop() }
-        let child = try LabServer.bind(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53)
-        defer { child.stop() }
+        let childText = ChildZone.text(serial: 1, records: initial)
+        let server: LabServer =
+            switch kind {
+            case .bind: try LabServer.bind(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53)
+            case .knot: try LabServer.knot(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53)
+            case .nsd: try LabServer.nsd(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53)
+            }
+        defer { server.stop() }
+        let zone = ChildZone(server: server, records: initial)
         let agent = try await ServeIntegrationTests.startAgent(
             parent: parent, port: agentPort,
             backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: 1, maximum-interval: 2 }",
@@ -66,6 +100,7 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         let directory = try Tool.temporaryDirectory("child-agent")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = "\(directory)/child.yaml"
+        let publish = server.tsigKeyFile.map { "{ type: rfc2136, tsig-key-file: \($0) }" } ?? "{ type: print }"
         try """
         version: 1
         store: { path: \(directory)/child.sqlite }
@@ -75,22 +110,30 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
           - name: child.parent.
             primary: { address: \(ns1), port: 53 }
             servers: [{ address: \(ns1), port: 53 }]
-            publish: { type: rfc2136, tsig-key-file: \(child.tsigKeyFile!) }
+            publish: \(publish)
             parent-servers: [{ address: \(parentAddress), port: \(parent.port) }]
         """.write(toFile: config, atomically: true, encoding: .utf8)
         func run(_ arguments: String...) throws -> Tool.Result {
             try Tool.run(ServeIntegrationTests.binary, ["child"] + arguments + ["--config", config, "child.parent."])
         }
+        func keyRecord(_ base: String) throws -> String {
+            "child.parent. IN KEY " + (try BINDKeyFile.load(path: base + ".key").record.rdataPresentation)
+        }
 
         let keygen = try run("keygen")
         XCTAssertEqual(keygen.status, 0, keygen.stderr)
+        let firstKey = "\(directory)/keys/\(try ChildKeyFiles.list("\(directory)/keys")[0])"
         // Bootstrap before the KEY is published: refused here, naming the server.
         let early = try run("bootstrap", "--wait", "5", "--poll", "1")
         XCTAssertEqual(early.status, 2, early.stdout + early.stderr)
         XCTAssertTrue(early.stderr.contains("is not published at"), early.stderr)
         let published = try run("publish-key")
         XCTAssertEqual(published.status, 0, published.stdout + published.stderr)
-        XCTAssertTrue(try child.dig(["+short", "child.parent.", "KEY"]).contains("512 3 15 "))
+        if kind == .nsd {
+            XCTAssertTrue(published.stdout.contains("update add child.parent. 3600 IN KEY 512 3 15 "), published.stdout)
+            try zone.change(add: [try keyRecord(firstKey)])
+        }
+        XCTAssertTrue(try server.dig(["+short", "child.parent.", "KEY"]).contains("512 3 15 "))
 
         let bootstrap = try run("bootstrap", "--wait", "30", "--poll", "1")
         XCTAssertEqual(bootstrap.status, 0, bootstrap.stdout + bootstrap.stderr + agent.logText)
@@ -98,18 +141,7 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         XCTAssertTrue(bootstrap.stdout.contains("trusted: the parent trusts key"), bootstrap.stdout)
 
         // The child zone changes: a second nameserver with glue (the KSK was there from the start).
-        let edit = try Tool.run(
-            nsupdate, ["-k", child.tsigKeyFile!],
-            input: Data(
-                """
-                server \(ns1) 53
-                zone child.parent.
-                update add child.parent. 1 IN NS ns2.child.parent.
-                update add ns2.child.parent. 1 IN A \(ns2)
-                send
-
-                """.utf8))
-        XCTAssertEqual(edit.status, 0, edit.stderr)
+        try zone.change(add: ["child.parent. 1 IN NS ns2.child.parent.", "ns2.child.parent. 1 IN A \(ns2)"])
         let dry = try run("sync", "--dry-run")
         XCTAssertEqual(dry.status, 0, dry.stderr)
         XCTAssertTrue(dry.stdout.contains("update add child.parent. 3600 IN NS ns2.child.parent."), dry.stdout)
@@ -125,10 +157,7 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         XCTAssertEqual(served.ds, [expectedDS])
 
         // ns1 leaves the NS set: its glue goes too. A second sync finds nothing to do.
-        let remove = try Tool.run(
-            nsupdate, ["-k", child.tsigKeyFile!],
-            input: Data("server \(ns1) 53\nzone child.parent.\nupdate delete child.parent. NS ns1.child.parent.\nsend\n".utf8))
-        XCTAssertEqual(remove.status, 0, remove.stderr)
+        try zone.change(delete: kind == .nsd ? ["child.parent. IN NS ns1.child.parent."] : ["child.parent. NS ns1.child.parent."])
         let second = try run("sync")
         XCTAssertEqual(second.status, 0, second.stdout + second.stderr)
         served = try Lab.served(parent)
@@ -142,6 +171,7 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         // signature), unpublished and retired. The old key no longer works at the parent.
         let before = try ChildKeyFiles.list("\(directory)/keys")
         XCTAssertEqual(before.count, 1)
+        let firstRecord = try keyRecord(firstKey)
         let roll = try run("roll")
         XCTAssertEqual(roll.status, 0, roll.stdout + roll.stderr + agent.logText)
         XCTAssertTrue(roll.stdout.contains("rolled: key"), roll.stdout)
@@ -150,8 +180,14 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         XCTAssertNotEqual(after, before)
         let oldKey = try BINDKeyFile.load(path: "\(directory)/keys/retired/\(before[0]).private")
         let newKey = try BINDKeyFile.load(path: "\(directory)/keys/\(after[0]).private")
-        XCTAssertEqual(try child.dig(["+short", "child.parent.", "KEY"]).split(separator: "\n").count, 1)
-        XCTAssertTrue(try child.dig(["+short", "child.parent.", "KEY"]).contains(newKey.record.rdataPresentation.split(separator: " ").last!))
+        if kind == .nsd {
+            // publish: print — the operator swaps the keys in the zone file.
+            try zone.change(add: [try keyRecord("\(directory)/keys/\(after[0])")], delete: [firstRecord])
+        }
+        let childKeys = try server.dig(["+short", "child.parent.", "KEY"]).split(separator: "\n")
+        XCTAssertEqual(childKeys.count, 1, "\(childKeys)")
+        XCTAssertEqual(
+            childKeys.first.map { $0.replacingOccurrences(of: " ", with: "") }, newKey.record.rdataPresentation.replacingOccurrences(of: " ", with: ""))
         let oldSigned = try Tool.run(
             nsupdate, ["-v", "-t", "10", "-k", "\(directory)/keys/retired/\(before[0]).private"],
             input: Data("server 127.0.0.1 \(agentPort)\nzone parent.\nupdate add child.parent. 3600 NS ns9.child.parent.\nsend\n".utf8))
@@ -164,13 +200,14 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         let agentStatus = try Tool.run(ServeIntegrationTests.binary, ["status", "--config", agent.config, "child.parent."]).stdout
         XCTAssertTrue(agentStatus.contains("key \(oldKey.keyTag) (ED25519): revoked"), agentStatus)
         XCTAssertTrue(agentStatus.contains("key \(newKey.keyTag) (ED25519): trusted, from rollover"), agentStatus)
+        XCTAssertFalse(try Lab.served(parent).ns.contains("child.parent. ns ns9.child.parent."))
         // The new key signs the next sync.
         let afterRoll = try run("sync")
         XCTAssertEqual(afterRoll.status, 0, afterRoll.stderr)
 
         let status = try run("status")
         XCTAssertEqual(status.status, 0, status.stderr)
-        XCTAssertTrue(status.stdout.contains(": trusted at the parent"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("key \(newKey.keyTag) (ED25519): trusted at the parent"), status.stdout)
         XCTAssertTrue(status.stdout.contains("now: parent and child agree"), status.stdout)
     }
 }

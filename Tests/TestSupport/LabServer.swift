@@ -48,6 +48,8 @@ public final class LabServer: @unchecked Sendable {
     /// NSD's remote-control socket (a Unix socket in the directory: no TLS keys, no port).
     public var controlSocket: String { "\(directory)/nsd.ctl" }
     public let logFile: String
+    /// Where the zone's NOTIFYs go after a change (RFC 1996), e.g. `delegsync child watch`.
+    public let notify: (address: String, port: Int)?
     public private(set) var pid: pid_t = 0
     private var process: Process?
     private var aliasHeld = false
@@ -70,35 +72,38 @@ public final class LabServer: @unchecked Sendable {
     /// named (BIND 9) as primary for `zone`, with `update-policy { grant KEY zonesub NS DS A AAAA KEY; }`.
     public static func bind(
         zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String? = "tsig-key.", tsigSecret: String? = nil,
-        files: [String: String] = [:]
+        files: [String: String] = [:], notify: (address: String, port: Int)? = nil
     ) throws -> LabServer {
         try LabServer(
             kind: .bind, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: tsigKeyName, tsigSecret: tsigSecret,
-            files: files)
+            files: files, notify: notify)
     }
 
     /// knotd (Knot DNS 3) as primary for `zone`, with an update ACL for the key.
     public static func knot(
-        zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String? = "tsig-key.", files: [String: String] = [:]
+        zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String? = "tsig-key.", files: [String: String] = [:],
+        notify: (address: String, port: Int)? = nil
     ) throws -> LabServer {
-        try LabServer(kind: .knot, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: tsigKeyName, files: files)
+        try LabServer(
+            kind: .knot, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: tsigKeyName, files: files, notify: notify)
     }
 
     /// nsd (NSD 4) serving `zone` from its zone file, with remote control on a Unix socket
     /// (``controlSocket``) for `nsd-control -c configFile reload`.
     public static func nsd(
-        zone: String, zoneFileText: String, address: String, port: Int, files: [String: String] = [:]
+        zone: String, zoneFileText: String, address: String, port: Int, files: [String: String] = [:], notify: (address: String, port: Int)? = nil
     ) throws -> LabServer {
         try LabServer(
-            kind: .nsd, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: nil, files: files)
+            kind: .nsd, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: nil, files: files, notify: notify)
     }
 
     init(
         kind: Kind, zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String?, tsigSecret givenSecret: String? = nil,
-        files: [String: String]
+        files: [String: String], notify: (address: String, port: Int)? = nil
     ) throws {
         if let missing = Self.missing(kind) { throw ToolError(missing) }
         self.kind = kind
+        self.notify = notify
         self.zone = zone.hasSuffix(".") ? zone : zone + "."
         self.address = address
         self.port = port
@@ -158,7 +163,7 @@ public final class LabServer: @unchecked Sendable {
                     listen-on-v6 { none; };
                     recursion no;
                     dnssec-validation no;
-                    notify no;
+                    \(notify.map { "notify explicit;\n    also-notify { \($0.address) port \($0.port); };\n    notify-source \(address);" } ?? "notify no;")
                 };
                 controls { };
                 \(include)zone "\(zone)" {
@@ -200,6 +205,12 @@ public final class LabServer: @unchecked Sendable {
                 "    semantic-checks: on",
             ]
             if tsigKeyName != nil { lines.append("    acl: update") }
+            if let notify {
+                lines.insert(
+                    contentsOf: ["remote:", "  - id: watcher", "    address: \(notify.address)@\(notify.port)", "    via: \(address)"],
+                    at: lines.firstIndex(of: "zone:") ?? lines.count)
+                lines.append("    notify: watcher")
+            }
             return lines.joined(separator: "\n") + "\n"
         case .nsd:
             return """
@@ -222,7 +233,7 @@ public final class LabServer: @unchecked Sendable {
                 zone:
                     name: \(zone)
                     zonefile: "\(zoneFile)"
-
+                \(notify.map { "    notify: \($0.address)@\($0.port) NOKEY\n    outgoing-interface: \(address)\n" } ?? "")
                 """
         }
     }
@@ -267,6 +278,22 @@ public final class LabServer: @unchecked Sendable {
     }
 
     /// Runs `dig +tries=1 +time=1 +norec @ADDR -p PORT` with `arguments`; returns stdout.
+    /// Replaces the zone file and has the daemon load it (BIND and Knot by their zone-file
+    /// reload, NSD by `nsd-control reload`); with ``notify`` set, the daemon then NOTIFYs.
+    public func reload(zoneFileText: String) throws {
+        try write(zoneFileText, to: zoneFile)
+        let result: Tool.Result
+        switch kind {
+        case .nsd:
+            result = try Tool.run("/usr/sbin/nsd-control", ["-c", configFile, "reload", zone])
+        case .knot:
+            result = try Tool.run("/usr/sbin/knotc", ["-c", configFile, "zone-reload", zone])
+        case .bind:
+            throw ToolError("BIND here has no control channel: change its zone with an UPDATE")
+        }
+        guard result.status == 0 else { throw ToolError("\(kind.rawValue) reload failed: \(result.stdout)\(result.stderr)") }
+    }
+
     public func dig(_ arguments: [String]) throws -> String {
         try Tool.run("/usr/bin/dig", ["+tries=1", "+time=1", "+norec", "@\(address)", "-p", "\(port)"] + arguments).stdout
     }
