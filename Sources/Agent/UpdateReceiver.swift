@@ -429,6 +429,8 @@ public final class UpdateReceiver: Sendable {
                     StoredKey(
                         zone: zone.name, child: child, keyTag: keyTag, algorithm: signature.sig.algorithm, rdata: rdata, state: .known, addedAt: now,
                         origin: "upload"))
+                // The lookup cache may hold "no such key" for this second.
+                keyLookups.withLockedValue { $0.removeAll() }
             }
             for var older in try store.bootstraps(child: child, activeOnly: true) where older.key != rdata {
                 older.supersede(now: now)

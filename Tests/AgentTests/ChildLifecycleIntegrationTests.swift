@@ -218,3 +218,82 @@ enum ChildKeyFiles {
         try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".private") }.map { String($0.dropLast(8)) }.sorted()
     }
 }
+
+extension ChildLifecycleIntegrationTests {
+    /// Sync and bootstrap when the parent cannot be reached, does not know the key (BADKEY),
+    /// or refuses (key known, not yet trusted): bounded retries, the documented exit codes
+    /// (1 unreachable, 3 pending, 4 refused) and a message that says what happened.
+    func testUnreachableBADKEYAndRefusedParent() async throws {
+        try Lab.skipUnlessAvailable(.bind)
+        let base = 200
+        let parentAddress = "127.0.0.\(base)", ns1 = "127.0.0.\(base + 1)"
+        let agentPort = 15400 + base
+        let parent = try LabServer.bind(
+            zone: "parent.",
+            zoneFileText: Lab.apex + "child.parent.\t3600\tIN\tNS\tns1.child.parent.\nns1.child.parent.\t3600\tIN\tA\t\(ns1)\n",
+            address: parentAddress, port: 15300 + base)
+        defer { parent.stop() }
+        let server = try LabServer.bind(
+            zone: "child.parent.",
+            zoneFileText: ChildZone.text(
+                serial: 1, records: ["child.parent. IN NS ns1.child.parent.", "child.parent. IN NS ns2.child.parent.", "ns1.child.parent. IN A \(ns1)", "ns2.child.parent. IN A \(ns1)"]),
+            address: ns1, port: 53)
+        defer { server.stop() }
+        // Rounds far apart: the job stays pending for the whole test.
+        let agent = try await ServeIntegrationTests.startAgent(
+            parent: parent, port: agentPort,
+            backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: 600 }", importKey: false)
+        defer {
+            agent.stop()
+            try? FileManager.default.removeItem(atPath: agent.directory)
+        }
+        let directory = try Tool.temporaryDirectory("child-agent")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func configure(targetPort: Int) throws -> String {
+            let config = "\(directory)/child-\(targetPort).yaml"
+            try """
+            version: 1
+            store: { path: \(directory)/child.sqlite }
+            key-directory: \(directory)/keys
+            children:
+              - name: child.parent.
+                primary: { address: \(ns1), port: 53 }
+                publish: { type: rfc2136, tsig-key-file: \(server.tsigKeyFile!) }
+                target: { address: 127.0.0.1, port: \(targetPort) }
+                parent-servers: [{ address: \(parentAddress), port: \(parent.port) }]
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            return config
+        }
+        let good = try configure(targetPort: agentPort), nowhere = try configure(targetPort: agentPort + 50)
+        func run(_ config: String, _ arguments: String...) throws -> Tool.Result {
+            try Tool.run(ServeIntegrationTests.binary, ["child"] + arguments + ["--config", config, "child.parent."])
+        }
+        XCTAssertEqual(try run(good, "keygen").status, 0)
+        XCTAssertEqual(try run(good, "publish-key").status, 0)
+
+        // Nobody listens at the target: two attempts, then exit 1.
+        let unreachable = try run(nowhere, "sync", "--attempts", "2")
+        XCTAssertEqual(unreachable.status, 1, unreachable.stdout + unreachable.stderr)
+        XCTAssertTrue(unreachable.stderr.contains("gave up after 2 attempts"), unreachable.stderr)
+        XCTAssertEqual(unreachable.stdout.components(separatedBy: "sending to").count - 1, 2, unreachable.stdout)
+
+        // The parent does not know the key: BADKEY, one new bootstrap upload, exit 3.
+        let badKey = try run(good, "sync")
+        XCTAssertEqual(badKey.status, 3, badKey.stdout + badKey.stderr)
+        XCTAssertTrue(badKey.stderr.contains("its bootstrap started again"), badKey.stderr)
+        let jobs = try Tool.run(ServeIntegrationTests.binary, ["keys", "pending", "--config", agent.config]).stdout
+        let status = try Tool.run(ServeIntegrationTests.binary, ["status", "--config", agent.config, "child.parent."]).stdout
+        XCTAssertTrue(status.contains("next: round 2 of 2") || status.contains("round 1 of 2"), status + jobs)
+
+        // Known but not yet trusted: REFUSED with the draft's EDE, exit 4, nothing changes.
+        let refused = try run(good, "sync")
+        XCTAssertEqual(refused.status, 4, refused.stdout + refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("known but not yet trusted"), refused.stderr)
+        XCTAssertEqual(try Lab.served(parent).ns, ["child.parent. ns ns1.child.parent."])
+
+        // Following the bootstrap for a short while: still pending, exit 3.
+        let pending = try run(good, "bootstrap", "--wait", "2", "--poll", "1")
+        XCTAssertEqual(pending.status, 3, pending.stdout + pending.stderr)
+        XCTAssertTrue(pending.stdout.contains("pending: key"), pending.stdout)
+    }
+}
