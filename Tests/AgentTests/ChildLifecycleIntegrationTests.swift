@@ -88,10 +88,15 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
             }
         defer { server.stop() }
         let zone = ChildZone(server: server, records: initial)
+        // The receiver signs its replies with its own key; the child believes only those.
+        let identityDirectory = try Tool.temporaryDirectory("agent-identity")
+        defer { try? FileManager.default.removeItem(atPath: identityDirectory) }
+        let identity = try Tool.run(ServeIntegrationTests.binary, ["keygen", "agent.parent.", "--directory", identityDirectory])
+        let identityBase = "\(identityDirectory)/\(identity.stdout.split(separator: "\n")[0])"
         let agent = try await ServeIntegrationTests.startAgent(
             parent: parent, port: agentPort,
             backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: 1, maximum-interval: 2 }",
-            importKey: false)
+            importKey: false, identity: identityBase + ".private")
         defer {
             agent.stop()
             try? FileManager.default.removeItem(atPath: agent.directory)
@@ -112,6 +117,7 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
             servers: [{ address: \(ns1), port: 53 }]
             publish: \(publish)
             parent-servers: [{ address: \(parentAddress), port: \(parent.port) }]
+            receiver-key: \(identityBase).key
         """.write(toFile: config, atomically: true, encoding: .utf8)
         func run(_ arguments: String...) throws -> Tool.Result {
             try Tool.run(ServeIntegrationTests.binary, ["child"] + arguments + ["--config", config, "child.parent."])
@@ -135,6 +141,17 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         }
         XCTAssertTrue(try server.dig(["+short", "child.parent.", "KEY"]).contains("512 3 15 "))
 
+        // A child that expects another receiver key does not believe the answers.
+        if kind == .bind {
+            let impostor = try Tool.run(ServeIntegrationTests.binary, ["keygen", "agent.parent.", "--directory", directory])
+            let wrong = "\(directory)/wrong.yaml"
+            try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(
+                of: "receiver-key: \(identityBase).key", with: "receiver-key: \(directory)/\(impostor.stdout.split(separator: "\n")[0]).key"
+            ).write(toFile: wrong, atomically: true, encoding: .utf8)
+            let unbelieved = try Tool.run(ServeIntegrationTests.binary, ["child", "bootstrap", "--wait", "5", "--config", wrong, "child.parent."])
+            XCTAssertEqual(unbelieved.status, 1, unbelieved.stdout + unbelieved.stderr)
+            XCTAssertTrue(unbelieved.stderr.contains("is not signed by the receiver's key"), unbelieved.stderr)
+        }
         let bootstrap = try run("bootstrap", "--wait", "30", "--poll", "1")
         XCTAssertEqual(bootstrap.status, 0, bootstrap.stdout + bootstrap.stderr + agent.logText)
         XCTAssertTrue(bootstrap.stdout.contains("DSYNC"), bootstrap.stdout)
@@ -236,7 +253,11 @@ extension ChildLifecycleIntegrationTests {
         let server = try LabServer.bind(
             zone: "child.parent.",
             zoneFileText: ChildZone.text(
-                serial: 1, records: ["child.parent. IN NS ns1.child.parent.", "child.parent. IN NS ns2.child.parent.", "ns1.child.parent. IN A \(ns1)", "ns2.child.parent. IN A \(ns1)"]),
+                serial: 1,
+                records: [
+                    "child.parent. IN NS ns1.child.parent.", "child.parent. IN NS ns2.child.parent.", "ns1.child.parent. IN A \(ns1)",
+                    "ns2.child.parent. IN A \(ns1)",
+                ]),
             address: ns1, port: 53)
         defer { server.stop() }
         // Rounds far apart: the job stays pending for the whole test.

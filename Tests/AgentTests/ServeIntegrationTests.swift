@@ -45,7 +45,9 @@ final class ServeIntegrationTests: XCTestCase {
 
     /// Writes the config, makes and imports the child's key, starts `delegsync serve`, and waits
     /// until it answers.
-    static func startAgent(parent: LabServer, port: Int, backend: String, importKey: Bool = true, keyBase givenKeyBase: String? = nil) async throws -> Agent {
+    static func startAgent(
+        parent: LabServer, port: Int, backend: String, importKey: Bool = true, keyBase givenKeyBase: String? = nil, identity: String? = nil
+    ) async throws -> Agent {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else { throw ToolError("no delegsync at \(Self.binary)") }
         guard let keygen = Tool.find("dnssec-keygen") else { throw XCTSkip("dnssec-keygen is not installed") }
         let directory = try Tool.temporaryDirectory("agent")
@@ -63,6 +65,7 @@ final class ServeIntegrationTests: XCTestCase {
             listen: [{ address: 127.0.0.1, port: \(port) }]
             store: { path: \(directory)/state.sqlite }
             log-level: debug
+            \(identity.map { "identity: { key-file: \($0) }" } ?? "")
             zones:
               - name: parent.
                 primary: { address: \(parent.address), port: \(parent.port) }
