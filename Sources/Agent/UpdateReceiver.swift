@@ -512,10 +512,12 @@ public final class UpdateReceiver: Sendable {
             return outcome
         }
         // A KEY change (rollover) signed by the trusted key: who is trusted afterwards.
-        let rollover: KeyRollover?
+        var rollover: KeyRollover? = nil
         do {
-            let trusted = try store.keys(zone: zone.name, child: child).filter { $0.state == .trusted }.map(\.rdata)
-            rollover = try KeyRollover(operations: update.operations, child: child, trusted: Set(trusted))
+            if KeyRollover.touchesKeys(update.operations, child: child) {
+                let trusted = try store.keys(zone: zone.name, child: child).filter { $0.state == .trusted }.map(\.rdata)
+                rollover = try KeyRollover(operations: update.operations, child: child, trusted: Set(trusted))
+            }
         } catch let violation as PolicyViolation {
             outcome.infoCode = violation.infoCode
             outcome.reason = violation.description

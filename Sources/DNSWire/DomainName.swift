@@ -79,10 +79,14 @@ public struct DomainName: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// True when `self` equals `other` or lies below it, compared label by label,
     /// case-insensitively — never by string suffix.
     public func isSubdomain(of other: DomainName) -> Bool {
-        let mine = labels
-        let theirs = other.labels
-        guard mine.count >= theirs.count else { return false }
-        for (a, b) in zip(mine.reversed(), theirs.reversed()) where !Self.labelEqual(a, b) {
+        let suffix = other.wire.count
+        guard wire.count >= suffix else { return false }
+        // Walk label by label to the boundary where exactly `other`'s length remains; from a
+        // shared boundary, equal bytes (length octets ≤ 63 are not letters) mean equal labels.
+        var start = 0
+        while wire.count - start > suffix { start += Int(wire[start]) + 1 }
+        guard wire.count - start == suffix else { return false }
+        for offset in 0..<suffix where Self.lower(wire[start + offset]) != Self.lower(other.wire[offset]) {
             return false
         }
         return true
@@ -112,8 +116,21 @@ public struct DomainName: Sendable, Hashable, Comparable, CustomStringConvertibl
         lhs.wire.count == rhs.wire.count && zip(lhs.wire, rhs.wire).allSatisfy { lower($0) == lower($1) }
     }
 
+    /// Consistent with `==`: the lower-cased wire form, eight bytes per combine.
     public func hash(into hasher: inout Hasher) {
-        for byte in wire { hasher.combine(Self.lower(byte)) }
+        var word: UInt64 = 0
+        var shift: UInt64 = 0
+        for byte in wire {
+            word |= UInt64(Self.lower(byte)) << shift
+            shift += 8
+            if shift == 64 {
+                hasher.combine(word)
+                word = 0
+                shift = 0
+            }
+        }
+        hasher.combine(word)
+        hasher.combine(wire.count)
     }
 
     /// Canonical DNS name order (RFC 4034 §6.1): compare the rightmost labels first, each as a

@@ -6,7 +6,8 @@ import DNSWire
 public struct ChildScopePolicy: DelegationPolicy {
     public init() {}
 
-    public var understoodTypes: Set<RRType> { [.ns, .ds, .key, .a, .aaaa] }
+    public var understoodTypes: Set<RRType> { Self.understood }
+    static let understood: Set<RRType> = [.ns, .ds, .key, .a, .aaaa]
 
     static let apexTypes: Set<RRType> = [.ns, .ds, .key]
 
@@ -38,7 +39,7 @@ public struct ChildScopePolicy: DelegationPolicy {
                 if Self.apexTypes.contains(type), name != child {
                     return .reject(PolicyViolation(rule: "apex-only", "\(operation): \(type) belongs at \(child) only"))
                 }
-                if !understoodTypes.contains(type) {
+                if !Self.understood.contains(type) {
                     return .reject(PolicyViolation(rule: "type-not-allowed", "\(operation): a child may change NS, DS, KEY and glue A/AAAA only"))
                 }
             }

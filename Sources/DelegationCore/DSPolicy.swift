@@ -8,7 +8,8 @@ public struct DSPolicy: DelegationPolicy {
     public var limits: DelegationLimits
     public init(limits: DelegationLimits = DelegationLimits()) { self.limits = limits }
 
-    public var understoodTypes: Set<RRType> { [.ds] }
+    public var understoodTypes: Set<RRType> { Self.understood }
+    static let understood: Set<RRType> = [.ds]
 
     static let digestLengths: [UInt8: Int] = [2: 32, 4: 48]
 
@@ -44,7 +45,8 @@ public struct DSPolicy: DelegationPolicy {
 public struct KEYPolicy: DelegationPolicy {
     public init() {}
 
-    public var understoodTypes: Set<RRType> { [.key] }
+    public var understoodTypes: Set<RRType> { Self.understood }
+    static let understood: Set<RRType> = [.key]
 
     public func check(_ request: DelegationRequest) -> PolicyVerdict {
         for operation in request.operations {

@@ -75,10 +75,19 @@ public protocol DelegationPolicy: Sendable {
 /// Runs policies in order; the first rejection wins. A request is accepted only when every
 /// change is of a type some policy understands and no policy rejects it.
 public struct DelegationPolicyEngine: Sendable {
-    public var policies: [any DelegationPolicy]
+    public var policies: [any DelegationPolicy] {
+        didSet { understood = Self.understood(by: policies) }
+    }
+    /// The union of the policies' types, computed once.
+    private var understood: Set<RRType>
 
     public init(policies: [any DelegationPolicy]) {
         self.policies = policies
+        self.understood = Self.understood(by: policies)
+    }
+
+    static func understood(by policies: [any DelegationPolicy]) -> Set<RRType> {
+        policies.reduce(into: Set<RRType>()) { $0.formUnion($1.understoodTypes) }
     }
 
     /// The standard rule set of DESIGN.md's trust rules, with the given limits.
@@ -95,7 +104,6 @@ public struct DelegationPolicyEngine: Sendable {
     }
 
     public func evaluate(_ request: DelegationRequest) -> PolicyVerdict {
-        let understood = policies.reduce(into: Set<RRType>()) { $0.formUnion($1.understoodTypes) }
         for operation in request.operations {
             let types: [RRType] = operation.type == .any ? [] : [operation.type]
             for type in types where !understood.contains(type) {

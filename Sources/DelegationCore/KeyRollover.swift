@@ -16,6 +16,18 @@ public struct KeyRollover: Sendable, Hashable {
     /// KEY RDATAs to revoke.
     public let revoked: [[UInt8]]
 
+    /// Whether the operations touch KEY records at `child` (cheap; no trust store needed).
+    public static func touchesKeys(_ operations: [Update.Operation], child: DomainName) -> Bool {
+        operations.contains { operation in
+            guard operation.name == child else { return false }
+            switch operation {
+            case .add(let record), .delete(let record): return record.type == .key
+            case .deleteRRset(_, let type): return type == .key
+            case .deleteName: return true
+            }
+        }
+    }
+
     /// `nil` when the operations do not touch KEY records at `child`.
     public init?(operations: [Update.Operation], child: DomainName, trusted: Set<[UInt8]>) throws(PolicyViolation) {
         var added: [[UInt8]] = []

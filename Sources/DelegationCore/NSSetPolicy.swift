@@ -6,7 +6,8 @@ public struct NSSetPolicy: DelegationPolicy {
     public var limits: DelegationLimits
     public init(limits: DelegationLimits = DelegationLimits()) { self.limits = limits }
 
-    public var understoodTypes: Set<RRType> { [.ns] }
+    public var understoodTypes: Set<RRType> { Self.understood }
+    static let understood: Set<RRType> = [.ns]
 
     public func check(_ request: DelegationRequest) -> PolicyVerdict {
         guard let result = request.result else {
@@ -28,7 +29,8 @@ public struct NSSetPolicy: DelegationPolicy {
 public struct GluePolicy: DelegationPolicy {
     public init() {}
 
-    public var understoodTypes: Set<RRType> { [.a, .aaaa] }
+    public var understoodTypes: Set<RRType> { Self.understood }
+    static let understood: Set<RRType> = [.a, .aaaa]
 
     public func check(_ request: DelegationRequest) -> PolicyVerdict {
         guard let result = request.result else {

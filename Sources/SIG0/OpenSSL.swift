@@ -1,5 +1,26 @@
 import COpenSSL
 
+/// An `EVP_MD_CTX` set up for verification with one key (`EVP_DigestVerifyInit`), never used
+/// itself: callers copy it (`EVP_MD_CTX_copy_ex`, which only reads it), so threads can share it.
+final class VerifyContext: @unchecked Sendable {
+    let pointer: OpaquePointer
+    /// Keeps the key alive as long as the context refers to it.
+    let key: EVPKey
+
+    init?(key: EVPKey, digest: OpaquePointer?) {
+        guard let ctx = EVP_MD_CTX_new() else { return nil }
+        guard EVP_DigestVerifyInit(ctx, nil, digest, nil, key.pointer) == 1 else {
+            EVP_MD_CTX_free(ctx)
+            ERR_clear_error()
+            return nil
+        }
+        self.pointer = ctx
+        self.key = key
+    }
+
+    deinit { EVP_MD_CTX_free(pointer) }
+}
+
 /// Thin, owning wrappers over OpenSSL 3 EVP keys. Nothing outside this module sees a pointer.
 final class EVPKey: @unchecked Sendable {
     // An EVP_PKEY is immutable once built and OpenSSL allows it to be shared between threads

@@ -16,6 +16,9 @@ public struct SIG0PublicKey: Sendable {
     let evp: EVPKey
     /// RSA: modulus size in octets, which is the signature size.
     let rsaModulusSize: Int?
+    /// A verification context set up once for this key; each verification works on a copy
+    /// (setting one up fetches the algorithm by name, which costs more than the copy).
+    let verifyTemplate: VerifyContext?
 
     /// RSA moduli accepted (RFC 8624 §3.1 wants ≥ 2048 for signing; 1024 still verifies). Above
     /// 4096 bits a single verification costs too much CPU for a public listener.
@@ -57,6 +60,7 @@ public struct SIG0PublicKey: Sendable {
             }
         }
         rsaModulusSize = modulusSize
+        verifyTemplate = VerifyContext(key: evp, digest: Self.digest(for: algorithm))
     }
 
     /// RFC 3110 §2: exponent length (1 octet, or 0 then 2 octets), exponent, modulus.
@@ -96,7 +100,13 @@ public struct SIG0PublicKey: Sendable {
         }
         guard let ctx = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestVerifyInit(ctx, nil, digest, nil, evp.pointer) == 1 else {
+        let ready: Bool
+        if let verifyTemplate {
+            ready = EVP_MD_CTX_copy_ex(ctx, verifyTemplate.pointer) == 1
+        } else {
+            ready = EVP_DigestVerifyInit(ctx, nil, digest, nil, evp.pointer) == 1
+        }
+        guard ready else {
             ERR_clear_error()
             return false
         }
