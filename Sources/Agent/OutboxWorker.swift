@@ -51,7 +51,7 @@ public struct OutboxWorker: Sendable {
         }
         if let expected {
             let seen = try? await reader.delegation(in: zone, child: entry.child)
-            guard seen == expected else {
+            guard seen?.withoutKeys == expected.withoutKeys else {
                 try? store.markAttemptFailed(
                     id: id, error: "applied but the primary does not serve it yet", nextAttemptAt: now + backoff(attempts: entry.attempts))
                 return Result(applied: false, text: "\(backend.description) accepted the change, but the primary does not serve it")

@@ -107,6 +107,15 @@ public struct DelegationSnapshot: Sendable, Hashable {
         }
     }
 
+    /// The snapshot without KEY records: what every parent server type shows of a delegation.
+    /// KEY at a zone cut is occluded data (RFC 2181 §6); BIND answers it, Knot and NSD do not,
+    /// so a check that the primary serves a change must not depend on it.
+    public var withoutKeys: DelegationSnapshot {
+        var copy = self
+        copy.keys = []
+        return copy
+    }
+
     /// NS targets at or below the child: the names that need glue (RFC 9471 in-bailiwick).
     public var inBailiwickNameservers: Set<DomainName> {
         nameservers.filter { $0.isSubdomain(of: child) }

@@ -4,8 +4,8 @@ import SIG0
 import TestSupport
 import XCTest
 
-/// The child agent end to end on loopback, with the child zone on BIND, Knot and NSD in turn:
-/// the parent zone on BIND (with `*._dsync.parent.` naming `delegsync serve`).
+/// The child agent end to end on loopback, every pairing of parent (BIND, Knot, NSD, with
+/// `*._dsync.parent.` naming `delegsync serve`) and child (BIND, Knot, NSD) nameserver.
 /// `delegsync child keygen` → `publish-key` (RFC 2136 with TSIG to BIND and Knot; NSD has no
 /// UPDATE, so the key goes into its zone file) → `bootstrap` (DSYNC discovery, self-signed
 /// upload, KeyState until trusted) → the child zone changes (NS with glue added, one NS
@@ -13,9 +13,17 @@ import XCTest
 /// the parent shows exactly the new delegation → `delegsync child roll`, after which the old key
 /// no longer works.
 final class ChildLifecycleIntegrationTests: XCTestCase {
-    func testBINDChild() async throws { try await lifecycle(.bind, base: 185) }
-    func testKnotChild() async throws { try await lifecycle(.knot, base: 190) }
-    func testNSDChild() async throws { try await lifecycle(.nsd, base: 195) }
+    // The 3×3 matrix: parent on BIND, Knot or NSD (backends rfc2136, rfc2136, nsd) × child on
+    // BIND, Knot or NSD.
+    func testBINDParentBINDChild() async throws { try await lifecycle(parent: .bind, .bind, base: 185) }
+    func testBINDParentKnotChild() async throws { try await lifecycle(parent: .bind, .knot, base: 190) }
+    func testBINDParentNSDChild() async throws { try await lifecycle(parent: .bind, .nsd, base: 195) }
+    func testKnotParentBINDChild() async throws { try await lifecycle(parent: .knot, .bind, base: 205) }
+    func testKnotParentKnotChild() async throws { try await lifecycle(parent: .knot, .knot, base: 210) }
+    func testKnotParentNSDChild() async throws { try await lifecycle(parent: .knot, .nsd, base: 215) }
+    func testNSDParentBINDChild() async throws { try await lifecycle(parent: .nsd, .bind, base: 220) }
+    func testNSDParentKnotChild() async throws { try await lifecycle(parent: .nsd, .knot, base: 225) }
+    func testNSDParentNSDChild() async throws { try await lifecycle(parent: .nsd, .nsd, base: 230) }
 
     /// The child zone, edited the way its server takes changes: UPDATE with TSIG (BIND, Knot),
     /// or a new zone file and a reload (NSD).
@@ -48,8 +56,9 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         }
     }
 
-    func lifecycle(_ kind: LabServer.Kind, base: Int) async throws {
+    func lifecycle(parent parentKind: LabServer.Kind, _ kind: LabServer.Kind, base: Int) async throws {
         try Lab.skipUnlessAvailable(.bind)
+        try Lab.skipUnlessAvailable(parentKind)
         try Lab.skipUnlessAvailable(kind)
         guard let nsupdate = Tool.find("nsupdate"), let dnssecKeygen = Tool.find("dnssec-keygen"), let dsFromKey = Tool.find("dnssec-dsfromkey") else {
             throw XCTSkip("BIND's tools are missing")
@@ -58,14 +67,14 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         let agentPort = 15400 + base
         // The wildcard DSYNC (RFC 9859 §3) in RFC 3597 form, naming the agent on 127.0.0.1.
         let dsync = DSYNCData(rrType: .any, scheme: .update, port: UInt16(agentPort), target: try DomainName("agent.parent."))
+        // NSD has no UPDATE: its delegations live in the fragment the zone file includes.
+        let delegationText = "child.parent.\t3600\tIN\tNS\tns1.child.parent.\nns1.child.parent.\t3600\tIN\tA\t\(ns1)\n"
         let parentText =
             Lab.apex + """
                 *._dsync.parent.\t3600\tIN\tTYPE66\t\\# \(dsync.rdata.count) \(dsync.rdata.map { String(format: "%02X", $0) }.joined())
                 agent.parent.\t3600\tIN\tA\t127.0.0.1
-                child.parent.\t3600\tIN\tNS\tns1.child.parent.
-                ns1.child.parent.\t3600\tIN\tA\t\(ns1)
 
-                """
+                """ + (parentKind == .nsd ? "$INCLUDE \(LabServer.directoryPlaceholder)/\(Lab.fragmentName)\n" : delegationText)
         // A KSK (SEP bit) at the child's apex: the parent should hold its SHA-256 DS (the zone
         // is not signed; the DS is computed from the DNSKEY, RFC 4509).
         let ksk = try Tool.temporaryDirectory("child-ksk")
@@ -77,8 +86,19 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         let expectedDS = Lab.key(try Record(Tool.run(dsFromKey, ["-2", kskBase + ".key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         let initial = ["child.parent. IN NS ns1.child.parent.", "ns1.child.parent. IN A \(ns1)", "child.parent. IN DNSKEY \(dnskey.rdataPresentation)"]
 
-        let parent = try LabServer.bind(zone: "parent.", zoneFileText: parentText, address: parentAddress, port: 15300 + base)
+        let parent: LabServer =
+            switch parentKind {
+            case .bind: try LabServer.bind(zone: "parent.", zoneFileText: parentText, address: parentAddress, port: 15300 + base)
+            case .knot: try LabServer.knot(zone: "parent.", zoneFileText: parentText, address: parentAddress, port: 15300 + base)
+            case .nsd:
+                try LabServer.nsd(
+                    zone: "parent.", zoneFileText: parentText, address: parentAddress, port: 15300 + base, files: [Lab.fragmentName: delegationText])
+            }
         defer { parent.stop() }
+        let backend =
+            parentKind == .nsd
+            ? "{ type: nsd, zone-file: \(parent.zoneFile), fragment-file: \(parent.directory)/\(Lab.fragmentName), nsd-control-config: \(parent.configFile) }"
+            : "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }"
         let childText = ChildZone.text(serial: 1, records: initial)
         let server: LabServer =
             switch kind {
@@ -95,8 +115,8 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         let identityBase = "\(identityDirectory)/\(identity.stdout.split(separator: "\n")[0])"
         let agent = try await ServeIntegrationTests.startAgent(
             parent: parent, port: agentPort,
-            backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: 1, maximum-interval: 2 }",
-            importKey: false, identity: identityBase + ".private")
+            backend: backend + "\n    bootstrap: { rounds: 2, minimum-interval: 1, maximum-interval: 2 }", importKey: false,
+            identity: identityBase + ".private")
         defer {
             agent.stop()
             try? FileManager.default.removeItem(atPath: agent.directory)
@@ -142,7 +162,7 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         XCTAssertTrue(try server.dig(["+short", "child.parent.", "KEY"]).contains("512 3 15 "))
 
         // A child that expects another receiver key does not believe the answers.
-        if kind == .bind {
+        if kind == .bind && parentKind == .bind {
             let impostor = try Tool.run(ServeIntegrationTests.binary, ["keygen", "agent.parent.", "--directory", directory])
             let wrong = "\(directory)/wrong.yaml"
             try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(
