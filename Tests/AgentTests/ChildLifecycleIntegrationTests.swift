@@ -242,6 +242,10 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         let afterRoll = try run("sync")
         XCTAssertEqual(afterRoll.status, 0, afterRoll.stderr)
 
+        let agentUp = try Tool.run(ServeIntegrationTests.binary, ["status", "--config", agent.config])
+        XCTAssertEqual(agentUp.status, 0, agentUp.stdout + agentUp.stderr)
+        XCTAssertTrue(agentUp.stdout.contains("agent: up, answering on 127.0.0.1 port \(agentPort)"), agentUp.stdout)
+
         let status = try run("status")
         XCTAssertEqual(status.status, 0, status.stderr)
         XCTAssertTrue(status.stdout.contains("key \(newKey.keyTag) (ED25519): trusted at the parent"), status.stdout)

@@ -59,6 +59,21 @@ final class KeysCommandTests: CommandLineTestCase {
         XCTAssertTrue(again.stderr.hasPrefix("error: no pending bootstrap job"), again.stderr)
     }
 
+    /// `status` without a child: agent down (nothing listens on its port) is exit 3, with the
+    /// zones, the pending job and the outbox depth.
+    func testStatusWithoutChildWhenTheAgentIsDown() throws {
+        let (config, _, _) = try prepare()
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(
+            of: "version: 1\n", with: "version: 1\nlisten: [{ address: 127.0.0.1, port: 1 }]\n")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let status = try delegsync("status", "--config", config)
+        XCTAssertEqual(status.status, 3, status.stdout + status.stderr)
+        XCTAssertTrue(status.stdout.contains("agent: down: no answer on 127.0.0.1 port 1"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("zones: parent."), status.stdout)
+        XCTAssertTrue(status.stdout.contains("bootstrap jobs pending: 1 (child.parent. key"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("outbox: 0 change(s) waiting"), status.stdout)
+    }
+
     func testReject() throws {
         let (config, keyTag, store) = try prepare()
         let rejected = try delegsync("keys", "reject", "--config", config, "child.parent.", "--keytag", String(keyTag))
