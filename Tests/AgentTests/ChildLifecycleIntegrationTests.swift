@@ -8,9 +8,10 @@ import XCTest
 /// `*._dsync.parent.` naming `delegsync serve`) and child (BIND, Knot, NSD) nameserver.
 /// `delegsync child keygen` → `publish-key` (RFC 2136 with TSIG to BIND and Knot; NSD has no
 /// UPDATE, so the key goes into its zone file) → `bootstrap` (DSYNC discovery, self-signed
-/// upload, KeyState until trusted) → the child zone changes (NS with glue added, one NS
-/// removed, a KSK whose DS the parent lacks from the start) → `delegsync child sync` → `dig` at
-/// the parent shows exactly the new delegation → `delegsync child roll`, after which the old key
+/// upload, KeyState until trusted) → the child zone changes (NS with glue added, a KSK whose DS
+/// the parent lacks from the start) → `delegsync child sync`; then one NS removed, and
+/// `delegsync child watch`, woken by the primary's NOTIFY, syncs → `dig` at the parent shows
+/// exactly the new delegation → `delegsync child roll`, after which the old key
 /// no longer works.
 final class ChildLifecycleIntegrationTests: XCTestCase {
     // The 3×3 matrix: parent on BIND, Knot or NSD (backends rfc2136, rfc2136, nsd) × child on
@@ -100,11 +101,13 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
             ? "{ type: nsd, zone-file: \(parent.zoneFile), fragment-file: \(parent.directory)/\(Lab.fragmentName), nsd-control-config: \(parent.configFile) }"
             : "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }"
         let childText = ChildZone.text(serial: 1, records: initial)
+        // The child primary NOTIFYs `delegsync child watch` here after each change.
+        let watcher = (address: "127.0.0.1", port: 15700 + base)
         let server: LabServer =
             switch kind {
-            case .bind: try LabServer.bind(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53)
-            case .knot: try LabServer.knot(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53)
-            case .nsd: try LabServer.nsd(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53)
+            case .bind: try LabServer.bind(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53, notify: watcher)
+            case .knot: try LabServer.knot(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53, notify: watcher)
+            case .nsd: try LabServer.nsd(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53, notify: watcher)
             }
         defer { server.stop() }
         let zone = ChildZone(server: server, records: initial)
@@ -131,6 +134,7 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         store: { path: \(directory)/child.sqlite }
         key-directory: \(directory)/keys
         resolver: { address: \(parentAddress), port: \(parent.port) }
+        watch: { listen: [{ address: 127.0.0.1, port: \(watcher.port) }], debounce: 1 }
         children:
           - name: child.parent.
             primary: { address: \(ns1), port: 53 }
@@ -193,13 +197,40 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         XCTAssertEqual(served.glue, ["ns1.child.parent. a \(ns1)", "ns2.child.parent. a \(ns2)"])
         XCTAssertEqual(served.ds, [expectedDS])
 
-        // ns1 leaves the NS set: its glue goes too. A second sync finds nothing to do.
+        // From here `delegsync child watch` runs: ns1 leaves the NS set, the primary NOTIFYs the
+        // watcher, which syncs; the parent drops ns1 and its glue.
+        let watch = Process()
+        watch.executableURL = URL(fileURLWithPath: ServeIntegrationTests.binary)
+        watch.arguments = ["child", "watch", "--config", config]
+        let watchLog = "\(directory)/watch.log"
+        FileManager.default.createFile(atPath: watchLog, contents: nil)
+        watch.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: watchLog))
+        watch.standardOutput = FileHandle.nullDevice
+        try watch.run()
+        defer {
+            if watch.isRunning {
+                watch.terminate()
+                watch.waitUntilExit()
+            }
+        }
+        // Started and done with its first sync (nothing to do) before the change.
+        for _ in 0..<100 {
+            if ((try? String(contentsOfFile: watchLog, encoding: .utf8)) ?? "").contains("in step") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         try zone.change(delete: kind == .nsd ? ["child.parent. IN NS ns1.child.parent."] : ["child.parent. NS ns1.child.parent."])
-        let second = try run("sync")
-        XCTAssertEqual(second.status, 0, second.stdout + second.stderr)
+        for _ in 0..<100 {
+            if try Lab.served(parent).ns.count == 1 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let watchText = (try? String(contentsOfFile: watchLog, encoding: .utf8)) ?? ""
         served = try Lab.served(parent)
-        XCTAssertEqual(served.ns, ["child.parent. ns ns2.child.parent."])
+        XCTAssertEqual(served.ns, ["child.parent. ns ns2.child.parent."], watchText)
         XCTAssertEqual(served.glue, ["ns2.child.parent. a \(ns2)"])
+        XCTAssertTrue(watchText.contains("NOTIFY"), watchText)
+        watch.terminate()
+        watch.waitUntilExit()
+        XCTAssertEqual(watch.terminationStatus, 0, watchText)
         let again = try run("sync")
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stdout.contains("in step"), again.stdout)
