@@ -52,8 +52,11 @@ extension ChildSynchronizer {
             let reply = try await channel.send(inquiry, now: UInt32(truncatingIfNeeded: clock()))
             let state = reply.keyState?.state
             let text = reply.keyState?.extraText ?? reply.error?.extraText ?? ""
-            if text != last { progress("the parent: \(state.map { "\($0)" } ?? "\(reply.rcode)")\(text.isEmpty ? "" : ": \(text)")") }
-            last = text
+            let line = "the parent: \(state.map { "\($0)" } ?? "\(reply.rcode)")\(text.isEmpty ? "" : ": \(text)")"
+            // A new state is a line of its own; the same state with another countdown is not.
+            let stable = text.replacingOccurrences(of: #" \(in \d+ s\)"#, with: "", options: .regularExpression)
+            if stable != last { progress(line) } else { ticker(line) }
+            last = stable
             switch state {
             case .trusted?:
                 try remember(key, parent: target.parent, state: .trusted, origin: "bootstrap")

@@ -20,6 +20,9 @@ public struct ChildSynchronizer: Sendable {
     public let clock: @Sendable () -> Int64
     /// Progress lines ("round 2 of 3 passed", "sent: …"), for the terminal.
     public let progress: @Sendable (String) -> Void
+    /// Passing updates of the same state (a countdown): a terminal may show them in place;
+    /// elsewhere they are dropped.
+    public let ticker: @Sendable (String) -> Void
     /// Port of the child's and the parent's authoritative servers when taken from NS records.
     public let nameserverPort: Int
 
@@ -27,8 +30,9 @@ public struct ChildSynchronizer: Sendable {
         configuration: ChildConfiguration, child: ChildConfiguration.Child, store: any DelegationStore,
         lookup: any DNSLookup = DNSClientLookup(timeout: .seconds(5)),
         nameserverPort: Int = 53, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
-        progress: @escaping @Sendable (String) -> Void = { _ in }
+        progress: @escaping @Sendable (String) -> Void = { _ in }, ticker: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.ticker = ticker
         self.configuration = configuration
         self.child = child
         self.store = store

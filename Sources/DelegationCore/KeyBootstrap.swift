@@ -292,24 +292,28 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
     public func explanation(now: Int64) -> String {
         var lines = ["\(child) key \(keyTag), uploaded from \(source)"]
         for round in rounds {
-            lines.append("round \(round.number) of \(policy.rounds) " + (round.failure.map { "failed at \(round.at): \($0)" } ?? "passed at \(round.at)"))
+            lines.append(
+                "round \(round.number) of \(policy.rounds) "
+                    + (round.failure.map { "failed at \(UTCTime.text(round.at)): \($0)" } ?? "passed at \(UTCTime.text(round.at))"))
         }
         switch state {
         case .verifying(let round, let nextAt):
             lines.append(
-                nextAt > now ? "next: round \(round) of \(policy.rounds) at \(nextAt) (in \(nextAt - now) s)" : "next: round \(round) of \(policy.rounds) now")
+                nextAt > now
+                    ? "next: round \(round) of \(policy.rounds) at \(UTCTime.text(nextAt)) (in \(nextAt - now) s)"
+                    : "next: round \(round) of \(policy.rounds) now")
         case .awaitingConfirmation where method == .manual:
             lines.append("manual bootstrap: waiting for an operator to check the key out of band and approve it (source \(source))")
         case .awaitingConfirmation:
             lines.append("waiting for operator confirmation of source \(source)")
         case .trusted(let at):
-            lines.append("trusted since \(at)")
+            lines.append("trusted since \(UTCTime.text(at))")
         case .failed(let reason):
             lines.append("failed: \(reason)")
         case .rejected(let at):
-            lines.append("rejected by the operator at \(at)")
+            lines.append("rejected by the operator at \(UTCTime.text(at))")
         case .superseded(let at):
-            lines.append("superseded by a newer upload at \(at)")
+            lines.append("superseded by a newer upload at \(UTCTime.text(at))")
         }
         return lines.joined(separator: "\n")
     }

@@ -40,7 +40,7 @@ struct ChildCommand: AsyncParsableCommand {
 
         func synchronizer() throws -> ChildSynchronizer {
             let (configuration, entry, store) = try open()
-            return ChildSynchronizer(configuration: configuration, child: entry, store: store, progress: { print($0) })
+            return ChildSynchronizer(configuration: configuration, child: entry, store: store, progress: Terminal.line, ticker: Terminal.ticker)
         }
     }
 
@@ -216,5 +216,24 @@ struct ChildStatusCommand: AsyncParsableCommand {
                 print("now: cannot compare parent and child: \(error)")
             }
         }
+    }
+}
+
+/// Progress output: on a terminal a countdown rewrites its line; elsewhere (logs, pipes) only
+/// whole lines appear.
+enum Terminal {
+    static let isInteractive = isatty(STDOUT_FILENO) == 1
+
+    /// A whole line (clearing one left by the ticker first).
+    @Sendable static func line(_ text: String) {
+        print((isInteractive ? "\r\u{1B}[K" : "") + text)
+        fflush(nil)
+    }
+
+    /// A passing update, shown in place on a terminal only.
+    @Sendable static func ticker(_ text: String) {
+        guard isInteractive else { return }
+        print("\r\u{1B}[K" + text, terminator: "")
+        fflush(nil)
     }
 }

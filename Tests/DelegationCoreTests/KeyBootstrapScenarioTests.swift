@@ -217,6 +217,13 @@ final class KeyBootstrapScenarioTests: XCTestCase {
         XCTAssertTrue(reason.contains("did not finish"), reason)
     }
 
+    func testUTCTime() {
+        XCTAssertEqual(UTCTime.text(0), "1970-01-01 00:00:00 UTC")
+        XCTAssertEqual(UTCTime.text(951_782_400), "2000-02-29 00:00:00 UTC")
+        XCTAssertEqual(UTCTime.text(1_795_936_601), "2026-11-29 07:16:41 UTC")
+        XCTAssertEqual(UTCTime.text(-1), "1969-12-31 23:59:59 UTC")
+    }
+
     func testStatusExplainsTheJob() {
         var bootstrap = job()
         _ = bootstrap.nextAction(now: start)
@@ -225,8 +232,8 @@ final class KeyBootstrapScenarioTests: XCTestCase {
             bootstrap.explanation(now: start + 100),
             """
             child.parent. key 34514, uploaded from 192.0.2.7 (TCP)
-            round 1 of 3 passed at \(start)
-            next: round 2 of 3 at \(start + 300) (in 200 s)
+            round 1 of 3 passed at 2027-01-15 08:00:00 UTC
+            next: round 2 of 3 at 2027-01-15 08:05:00 UTC (in 200 s)
             """)
     }
 }
