@@ -74,6 +74,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// The receiver's own SIG(0) key (`….private`; its `.key` next to it): every reply is signed
     /// with it so children can authenticate the parent (DDNS draft, mutual authentication).
     public var identityKeyFile: String? = nil
+    /// The opt-in Prometheus endpoint (`GET /metrics`); nil = off.
+    public var metrics: Listen? = nil
     public var zones: [Zone]
 
     public func zone(named name: DomainName) -> Zone? { zones.first { $0.name == name } }
@@ -173,7 +175,8 @@ public struct ConfigReader {
     public func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     mutating func configuration(_ root: Node.Mapping) throws -> AgentConfiguration {
-        try keys(root, allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "identity", "zones"], at: "")
+        try keys(
+            root, allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "identity", "metrics", "zones"], at: "")
         guard let version = try int(root, "version", at: "", range: 0...1000) else { throw fail("version", "missing (write version: 1)") }
         guard version == 1 else { throw fail("version", "version \(version) is not supported (this delegsync reads version 1)") }
 
@@ -229,6 +232,14 @@ public struct ConfigReader {
             }
         }
 
+        var metrics: AgentConfiguration.Listen? = nil
+        if let node = try mapping(root, "metrics", at: "") {
+            try keys(node, allowed: ["address", "port"], at: "metrics")
+            let address = try string(node, "address", at: "metrics") ?? "127.0.0.1"
+            guard IPAddressText.isValid(address) else { throw fail("metrics.address", "\"\(address)\" is not an IPv4 or IPv6 address") }
+            metrics = .init(address: address, port: try int(node, "port", at: "metrics", range: 1...65535) ?? 9153)
+        }
+
         guard let zoneNodes = root["zones"]?.sequence, !zoneNodes.isEmpty else {
             throw fail("zones", "missing or empty: list at least one parent zone")
         }
@@ -242,7 +253,7 @@ public struct ConfigReader {
         }
         return AgentConfiguration(
             version: version, listen: listen, storePath: storePath, logLevel: logLevel, signature: signature,
-            limits: limits, keyStateOptionCode: keyStateCode, identityKeyFile: identityKeyFile, zones: zones)
+            limits: limits, keyStateOptionCode: keyStateCode, identityKeyFile: identityKeyFile, metrics: metrics, zones: zones)
     }
 
     func zone(_ node: Node.Mapping, at path: String) throws -> AgentConfiguration.Zone {

@@ -16,6 +16,8 @@ public final class AgentRuntime: Sendable {
     let makeBackend: @Sendable (AgentConfiguration.Zone) throws -> any DelegationBackend
     let state: NIOLockedValueBox<(configuration: AgentConfiguration, receiver: UpdateReceiver, worker: OutboxWorker, bootstrap: BootstrapWorker)>
     let reader: PrimaryZoneReader
+    /// One set of counters for the agent's life, across configuration reloads.
+    public let metrics = AgentMetrics()
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, logger: Logger,
@@ -28,11 +30,11 @@ public final class AgentRuntime: Sendable {
         self.reader = PrimaryZoneReader { message, host, port, transport in
             try await client.exchange(message, host: host, port: port, transport: transport)
         }
-        state = NIOLockedValueBox(try Self.build(configuration, store: store, reader: reader, logger: logger, makeBackend: makeBackend))
+        state = NIOLockedValueBox(try Self.build(configuration, store: store, reader: reader, logger: logger, metrics: metrics, makeBackend: makeBackend))
     }
 
     static func build(
-        _ configuration: AgentConfiguration, store: any DelegationStore, reader: PrimaryZoneReader, logger: Logger,
+        _ configuration: AgentConfiguration, store: any DelegationStore, reader: PrimaryZoneReader, logger: Logger, metrics: AgentMetrics,
         makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
     ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker, BootstrapWorker) {
         var backends: [DomainName: any DelegationBackend] = [:]
@@ -47,8 +49,9 @@ public final class AgentRuntime: Sendable {
             }
         }
         let receiver = UpdateReceiver(
-            configuration: configuration, store: store, backends: backends, reader: reader, clock: clock, logger: logger, identity: identity)
-        let worker = OutboxWorker(configuration: configuration, store: store, backends: backends, reader: reader, logger: logger)
+            configuration: configuration, store: store, backends: backends, reader: reader, clock: clock, logger: logger, identity: identity,
+            metrics: metrics)
+        let worker = OutboxWorker(configuration: configuration, store: store, backends: backends, reader: reader, logger: logger, metrics: metrics)
         let client = DNSClient()
         let bootstrap = BootstrapWorker(
             configuration: configuration, store: store, reader: reader, backends: backends,
@@ -62,7 +65,7 @@ public final class AgentRuntime: Sendable {
     public func reload(path: String) {
         do {
             let configuration = try AgentConfiguration.load(path: path)
-            let built = try Self.build(configuration, store: store, reader: reader, logger: logger, makeBackend: makeBackend)
+            let built = try Self.build(configuration, store: store, reader: reader, logger: logger, metrics: metrics, makeBackend: makeBackend)
             state.withLockedValue { $0 = built }
             logger.notice("configuration reloaded", metadata: ["delegsync.config": "\(path)"])
         } catch {
@@ -92,6 +95,12 @@ public final class AgentRuntime: Sendable {
                         if let all { onReady(all) }
                     }
                 }
+            }
+            if let listen = configuration.metrics {
+                let server = MetricsServer(host: listen.address, port: listen.port, logger: logger) { [metrics, store] in
+                    metrics.exposition(store: store)
+                }
+                group.addTask { try await server.run() }
             }
             group.addTask { [state, logger] in
                 while !Task.isCancelled {

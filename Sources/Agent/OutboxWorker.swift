@@ -13,11 +13,13 @@ public struct OutboxWorker: Sendable {
     let backends: [DomainName: any DelegationBackend]
     let reader: any ParentZoneReader
     let logger: Logger
+    let metrics: AgentMetrics
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
-        logger: Logger
+        logger: Logger, metrics: AgentMetrics = AgentMetrics()
     ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.store = store
         self.backends = backends
@@ -37,7 +39,7 @@ public struct OutboxWorker: Sendable {
     /// Applies one entry; with `expected`, also checks that the primary now serves it.
     static func apply(
         _ entry: OutboxEntry, id: Int64, expected: DelegationSnapshot?, zone: AgentConfiguration.Zone, backend: (any DelegationBackend)?,
-        reader: any ParentZoneReader, store: any DelegationStore, now: Int64
+        reader: any ParentZoneReader, store: any DelegationStore, metrics: AgentMetrics, now: Int64
     ) async -> Result {
         guard let backend else {
             try? store.markAttemptFailed(id: id, error: "no backend for \(zone.name)", nextAttemptAt: now + backoff(attempts: entry.attempts))
@@ -46,6 +48,7 @@ public struct OutboxWorker: Sendable {
         do {
             try await backend.apply(Update(zone: zone.name, operations: entry.operations))
         } catch {
+            metrics.backendFailure(zone: zone.name)
             try? store.markAttemptFailed(id: id, error: "\(error)", nextAttemptAt: now + backoff(attempts: entry.attempts))
             return Result(applied: false, text: "\(backend.description): \(error)")
         }
@@ -104,7 +107,7 @@ public struct OutboxWorker: Sendable {
             var normalized = entry
             normalized.operations = operations
             let result = await Self.apply(
-                normalized, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, now: now)
+                normalized, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, metrics: metrics, now: now)
             logger.info("outbox", metadata: ["delegsync.child": "\(entry.child)", "delegsync.result": "\(result.text)"])
             if result.applied { applied += 1 }
         }

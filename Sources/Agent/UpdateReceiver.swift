@@ -31,11 +31,14 @@ public final class UpdateReceiver: Sendable {
 
     /// Signs replies when the configuration names the receiver's own key.
     let identity: SIG0Signer?
+    /// Counters for the Prometheus endpoint.
+    let metrics: AgentMetrics
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
-        clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil
+        clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil, metrics: AgentMetrics = AgentMetrics()
     ) {
+        self.metrics = metrics
         self.identity = identity
         self.configuration = configuration
         self.store = store
@@ -97,6 +100,8 @@ public final class UpdateReceiver: Sendable {
         public internal(set) var backendResult: String?
         /// KEY-STATE to report when the request carried a KeyState option.
         public internal(set) var keyState: KeyStateOption.State? = nil
+        /// The rule that decided a refusal (a policy rule or a SIG(0) check), for the metrics.
+        public internal(set) var rule: String? = nil
 
         static func reject(_ rcode: RCode, _ infoCode: UInt16, _ reason: String) -> Outcome {
             Outcome(rcode: rcode, infoCode: infoCode, reason: reason)
@@ -135,6 +140,7 @@ public final class UpdateReceiver: Sendable {
         let now = clock()
         guard let decision = await decide(bytes, context: context, now: now) else { return nil }
         let outcome = decision.outcome
+        metrics.request(rcode: outcome.rcode, infoCode: outcome.infoCode, rule: outcome.rule)
         guard let message = decision.message else {
             audit(now: now, context: context, request: "", outcome: outcome)
             return ResponseBuilder.reply(toUnparsed: bytes, rcode: .formErr)
@@ -267,12 +273,12 @@ public final class UpdateReceiver: Sendable {
 
         // Time, then the signature.
         do {
-            let key = try publicKey(stored.rdata)
-            try verifier.verify(signature, key: key, expectedSigner: child, now: UInt32(truncatingIfNeeded: now))
+            try verify(signature, key: publicKey(stored.rdata), child: child, now: now)
         } catch let rejection as SIG0Rejection {
             outcome.rcode = Self.rcode(for: rejection)
             outcome.infoCode = DelegationEDE.prohibited
             outcome.reason = "\(rejection.reason.rawValue): \(rejection.detail)"
+            outcome.rule = rejection.reason.rawValue
             return outcome
         } catch {
             outcome.rcode = .badKey
@@ -311,6 +317,23 @@ public final class UpdateReceiver: Sendable {
         return await locks.withLock(child) {
             await self.commit(update, zone: zone, child: child, base: base, now: now)
         }
+    }
+
+    /// One SIG(0) check (time window, then the signature against one key), timed for the metrics.
+    func verify(_ signature: SIG0Signature, key: SIG0PublicKey, child: DomainName, now: Int64) throws(SIG0Rejection) {
+        let start = ContinuousClock.now
+        do {
+            try verifier.verify(signature, key: key, expectedSigner: child, now: UInt32(truncatingIfNeeded: now))
+        } catch {
+            metrics.verification(ok: false, seconds: Self.seconds(since: start))
+            throw error
+        }
+        metrics.verification(ok: true, seconds: Self.seconds(since: start))
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
     /// The RCODE for a signature that does not verify (RFC 2845 §4.5 codes, as SIG(0) uses them):
@@ -394,8 +417,9 @@ public final class UpdateReceiver: Sendable {
             return outcome
         }
         do {
-            try verifier.verify(signature, key: try publicKey(rdata), expectedSigner: child, now: UInt32(truncatingIfNeeded: now))
+            try verify(signature, key: publicKey(rdata), child: child, now: now)
         } catch let rejection as SIG0Rejection {
+            outcome.rule = rejection.reason.rawValue
             outcome.rcode = Self.rcode(for: rejection)
             outcome.infoCode = DelegationEDE.prohibited
             outcome.reason = "the upload is not signed by the key it carries: \(rejection.reason.rawValue): \(rejection.detail)"
@@ -501,6 +525,7 @@ public final class UpdateReceiver: Sendable {
         }
         let request = DelegationRequest(zone: zone.name, child: child, prerequisites: update.prerequisites, operations: update.operations, current: current)
         if case .reject(let violation) = (policies[zone.name] ?? OutboxWorker.policy(for: zone)).evaluate(request) {
+            outcome.rule = violation.rule
             outcome.infoCode = violation.infoCode
             outcome.reason = violation.description
             return outcome
@@ -519,6 +544,7 @@ public final class UpdateReceiver: Sendable {
                 rollover = try KeyRollover(operations: update.operations, child: child, trusted: Set(trusted))
             }
         } catch let violation as PolicyViolation {
+            outcome.rule = violation.rule
             outcome.infoCode = violation.infoCode
             outcome.reason = violation.description
             return outcome
@@ -552,7 +578,7 @@ public final class UpdateReceiver: Sendable {
             return outcome
         }
         let result = await OutboxWorker.apply(
-            entry, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, now: now)
+            entry, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, metrics: metrics, now: now)
         outcome.backendResult = result.text
         if result.applied {
             outcome.rcode = .noError

@@ -46,7 +46,8 @@ final class ServeIntegrationTests: XCTestCase {
     /// Writes the config, makes and imports the child's key, starts `delegsync serve`, and waits
     /// until it answers.
     static func startAgent(
-        parent: LabServer, port: Int, backend: String, importKey: Bool = true, keyBase givenKeyBase: String? = nil, identity: String? = nil
+        parent: LabServer, port: Int, backend: String, importKey: Bool = true, keyBase givenKeyBase: String? = nil, identity: String? = nil,
+        metricsPort: Int? = nil
     ) async throws -> Agent {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else { throw ToolError("no delegsync at \(Self.binary)") }
         guard let keygen = Tool.find("dnssec-keygen") else { throw XCTSkip("dnssec-keygen is not installed") }
@@ -66,6 +67,7 @@ final class ServeIntegrationTests: XCTestCase {
             store: { path: \(directory)/state.sqlite }
             log-level: debug
             \(identity.map { "identity: { key-file: \($0) }" } ?? "")
+            \(metricsPort.map { "metrics: { address: 127.0.0.1, port: \($0) }" } ?? "")
             zones:
               - name: parent.
                 primary: { address: \(parent.address), port: \(parent.port) }
@@ -215,7 +217,8 @@ final class ServeIntegrationTests: XCTestCase {
             zone: "parent.", zoneFileText: Lab.zoneText + "ample.parent. 3600 IN NS ns.ample.net.\nother.parent. 3600 IN NS ns.other.net.\n",
             address: "127.0.0.126", port: 15326)
         defer { parent.stop() }
-        let agent = try await Self.startAgent(parent: parent, port: 15426, backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }")
+        let agent = try await Self.startAgent(
+            parent: parent, port: 15426, backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }", metricsPort: 15926)
         defer { agent.stop() }
         let child = try DomainName("child.parent.")
         let before = try Lab.served(parent)
@@ -259,6 +262,48 @@ final class ServeIntegrationTests: XCTestCase {
         let audit = try SQLiteStore(path: "\(agent.directory)/state.sqlite").audit(child: nil, limit: 100).filter { $0.decision != "NOTIMP" }
         XCTAssertEqual(audit.count, cases.count + 2)
         XCTAssertFalse(audit.contains { $0.decision == "NOERROR" })
+
+        // The Prometheus endpoint counted each outcome with the rule that decided it.
+        let metrics = try Self.httpGet(port: 15926, path: "/metrics")
+        XCTAssertTrue(metrics.hasPrefix("HTTP/1.1 200 OK"), metrics)
+        for line in [
+            "delegsync_requests_total{rcode=\"REFUSED\",ede=\"18\",rule=\"glue-out-of-bailiwick\"} 1",
+            "delegsync_requests_total{rcode=\"REFUSED\",ede=\"18\",rule=\"ns-empty\"} 1",
+            "delegsync_requests_total{rcode=\"BADSIG\",ede=\"18\",rule=\"badSignature\"} 1",
+            "delegsync_requests_total{rcode=\"NOTAUTH\",ede=\"20\",rule=\"\"} 1",
+            "delegsync_sig0_verifications_total{result=\"rejected\"} 2",
+            "delegsync_outbox_depth 0",
+            "delegsync_bootstrap_jobs{state=\"verifying\"} 0",
+        ] {
+            XCTAssertTrue(metrics.contains(line), "missing \(line) in\n\(metrics)")
+        }
+        XCTAssertTrue(metrics.contains("delegsync_sig0_verification_seconds_count "), metrics)
+        XCTAssertTrue(try Self.httpGet(port: 15926, path: "/").hasPrefix("HTTP/1.1 404"))
+    }
+
+    /// A plain HTTP/1.1 GET over a socket; the whole response, headers included.
+    static func httpGet(port: Int, path: String) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ToolError("socket failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw ToolError("cannot connect to 127.0.0.1:\(port)") }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        return String(decoding: response, as: UTF8.self)
     }
 
     /// The parent's primary is down: SERVFAIL; when it is back, the outbox applies the change
