@@ -50,6 +50,8 @@ public final class LabServer: @unchecked Sendable {
     public let logFile: String
     /// Where the zone's NOTIFYs go after a change (RFC 1996), e.g. `delegsync child watch`.
     public let notify: (address: String, port: Int)?
+    /// For a secondary (BIND only): where it transfers the zone from.
+    public let primary: (address: String, port: Int)?
     public private(set) var pid: pid_t = 0
     private var process: Process?
     private var aliasHeld = false
@@ -79,6 +81,13 @@ public final class LabServer: @unchecked Sendable {
             files: files, notify: notify)
     }
 
+    /// named (BIND 9) as a secondary for `zone`, transferring from `primary` (which NOTIFYs it
+    /// when created with `notify:` pointing here).
+    public static func bindSecondary(zone: String, primary: (address: String, port: Int), address: String, port: Int) throws -> LabServer {
+        try LabServer(
+            kind: .bind, zone: zone, zoneFileText: "", address: address, port: port, tsigKeyName: nil, files: [:], notify: nil, primary: primary)
+    }
+
     /// knotd (Knot DNS 3) as primary for `zone`, with an update ACL for the key.
     public static func knot(
         zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String? = "tsig-key.", files: [String: String] = [:],
@@ -99,11 +108,12 @@ public final class LabServer: @unchecked Sendable {
 
     init(
         kind: Kind, zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String?, tsigSecret givenSecret: String? = nil,
-        files: [String: String], notify: (address: String, port: Int)? = nil
+        files: [String: String], notify: (address: String, port: Int)? = nil, primary: (address: String, port: Int)? = nil
     ) throws {
         if let missing = Self.missing(kind) { throw ToolError(missing) }
         self.kind = kind
         self.notify = notify
+        self.primary = primary
         self.zone = zone.hasSuffix(".") ? zone : zone + "."
         self.address = address
         self.port = port
@@ -125,7 +135,8 @@ public final class LabServer: @unchecked Sendable {
             tsigKeyFile = nil
         }
         do {
-            try write(zoneFileText, to: zoneFile)
+            // A secondary starts without a zone file and transfers the zone.
+            if primary == nil { try write(zoneFileText, to: zoneFile) }
             for (name, text) in files { try write(text, to: "\(directory)/\(name)") }
             if let tsigKeyFile, let tsigKeyName, let tsigSecret {
                 try write("key \"\(tsigKeyName)\" {\n\talgorithm hmac-sha256;\n\tsecret \"\(tsigSecret)\";\n};\n", to: tsigKeyFile)
@@ -164,10 +175,11 @@ public final class LabServer: @unchecked Sendable {
                     recursion no;
                     dnssec-validation no;
                     \(notify.map { "notify explicit;\n    also-notify { \($0.address) port \($0.port); };\n    notify-source \(address);" } ?? "notify no;")
+                    allow-transfer { any; };
                 };
                 controls { };
                 \(include)zone "\(zone)" {
-                    type primary;
+                    \(primary.map { "type secondary;\n    primaries { \($0.address) port \($0.port); };\n    transfer-source \(address);" } ?? "type primary;")
                     file "\(zoneFile)";\(policy)
                 };
 
