@@ -128,13 +128,14 @@ public final class AgentRuntime: Sendable {
     }
 }
 
-/// Turns SIGTERM, SIGINT and SIGHUP into an async stream.
-final class SignalWatcher: @unchecked Sendable {
+/// Turns SIGTERM, SIGINT and SIGHUP into an async stream (the parent's and the child's
+/// daemons alike). From then on the three signals no longer end the process by themselves.
+public final class SignalWatcher: @unchecked Sendable {
     // The dispatch sources are only kept alive here, never touched after init.
-    let stream: AsyncStream<Int32>
+    public let stream: AsyncStream<Int32>
     let sources: [any DispatchSourceSignal]
 
-    init() {
+    public init() {
         let (stream, continuation) = AsyncStream<Int32>.makeStream()
         self.stream = stream
         var sources: [any DispatchSourceSignal] = []

@@ -51,7 +51,7 @@ extension ChildSynchronizer {
                 default:
                     throw ChildAgentError(.refused, "the parent refused the change: \(reply)")
                 }
-            } catch let error as ParentChannelError where error.code == .unreachable {
+            } catch let error as ChildAgentError where error.code == .unreachable {
                 last = "\(error)"
             }
             if attempt < attempts {

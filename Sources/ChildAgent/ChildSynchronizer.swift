@@ -165,11 +165,13 @@ extension DomainName {
     var parent: DomainName { (try? DomainName(labels: labels.dropFirst().map { Array($0) })) ?? self }
 }
 
-/// A child-agent failure that is not the parent's answer: configuration, reading the zones,
-/// the parent refusing in a way retrying will not fix.
+/// A child-agent failure: configuration, the parent unreachable or its answer not believed,
+/// the parent refusing in a way retrying will not fix, a bootstrap still pending.
 public struct ChildAgentError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case configuration, refused, unreachable, pending, notTrusted
+        /// The parent's answer does not parse, or is not signed by the receiver's key.
+        case malformed, unauthenticated
     }
     public let code: Code
     public let detail: String

@@ -9,7 +9,7 @@ import Transport
 /// are never truncated and cannot be spoofed from off-path).
 ///
 /// When the receiver's KEY is known, a reply that is not SIG(0)-signed by it over this request
-/// (RFC 2535 §4.1.8.1) is not believed: ``ParentChannelError/unauthenticated``.
+/// (RFC 2535 §4.1.8.1) is not believed: ``ChildAgentError/Code/unauthenticated``.
 public struct ParentChannel: Sendable {
     public let endpoints: [NameserverAddress]
     public let receiverKey: SIG0PublicKey?
@@ -30,7 +30,7 @@ public struct ParentChannel: Sendable {
 
     /// Sends `message` (already signed when it is an UPDATE) to the first endpoint that answers.
     public func send(_ message: [UInt8], now: UInt32) async throws -> ParentReply {
-        guard !endpoints.isEmpty else { throw ParentChannelError(.unreachable, "no address for the parent's UPDATE receiver") }
+        guard !endpoints.isEmpty else { throw ChildAgentError(.unreachable, "no address for the parent's UPDATE receiver") }
         var failures: [String] = []
         for endpoint in endpoints {
             let bytes: [UInt8]
@@ -42,7 +42,7 @@ public struct ParentChannel: Sendable {
             }
             return try reply(bytes, to: message, from: endpoint, now: now)
         }
-        throw ParentChannelError(.unreachable, "the parent's UPDATE receiver did not answer: " + failures.joined(separator: "; "))
+        throw ChildAgentError(.unreachable, "the parent's UPDATE receiver did not answer: " + failures.joined(separator: "; "))
     }
 
     /// Decodes and authenticates one reply.
@@ -51,10 +51,10 @@ public struct ParentChannel: Sendable {
         do {
             message = try Message(wire: bytes)
         } catch {
-            throw ParentChannelError(.malformed, "\(endpoint) sent a reply that does not parse: \(error)")
+            throw ChildAgentError(.malformed, "\(endpoint) sent a reply that does not parse: \(error)")
         }
         guard message.header.qr, message.id == UInt16(request[0]) << 8 | UInt16(request[1]) else {
-            throw ParentChannelError(.malformed, "\(endpoint) answered with another ID or without QR")
+            throw ChildAgentError(.malformed, "\(endpoint) answered with another ID or without QR")
         }
         var authenticated = false
         if let receiverKey {
@@ -62,7 +62,7 @@ public struct ParentChannel: Sendable {
                 try SIG0Verifier().verify(message: bytes, key: receiverKey, expectedSigner: receiverName, now: now, request: request)
                 authenticated = true
             } catch {
-                throw ParentChannelError(
+                throw ChildAgentError(
                     .unauthenticated, "\(endpoint)'s reply is not signed by the receiver's key \(receiverName?.description ?? ""): \(error); not believed")
             }
         }
@@ -79,20 +79,4 @@ public struct ParentChannel: Sendable {
         let option = KeyStateOption(keyID: keyTag, state: .inquiry).option(code: code)
         return try Message(header: header, question: [Question(name: child, type: .key)], edns: EDNS(options: [option])).wireFormat()
     }
-}
-
-/// Why the parent could not be asked, or its answer not believed.
-public struct ParentChannelError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        case unreachable, malformed, unauthenticated
-    }
-    public let code: Code
-    public let detail: String
-
-    public init(_ code: Code, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-
-    public var description: String { detail }
 }

@@ -59,11 +59,8 @@ struct ChildCommand: AsyncParsableCommand {
             case .configuration: throw ExitCode(UsageFailure.exitStatus)
             case .pending: throw ExitCode(pending)
             case .refused, .notTrusted: throw ExitCode(refused)
-            case .unreachable: throw ExitCode(1)
+            case .unreachable, .malformed, .unauthenticated: throw ExitCode(1)
             }
-        } catch let error as ParentChannelError {
-            printError("error: \(error)")
-            throw ExitCode(1)
         } catch let error as ZoneReadError {
             printError("error: \(error)")
             throw ExitCode(1)
