@@ -8,10 +8,10 @@ import XCTest
 /// `*._dsync.parent.` naming `delegsync serve`) and child (BIND, Knot, NSD) nameserver.
 /// `delegsync child keygen` → `publish-key` (RFC 2136 with TSIG to BIND and Knot; NSD has no
 /// UPDATE, so the key goes into its zone file) → `bootstrap` (DSYNC discovery, self-signed
-/// upload, KeyState until trusted) → the child zone changes (NS with glue added, a KSK whose DS
-/// the parent lacks from the start) → `delegsync child sync`; then one NS removed, and
-/// `delegsync child watch`, woken by the primary's NOTIFY, syncs → `dig` at the parent shows
-/// exactly the new delegation → `delegsync child roll`, after which the old key
+/// upload, KeyState until trusted) → the child zone changes (NS with glue added) →
+/// `delegsync child sync`; then one NS removed and a KSK added, and `delegsync child watch`,
+/// woken by the primary's NOTIFY, syncs (DS from the KSK) → `dig` at the parent shows exactly
+/// the new delegation → `delegsync child roll`, after which the old key
 /// no longer works.
 final class ChildLifecycleIntegrationTests: XCTestCase {
     // The 3×3 matrix: parent on BIND, Knot or NSD (backends rfc2136, rfc2136, nsd) × child on
@@ -53,7 +53,7 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
             let lines =
                 ["server \(server.address) \(server.port)", "zone child.parent."] + delete.map { "update delete \($0)" } + add.map { "update add \($0)" }
             let result = try Tool.run("nsupdate", ["-k", server.tsigKeyFile!], input: Data((lines + ["send", ""]).joined(separator: "\n").utf8))
-            guard result.status == 0 else { throw ToolError("nsupdate to the child: \(result.stderr)") }
+            guard result.status == 0 else { throw ToolError("nsupdate to the child: \(result.stderr)\n\(server.logTail(8))") }
         }
     }
 
@@ -85,7 +85,10 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         let dnskey = try Record(
             String(contentsOfFile: kskBase + ".key", encoding: .utf8).split(separator: "\n").first { !$0.hasPrefix(";") }.map(String.init) ?? "")
         let expectedDS = Lab.key(try Record(Tool.run(dsFromKey, ["-2", kskBase + ".key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let initial = ["child.parent. IN NS ns1.child.parent.", "ns1.child.parent. IN A \(ns1)", "child.parent. IN DNSKEY \(dnskey.rdataPresentation)"]
+        // BIND starts signing a zone an UPDATE adds a DNSKEY to (and fails without the private
+        // key), so its child zone has the KSK from the start; Knot and NSD get it later.
+        let kskRecord = "child.parent. \(kind == .nsd ? "" : "1 ")IN DNSKEY \(dnskey.rdataPresentation)"
+        let initial = ["child.parent. IN NS ns1.child.parent.", "ns1.child.parent. IN A \(ns1)"] + (kind == .bind ? [kskRecord] : [])
 
         let parent: LabServer =
             switch parentKind {
@@ -181,13 +184,13 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         XCTAssertTrue(bootstrap.stdout.contains("DSYNC"), bootstrap.stdout)
         XCTAssertTrue(bootstrap.stdout.contains("trusted: the parent trusts key"), bootstrap.stdout)
 
-        // The child zone changes: a second nameserver with glue (the KSK was there from the start).
+        // The child zone changes: a second nameserver with glue; `sync` sends it.
         try zone.change(add: ["child.parent. 1 IN NS ns2.child.parent.", "ns2.child.parent. 1 IN A \(ns2)"])
         let dry = try run("sync", "--dry-run")
         XCTAssertEqual(dry.status, 0, dry.stderr)
         XCTAssertTrue(dry.stdout.contains("update add child.parent. 3600 IN NS ns2.child.parent."), dry.stdout)
         XCTAssertTrue(dry.stdout.contains("update add ns2.child.parent. 3600 IN A \(ns2)"), dry.stdout)
-        XCTAssertTrue(dry.stdout.contains("IN DS "), dry.stdout)
+        XCTAssertEqual(dry.stdout.contains("IN DS "), kind == .bind, dry.stdout)
         XCTAssertFalse(try Lab.served(parent).ns.contains("child.parent. ns ns2.child.parent."), "--dry-run sent something")
 
         let sync = try run("sync")
@@ -195,10 +198,11 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         var served = try Lab.served(parent)
         XCTAssertEqual(served.ns, ["child.parent. ns ns1.child.parent.", "child.parent. ns ns2.child.parent."])
         XCTAssertEqual(served.glue, ["ns1.child.parent. a \(ns1)", "ns2.child.parent. a \(ns2)"])
-        XCTAssertEqual(served.ds, [expectedDS])
+        XCTAssertEqual(served.ds, kind == .bind ? [expectedDS] : [])
 
-        // From here `delegsync child watch` runs: ns1 leaves the NS set, the primary NOTIFYs the
-        // watcher, which syncs; the parent drops ns1 and its glue.
+        // From here `delegsync child watch` runs: ns1 leaves the NS set and a KSK appears; the
+        // primary NOTIFYs the watcher, which syncs: the parent drops ns1 and its glue and gets
+        // the KSK's DS.
         let watch = Process()
         watch.executableURL = URL(fileURLWithPath: ServeIntegrationTests.binary)
         watch.arguments = ["child", "watch", "--config", config]
@@ -218,15 +222,17 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
             if ((try? String(contentsOfFile: watchLog, encoding: .utf8)) ?? "").contains("in step") { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        try zone.change(delete: kind == .nsd ? ["child.parent. IN NS ns1.child.parent."] : ["child.parent. NS ns1.child.parent."])
+        try zone.change(
+            add: kind == .bind ? [] : [kskRecord], delete: kind == .nsd ? ["child.parent. IN NS ns1.child.parent."] : ["child.parent. NS ns1.child.parent."])
         for _ in 0..<100 {
-            if try Lab.served(parent).ns.count == 1 { break }
+            if try Lab.served(parent).ns.count == 1, try Lab.served(parent).ds.count == 1 { break }
             try await Task.sleep(for: .milliseconds(200))
         }
         let watchText = (try? String(contentsOfFile: watchLog, encoding: .utf8)) ?? ""
         served = try Lab.served(parent)
         XCTAssertEqual(served.ns, ["child.parent. ns ns2.child.parent."], watchText)
         XCTAssertEqual(served.glue, ["ns2.child.parent. a \(ns2)"])
+        XCTAssertEqual(served.ds, [expectedDS])
         XCTAssertTrue(watchText.contains("NOTIFY"), watchText)
         watch.terminate()
         watch.waitUntilExit()

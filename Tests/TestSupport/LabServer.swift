@@ -71,7 +71,8 @@ public final class LabServer: @unchecked Sendable {
 
     // MARK: Starting
 
-    /// named (BIND 9) as primary for `zone`, with `update-policy { grant KEY zonesub NS DS A AAAA KEY; }`.
+    /// named (BIND 9) as primary for `zone`, with `update-policy { grant KEY zonesub NS DS A AAAA KEY DNSKEY CDS CDNSKEY; }`
+    /// (the last three so tests can change a child's keys the way its operator would).
     public static func bind(
         zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String? = "tsig-key.", tsigSecret: String? = nil,
         files: [String: String] = [:], notify: (address: String, port: Int)? = nil
@@ -163,7 +164,7 @@ public final class LabServer: @unchecked Sendable {
         switch kind {
         case .bind:
             let include = tsigKeyFile.map { "include \"\($0)\";\n" } ?? ""
-            let policy = tsigKeyName.map { "\n    update-policy { grant \($0) zonesub NS DS A AAAA KEY; };" } ?? ""
+            let policy = tsigKeyName.map { "\n    update-policy { grant \($0) zonesub NS DS A AAAA KEY DNSKEY CDS CDNSKEY; };" } ?? ""
             return """
                 options {
                     directory "\(dir)";
@@ -206,7 +207,7 @@ public final class LabServer: @unchecked Sendable {
                     "  - id: update",
                     "    key: \(tsigKeyName)",
                     "    action: update",
-                    "    update-type: [NS, DS, A, AAAA, KEY]",
+                    "    update-type: [NS, DS, A, AAAA, KEY, DNSKEY, CDS, CDNSKEY]",
                 ]
             }
             lines += [
