@@ -1,4 +1,5 @@
 import Agent
+import ChildAgent
 import ArgumentParser
 import Backends
 import DNSWire
@@ -63,14 +64,21 @@ func makeLogger(_ level: String) -> Logger {
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Check a configuration file; exit 0 when it is usable, else print what to fix.")
+        abstract: "Check a configuration file, the parent agent's or the child agent's (one with children:); exit 0 when usable, else print what to fix.")
 
     @Option(help: "The YAML configuration file.")
     var config: String
 
     func run() throws {
         do {
-            let configuration = try AgentConfiguration.load(path: config)
+            let text = try ConfigReader.contents(of: config)
+            if try ConfigReader(file: config).root(text)["children"] != nil {
+                let configuration = try ChildConfiguration.parse(text, file: config)
+                let names = configuration.children.map(\.name.description)
+                print("\(config): ok, child agent (\(names.count) child\(names.count == 1 ? "" : "ren"): \(names.joined(separator: ", ")))")
+                return
+            }
+            let configuration = try AgentConfiguration.parse(text, file: config)
             print(
                 "\(config): ok (\(configuration.zones.count) zone\(configuration.zones.count == 1 ? "" : "s"): \(configuration.zones.map(\.name.description).joined(separator: ", ")))"
             )
