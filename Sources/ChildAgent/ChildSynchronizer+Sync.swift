@@ -19,7 +19,25 @@ extension ChildSynchronizer {
     /// answer. No answer or SERVFAIL is retried (`attempts` in all, the wait doubling from
     /// `backoff`); BADKEY starts one new bootstrap of the key (and throws ``ChildAgentError``
     /// `.pending`); any other refusal throws `.refused` with the parent's reason.
-    public func sync(dryRun: Bool = false, attempts: Int = 4, backoff: Duration = .seconds(2)) async throws -> SyncResult {
+    ///
+    /// With `wait`, a key the parent does not trust yet (its bootstrap under way: REFUSED with
+    /// the "known but not yet trusted" EDE, or BADKEY after a new upload) is followed with
+    /// KeyState inquiries for up to that long, and the UPDATE is sent again once it is trusted.
+    public func sync(dryRun: Bool = false, attempts: Int = 4, backoff: Duration = .seconds(2), wait: Duration? = nil) async throws -> SyncResult {
+        do {
+            return try await syncOnce(dryRun: dryRun, attempts: attempts, backoff: backoff)
+        } catch let error as ChildAgentError where wait != nil && (error.code == .pending || error.code == .notYetTrusted) {
+            let target = try await target()
+            let key = try signingKey(parent: target.parent)
+            progress("waiting up to \(wait ?? .zero) for the parent to trust key \(key.keyTag)")
+            guard case .trusted = try await follow(key, target: target, timeout: wait ?? .zero, poll: .seconds(5)) else {
+                throw ChildAgentError(.pending, "key \(key.keyTag) is still not trusted at the parent after \(wait ?? .zero); run sync again later")
+            }
+            return try await syncOnce(dryRun: dryRun, attempts: attempts, backoff: backoff)
+        }
+    }
+
+    func syncOnce(dryRun: Bool, attempts: Int, backoff: Duration) async throws -> SyncResult {
         let plan = try await plan()
         progress(
             "parent \(plan.target.parent) serves: NS \(plan.current.nameservers.map(\.description).sorted().joined(separator: " ")), \(plan.current.ds.count) DS"
@@ -48,6 +66,8 @@ extension ChildSynchronizer {
                     throw ChildAgentError(
                         .pending,
                         "the parent did not trust key \(key.keyTag) (\(reply)); its bootstrap started again: run delegsync child bootstrap to follow it")
+                case .refused where reply.error?.infoCode == DelegationEDE.keyKnownNotTrusted:
+                    throw ChildAgentError(.notYetTrusted, "the parent refused the change: \(reply)")
                 default:
                     throw ChildAgentError(.refused, "the parent refused the change: \(reply)")
                 }

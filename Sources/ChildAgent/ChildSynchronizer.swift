@@ -170,6 +170,8 @@ extension DomainName {
 public struct ChildAgentError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case configuration, refused, unreachable, pending, notTrusted
+        /// The parent refused because the key's bootstrap has not finished (waiting helps).
+        case notYetTrusted
         /// The parent's answer does not parse, or is not signed by the receiver's key.
         case malformed, unauthenticated
     }

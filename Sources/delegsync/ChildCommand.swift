@@ -58,7 +58,7 @@ struct ChildCommand: AsyncParsableCommand {
             switch error.code {
             case .configuration: throw ExitCode(UsageFailure.exitStatus)
             case .pending: throw ExitCode(pending)
-            case .refused, .notTrusted: throw ExitCode(refused)
+            case .refused, .notTrusted, .notYetTrusted: throw ExitCode(refused)
             case .unreachable, .malformed, .unauthenticated: throw ExitCode(1)
             }
         } catch let error as ZoneReadError {
@@ -174,10 +174,12 @@ struct ChildSyncCommand: AsyncParsableCommand {
     var dryRun = false
     @Option(help: "Attempts when the parent does not answer or answers SERVFAIL.")
     var attempts: Int = 4
+    @Option(help: "Seconds to wait, showing the parent's progress, when the key's bootstrap is still under way; then send again.")
+    var wait: Int = 0
 
     func run() async throws {
         try await ChildCommand.run {
-            switch try await options.synchronizer().sync(dryRun: dryRun, attempts: max(1, attempts)) {
+            switch try await options.synchronizer().sync(dryRun: dryRun, attempts: max(1, attempts), wait: wait > 0 ? .seconds(wait) : nil) {
             case .inStep:
                 print("in step: the parent's delegation matches the child")
             case .dryRun(let text):

@@ -170,7 +170,8 @@ final class ChildScenarioIntegrationTests: XCTestCase {
     }
 
     /// `delegsync serve` is stopped during the bootstrap and started again: the job resumes
-    /// from the store (round 1 is not run twice) and the key becomes trusted.
+    /// from the store (round 1 is not run twice) and the key becomes trusted; `child sync
+    /// --wait` waits for that and then sends the child's change.
     func testAgentRestartDuringBootstrapResumes() async throws {
         try Lab.skipUnlessAvailable(.bind)
         try Lab.skipUnlessAvailable(.nsd)
@@ -188,12 +189,11 @@ final class ChildScenarioIntegrationTests: XCTestCase {
             agent.stop()
             try? FileManager.default.removeItem(atPath: agent.directory)
         }
-        let (directory, config) = try Self.childConfig(resolver: parent, primary: ns1)
+        let (directory, config) = try Self.childConfig(resolver: parent, primary: ns1, servers: [ns1])
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let keyRecord = try Self.keygen(config, directory)
-        let child = try LabServer.nsd(
-            zone: "child.parent.", zoneFileText: Self.childZone(1, ["child.parent. IN NS ns1.child.parent.", "ns1.child.parent. IN A \(ns1)", keyRecord]),
-            address: ns1, port: 53)
+        let records = ["child.parent. IN NS ns1.child.parent.", "ns1.child.parent. IN A \(ns1)", keyRecord]
+        let child = try LabServer.nsd(zone: "child.parent.", zoneFileText: Self.childZone(1, records), address: ns1, port: 53)
         defer { child.stop() }
 
         let first = try Self.child(config, "bootstrap", "--wait", "2", "--poll", "1")
@@ -211,8 +211,14 @@ final class ChildScenarioIntegrationTests: XCTestCase {
         XCTAssertEqual(agent.process.terminationStatus, 0, "serve did not stop cleanly on SIGTERM")
         agent.process = try await ServeIntegrationTests.launchServe(config: agent.config, port: agent.port, log: agent.log)
 
-        let second = try Self.child(config, "bootstrap", "--wait", "30", "--poll", "1")
+        // Meanwhile the child adds a nameserver; `sync --wait` sees "known but not yet trusted",
+        // follows the bootstrap to its end, then sends the change.
+        try child.reload(zoneFileText: Self.childZone(2, records + ["child.parent. IN NS ns.provider.example."]))
+        let second = try Self.child(config, "sync", "--wait", "30")
         XCTAssertEqual(second.status, 0, second.stdout + second.stderr + agent.logText)
+        XCTAssertTrue(second.stdout.contains("waiting up to"), second.stdout)
+        XCTAssertTrue(second.stdout.contains("applied: the parent committed the change"), second.stdout)
+        XCTAssertTrue(try Lab.served(parent).ns.contains("child.parent. ns ns.provider.example."))
         status = try Tool.run(ServeIntegrationTests.binary, ["status", "--config", agent.config, "child.parent."]).stdout
         XCTAssertTrue(status.contains(": trusted, from bootstrap"), status)
         XCTAssertEqual(status.components(separatedBy: "round 1 of 2 passed").count, 2, "round 1 ran twice: \(status)")
