@@ -305,6 +305,9 @@ public struct ConfigReader {
             }
         case .script:
             guard backend.command != nil || backend.output != nil else { throw fail(bpath, "the script backend needs command or output") }
+            if backend.command?.isEmpty == true {
+                throw fail("\(bpath).command", "empty: give the program and its arguments, e.g. [/usr/local/bin/apply-delegation]")
+            }
         }
         if let keyFile = backend.tsigKeyFile, !FileManager.default.isReadableFile(atPath: keyFile) {
             throw fail("\(bpath).tsig-key-file", "cannot read \(keyFile)")

@@ -163,9 +163,8 @@ public struct BootstrapWorker: Sendable {
         return observations
     }
 
-    /// Addresses from the parent's glue (in-bailiwick names). Names outside the child need a
-    /// resolver, which this version does not use: they get no address, and the round fails
-    /// saying so.
+    /// Addresses from the parent's glue (in-bailiwick names). Names outside the child get theirs
+    /// from `bootstrap.resolver` (``resolve(_:with:)``); without one the round fails saying so.
     func addresses(of nameserver: DomainName, in delegation: DelegationSnapshot) -> [String] {
         (delegation.glue[nameserver] ?? []).compactMap { glue in
             switch glue.type {

@@ -96,7 +96,10 @@ struct ChildConfigReader {
         var watch = ChildConfiguration.Watch()
         if let node = try reader.mapping(root, "watch", at: "") {
             try reader.keys(node, allowed: ["listen", "debounce", "interval"], at: "watch")
-            if node["listen"] != nil { watch.listen = try addresses(node, "listen", at: "watch", defaultPort: 5399) }
+            if node["listen"] != nil {
+                watch.listen = try addresses(node, "listen", at: "watch", defaultPort: 5399)
+                guard !watch.listen.isEmpty else { throw fail("watch.listen", "empty: list at least one {address, port} for NOTIFY") }
+            }
             watch.debounce = try reader.int(node, "debounce", at: "watch", range: 0...3600) ?? watch.debounce
             watch.interval = try reader.int(node, "interval", at: "watch", range: 10...604_800) ?? watch.interval
         }
@@ -123,7 +126,7 @@ struct ChildConfigReader {
         } catch {
             throw fail("\(path).name", "\"\(text)\" is not a domain name: \(error)")
         }
-        guard name.labelCount > 1 else { throw fail("\(path).name", "the root has no parent") }
+        guard !name.isRoot else { throw fail("\(path).name", "the root has no parent") }
         guard let primary = try address(node, "primary", at: path) else { throw fail("\(path).primary", "missing: the child zone's primary {address, port}") }
         var child = ChildConfiguration.Child(name: name, primary: primary)
         if node["servers"] != nil { child.servers = try addresses(node, "servers", at: path, defaultPort: 53) }
@@ -149,7 +152,7 @@ struct ChildConfigReader {
         }
         child.ttl = UInt32(try reader.int(node, "ttl", at: path, range: 0...604_800) ?? Int(child.ttl))
         if let text = try reader.string(node, "algorithm", at: path) {
-            guard let algorithm = SIG0Algorithm(mnemonic: text) else {
+            guard let algorithm = SIG0Algorithm(mnemonic: text), algorithm.isSupported else {
                 throw fail("\(path).algorithm", "\"\(text)\" is not ED25519, ECDSAP256SHA256, ECDSAP384SHA384 or RSASHA256")
             }
             child.algorithm = algorithm

@@ -17,7 +17,9 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the parental agent: receive SIG(0)-signed delegation UPDATEs and commit them to the parent zone.",
-        discussion: "SIGTERM and SIGINT finish in-flight work and exit; SIGHUP re-reads the configuration (listen addresses need a restart).")
+        discussion:
+            "SIGTERM and SIGINT finish in-flight work and exit; SIGHUP re-reads the configuration (listen, store.path, log-level, the server limits and metrics need a restart)."
+    )
 
     @Option(help: "The YAML configuration file.")
     var config: String
