@@ -53,6 +53,30 @@ final class ChildScenarioIntegrationTests: XCTestCase {
         return "child.parent. IN KEY " + (try BINDKeyFile.load(path: base + ".key").record.rdataPresentation)
     }
 
+    /// BIND serving the parent zone on 127.0.0.`base` and `delegsync serve` in front of it
+    /// (2 bootstrap rounds, `interval` seconds apart).
+    static func parentAndAgent(base: Int, nameservers: [(String, String)], interval: Int) async throws -> (LabServer, ServeIntegrationTests.Agent) {
+        let parent = try LabServer.bind(
+            zone: "parent.", zoneFileText: parentZone(agentPort: 15400 + base, nameservers: nameservers), address: "127.0.0.\(base)", port: 15300 + base)
+        do {
+            let agent = try await ServeIntegrationTests.startAgent(
+                parent: parent, port: 15400 + base,
+                backend:
+                    "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: \(interval), maximum-interval: \(max(2, interval)) }",
+                importKey: false)
+            return (parent, agent)
+        } catch {
+            parent.stop()
+            throw error
+        }
+    }
+
+    static func stop(_ parent: LabServer, _ agent: ServeIntegrationTests.Agent) {
+        agent.stop()
+        try? FileManager.default.removeItem(atPath: agent.directory)
+        parent.stop()
+    }
+
     static func childZone(_ serial: UInt32, _ records: [String]) -> String {
         "$TTL 1\nchild.parent. IN SOA ns1.child.parent. hostmaster.child.parent. \(serial) 3600 900 604800 1\n" + records.joined(separator: "\n") + "\n"
     }
@@ -65,18 +89,8 @@ final class ChildScenarioIntegrationTests: XCTestCase {
         try Lab.skipUnlessAvailable(.nsd)
         let base = 235
         let ns1 = "127.0.0.\(base + 1)", ns2 = "127.0.0.\(base + 2)"
-        let parent = try LabServer.bind(
-            zone: "parent.", zoneFileText: Self.parentZone(agentPort: 15400 + base, nameservers: [("ns1", ns1), ("ns2", ns2)]), address: "127.0.0.\(base)",
-            port: 15300 + base)
-        defer { parent.stop() }
-        let agent = try await ServeIntegrationTests.startAgent(
-            parent: parent, port: 15400 + base,
-            backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: 1, maximum-interval: 2 }",
-            importKey: false)
-        defer {
-            agent.stop()
-            try? FileManager.default.removeItem(atPath: agent.directory)
-        }
+        let (parent, agent) = try await Self.parentAndAgent(base: base, nameservers: [("ns1", ns1), ("ns2", ns2)], interval: 1)
+        defer { Self.stop(parent, agent) }
         // The child agent only sees ns1 (its configured servers); the parent asks both.
         let (directory, config) = try Self.childConfig(resolver: parent, primary: ns1, servers: [ns1])
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -177,18 +191,8 @@ final class ChildScenarioIntegrationTests: XCTestCase {
         try Lab.skipUnlessAvailable(.nsd)
         let base = 245
         let ns1 = "127.0.0.\(base + 1)"
-        let parent = try LabServer.bind(
-            zone: "parent.", zoneFileText: Self.parentZone(agentPort: 15400 + base, nameservers: [("ns1", ns1)]), address: "127.0.0.\(base)",
-            port: 15300 + base)
-        defer { parent.stop() }
-        let agent = try await ServeIntegrationTests.startAgent(
-            parent: parent, port: 15400 + base,
-            backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: 6, maximum-interval: 6 }",
-            importKey: false)
-        defer {
-            agent.stop()
-            try? FileManager.default.removeItem(atPath: agent.directory)
-        }
+        let (parent, agent) = try await Self.parentAndAgent(base: base, nameservers: [("ns1", ns1)], interval: 6)
+        defer { Self.stop(parent, agent) }
         let (directory, config) = try Self.childConfig(resolver: parent, primary: ns1, servers: [ns1])
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let keyRecord = try Self.keygen(config, directory)
