@@ -166,13 +166,7 @@ public struct BootstrapWorker: Sendable {
     /// Addresses from the parent's glue (in-bailiwick names). Names outside the child get theirs
     /// from `bootstrap.resolver` (``resolve(_:with:)``); without one the round fails saying so.
     func addresses(of nameserver: DomainName, in delegation: DelegationSnapshot) -> [String] {
-        (delegation.glue[nameserver] ?? []).compactMap { glue in
-            switch glue.type {
-            case .a where glue.rdata.count == 4: glue.rdata.map(String.init).joined(separator: ".")
-            case .aaaa where glue.rdata.count == 16: IPv6Text.format(glue.rdata)
-            default: nil
-            }
-        }.sorted()
+        (delegation.glue[nameserver] ?? []).compactMap { IPAddressText.text(type: $0.type, rdata: $0.rdata) }.sorted()
     }
 
     /// A and AAAA of an out-of-bailiwick nameserver from the configured resolver (RD=1, TCP).
@@ -186,10 +180,7 @@ public struct BootstrapWorker: Sendable {
             guard let bytes = try? query.wireFormat(), let answer = try? await exchange(bytes, resolver.address, resolver.port, .tcp),
                 let reply = try? Message(wire: answer), reply.id == header.id, reply.rcode == .noError
             else { continue }
-            for record in reply.answer where record.type == type {
-                if type == .a, record.rdata.count == 4 { found.append(record.rdata.map(String.init).joined(separator: ".")) }
-                if type == .aaaa, record.rdata.count == 16 { found.append(IPv6Text.format(record.rdata)) }
-            }
+            found += reply.answer.filter { $0.type == type }.compactMap { IPAddressText.text(type: $0.type, rdata: $0.rdata) }
         }
         return found.sorted()
     }
@@ -221,16 +212,5 @@ public struct BootstrapWorker: Sendable {
             AuditEntry(
                 time: now, source: job.source, transport: "bootstrap", zone: job.zone, signer: job.child, keyTag: job.keyTag,
                 request: lines.joined(separator: "\n"), decision: decision, reason: reason))
-    }
-}
-
-/// RFC 5952 text for an IPv6 address.
-enum IPv6Text {
-    static func format(_ bytes: [UInt8]) -> String {
-        var address = in6_addr()
-        withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: bytes) }
-        var buffer = [CChar](repeating: 0, count: 46)
-        guard inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil else { return "?" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

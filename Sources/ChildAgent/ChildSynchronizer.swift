@@ -160,11 +160,6 @@ public struct ChildSynchronizer: Sendable {
     }
 }
 
-extension DomainName {
-    /// The name without its first label (the root's parent is the root).
-    var parent: DomainName { (try? DomainName(labels: labels.dropFirst().map { Array($0) })) ?? self }
-}
-
 /// A child-agent failure: configuration, the parent unreachable or its answer not believed,
 /// the parent refusing in a way retrying will not fix, a bootstrap still pending.
 public struct ChildAgentError: Error, Sendable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import Agent
 import DNSWire
 import Foundation
 
@@ -23,27 +24,10 @@ public struct NameserverAddress: Sendable, Hashable, Comparable, CustomStringCon
     }
 
     /// Whether `text` is an IPv4 or IPv6 address literal.
-    public static func isAddressLiteral(_ text: String) -> Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
-    }
+    public static func isAddressLiteral(_ text: String) -> Bool { IPAddressText.isValid(text) }
 
     /// The address in an A or AAAA record as text (RFC 5952 for IPv6), or `nil`.
-    public static func addressText(_ record: Record) -> String? {
-        switch record.type {
-        case .a where record.rdata.count == 4:
-            return record.rdata.map(String.init).joined(separator: ".")
-        case .aaaa where record.rdata.count == 16:
-            var address = in6_addr()
-            withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: record.rdata) }
-            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-            guard inet_ntop(AF_INET6, &address, &text, socklen_t(text.count)) != nil else { return nil }
-            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        default:
-            return nil
-        }
-    }
+    public static func addressText(_ record: Record) -> String? { IPAddressText.text(type: record.type, rdata: record.rdata) }
 
     /// `192.0.2.1` on port 53, `192.0.2.1:5353` or `[2001:db8::1]:5353` otherwise.
     public var description: String {
