@@ -8,10 +8,10 @@ import XCTest
 /// `*._dsync.parent.` naming `delegsync serve`) and child (BIND, Knot, NSD) nameserver.
 /// `delegsync child keygen` → `publish-key` (RFC 2136 with TSIG to BIND and Knot; NSD has no
 /// UPDATE, so the key goes into its zone file) → `bootstrap` (DSYNC discovery, self-signed
-/// upload, KeyState until trusted) → the child zone changes (NS with glue added) →
-/// `delegsync child sync`; then one NS removed and a KSK added, and `delegsync child watch`,
-/// woken by the primary's NOTIFY, syncs (DS from the KSK) → `dig` at the parent shows exactly
-/// the new delegation → `delegsync child roll`, after which the old key
+/// upload, KeyState until trusted) → with `delegsync child watch` running, the child zone
+/// changes (NS with glue added; then one NS removed and a KSK added), the primary NOTIFYs, the
+/// watcher syncs, and `dig` at the parent shows exactly the new delegation (DS from the KSK) →
+/// `delegsync child sync --dry-run` and `sync` by hand → `delegsync child roll`, after which the old key
 /// no longer works.
 final class ChildLifecycleIntegrationTests: XCTestCase {
     // The 3×3 matrix: parent on BIND, Knot or NSD (backends rfc2136, rfc2136, nsd) × child on
@@ -184,25 +184,9 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         XCTAssertTrue(bootstrap.stdout.contains("DSYNC"), bootstrap.stdout)
         XCTAssertTrue(bootstrap.stdout.contains("trusted: the parent trusts key"), bootstrap.stdout)
 
-        // The child zone changes: a second nameserver with glue; `sync` sends it.
-        try zone.change(add: ["child.parent. 1 IN NS ns2.child.parent.", "ns2.child.parent. 1 IN A \(ns2)"])
-        let dry = try run("sync", "--dry-run")
-        XCTAssertEqual(dry.status, 0, dry.stderr)
-        XCTAssertTrue(dry.stdout.contains("update add child.parent. 3600 IN NS ns2.child.parent."), dry.stdout)
-        XCTAssertTrue(dry.stdout.contains("update add ns2.child.parent. 3600 IN A \(ns2)"), dry.stdout)
-        XCTAssertEqual(dry.stdout.contains("IN DS "), kind == .bind, dry.stdout)
-        XCTAssertFalse(try Lab.served(parent).ns.contains("child.parent. ns ns2.child.parent."), "--dry-run sent something")
-
-        let sync = try run("sync")
-        XCTAssertEqual(sync.status, 0, sync.stdout + sync.stderr + agent.logText)
-        var served = try Lab.served(parent)
-        XCTAssertEqual(served.ns, ["child.parent. ns ns1.child.parent.", "child.parent. ns ns2.child.parent."])
-        XCTAssertEqual(served.glue, ["ns1.child.parent. a \(ns1)", "ns2.child.parent. a \(ns2)"])
-        XCTAssertEqual(served.ds, kind == .bind ? [expectedDS] : [])
-
-        // From here `delegsync child watch` runs: ns1 leaves the NS set and a KSK appears; the
-        // primary NOTIFYs the watcher, which syncs: the parent drops ns1 and its glue and gets
-        // the KSK's DS.
+        // From here `delegsync child watch` runs. Each change to the child zone makes the primary
+        // NOTIFY the watcher, which syncs: first a second nameserver with glue, then ns1 leaves
+        // and a KSK appears (the parent drops ns1 and its glue and gets the KSK's DS).
         let watch = Process()
         watch.executableURL = URL(fileURLWithPath: ServeIntegrationTests.binary)
         watch.arguments = ["child", "watch", "--config", config]
@@ -217,26 +201,52 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
                 watch.waitUntilExit()
             }
         }
-        // Started and done with its first sync (nothing to do) before the change.
+        func watchText() -> String { (try? String(contentsOfFile: watchLog, encoding: .utf8)) ?? "" }
+        func served(until done: (Lab.Served) -> Bool) async throws -> Lab.Served {
+            for _ in 0..<100 {
+                let now = try Lab.served(parent)
+                if done(now) { return now }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            return try Lab.served(parent)
+        }
+        // Started and done with its first sync before the first change. For BIND children
+        // (KSK from the start) that first sync already brings the DS.
         for _ in 0..<100 {
-            if ((try? String(contentsOfFile: watchLog, encoding: .utf8)) ?? "").contains("in step") { break }
+            if watchText().contains("sync of child.parent. (start-up) done") { break }
             try await Task.sleep(for: .milliseconds(100))
         }
+        try zone.change(add: ["child.parent. 1 IN NS ns2.child.parent.", "ns2.child.parent. 1 IN A \(ns2)"])
+        var now = try await served { $0.ns.count == 2 }
+        XCTAssertEqual(now.ns, ["child.parent. ns ns1.child.parent.", "child.parent. ns ns2.child.parent."], watchText())
+        XCTAssertEqual(now.glue, ["ns1.child.parent. a \(ns1)", "ns2.child.parent. a \(ns2)"])
+        XCTAssertEqual(now.ds, kind == .bind ? [expectedDS] : [])
+
         try zone.change(
             add: kind == .bind ? [] : [kskRecord], delete: kind == .nsd ? ["child.parent. IN NS ns1.child.parent."] : ["child.parent. NS ns1.child.parent."])
-        for _ in 0..<100 {
-            if try Lab.served(parent).ns.count == 1, try Lab.served(parent).ds.count == 1 { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        let watchText = (try? String(contentsOfFile: watchLog, encoding: .utf8)) ?? ""
-        served = try Lab.served(parent)
-        XCTAssertEqual(served.ns, ["child.parent. ns ns2.child.parent."], watchText)
-        XCTAssertEqual(served.glue, ["ns2.child.parent. a \(ns2)"])
-        XCTAssertEqual(served.ds, [expectedDS])
-        XCTAssertTrue(watchText.contains("NOTIFY"), watchText)
+        now = try await served { $0.ns.count == 1 && $0.ds.count == 1 }
+        XCTAssertEqual(now.ns, ["child.parent. ns ns2.child.parent."], watchText())
+        XCTAssertEqual(now.glue, ["ns2.child.parent. a \(ns2)"])
+        XCTAssertEqual(now.ds, [expectedDS])
+        XCTAssertEqual(watchText().components(separatedBy: "(NOTIFY) done: applied").count - 1, 2, watchText())
         watch.terminate()
         watch.waitUntilExit()
-        XCTAssertEqual(watch.terminationStatus, 0, watchText)
+        XCTAssertEqual(watch.terminationStatus, 0, watchText())
+
+        // Without the watcher: `sync --dry-run` shows the UPDATE and sends nothing, `sync` sends
+        // it, a second `sync` finds nothing to do.
+        try zone.change(add: ["child.parent. \(kind == .nsd ? "" : "1 ")IN NS ns.provider.example."])
+        let dry = try run("sync", "--dry-run")
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        XCTAssertTrue(dry.stdout.contains("update add child.parent. 3600 IN NS ns.provider.example."), dry.stdout)
+        XCTAssertFalse(dry.stdout.contains("provider.example. 3600 IN A"), dry.stdout)
+        XCTAssertEqual(try Lab.served(parent).ns.count, 1, "--dry-run sent something")
+        let sync = try run("sync")
+        XCTAssertEqual(sync.status, 0, sync.stdout + sync.stderr + agent.logText)
+        XCTAssertTrue(sync.stdout.contains("applied: the parent committed the change"), sync.stdout)
+        now = try Lab.served(parent)
+        XCTAssertEqual(now.ns, ["child.parent. ns ns2.child.parent.", "child.parent. ns ns.provider.example."])
+        XCTAssertEqual(now.glue, ["ns2.child.parent. a \(ns2)"])
         let again = try run("sync")
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stdout.contains("in step"), again.stdout)
