@@ -113,9 +113,15 @@ if ProcessInfo.processInfo.environment["AGENTBENCH_PARTS"] != nil {
         for _ in 0..<n { try body() }
         say(String(format: "%-24@ %8.1f µs", name as NSString, (monotonicSeconds() - start) / Double(n) * 1e6))
     }
-    try time("store.key") { _ = try store.key(zone: zone, child: child, keyTag: key.keyTag, algorithm: 15) }
-    try time("store.lastInception") { _ = try store.lastInception(zone: zone, child: child, keyTag: key.keyTag) }
-    try time("store.recordInception") { try store.recordInception(zone: zone, child: child, keyTag: key.keyTag, inception: 5) }
+    try time("store.keys(tag)") { _ = try store.keys(zone: zone, child: child, keyTag: key.keyTag, algorithm: 15) }
+    var serial: UInt8 = 0
+    try time("store.admit") {
+        serial &+= 1
+        _ = try store.admit(
+            Admission(
+                key: KeyIdentity(zone: zone, child: child, rdata: key.keyData.rdata), inception: 5, signatureDigest: SHA256.digest([serial, 1, 2]),
+                expiresAt: 10, budget: nil), now: 1)
+    }
     try time("store.appendAudit") {
         try store.appendAudit(
             AuditEntry(

@@ -21,8 +21,24 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     public struct Limits: Sendable, Equatable {
         public var server = DNSServerLimits()
-        /// Accepted delegation UPDATEs per child per hour. Default 20.
+        /// Accepted delegation UPDATEs per child per hour (signed by its trusted keys; nobody
+        /// else can spend it). Default 20.
         public var updatesPerChildPerHour = 20
+        /// Self-signed key uploads per source address per hour. Default 10.
+        public var uploadsPerSourcePerHour = 10
+        /// Self-signed key uploads per source prefix (IPv4 /24, IPv6 /56) per hour. Default 30.
+        public var uploadsPerPrefixPerHour = 30
+        /// Self-signed key uploads from all sources together per hour. Default 300.
+        public var uploadsPerHour = 300
+        /// KeyState inquiries per source address per hour (the prefix gets three times as many).
+        /// Default 720.
+        public var inquiriesPerSourcePerHour = 720
+        /// KeyState inquiries from all sources together per hour. Default 20000.
+        public var inquiriesPerHour = 20000
+        /// Unfinished bootstrap jobs one child may have side by side (one per key). Default 4.
+        public var pendingJobsPerChild = 4
+        /// Seconds a queued change is retried before it is given up and reported. Default 86400.
+        public var changeDeadline: Int64 = 86400
     }
 
     public enum BackendKind: String, Sendable, Equatable, CaseIterable {
@@ -215,12 +231,25 @@ public struct ConfigReader {
         var limits = AgentConfiguration.Limits()
         if let node = try mapping(root, "limits", at: "") {
             try keys(
-                node, allowed: ["max-message-size", "max-tcp-connections", "tcp-idle-timeout", "max-in-flight", "updates-per-child-per-hour"], at: "limits")
+                node,
+                allowed: [
+                    "max-message-size", "max-tcp-connections", "tcp-idle-timeout", "max-in-flight", "updates-per-child-per-hour",
+                    "uploads-per-source-per-hour", "uploads-per-prefix-per-hour", "uploads-per-hour", "inquiries-per-source-per-hour",
+                    "inquiries-per-hour", "pending-jobs-per-child", "change-deadline",
+                ], at: "limits")
             limits.server.maxMessageSize = try int(node, "max-message-size", at: "limits", range: 512...65535) ?? limits.server.maxMessageSize
             limits.server.maxTCPConnections = try int(node, "max-tcp-connections", at: "limits", range: 1...100_000) ?? limits.server.maxTCPConnections
             limits.server.tcpIdleTimeout = try int(node, "tcp-idle-timeout", at: "limits", range: 1...3600) ?? limits.server.tcpIdleTimeout
             limits.server.maxInFlight = try int(node, "max-in-flight", at: "limits", range: 1...10_000) ?? limits.server.maxInFlight
             limits.updatesPerChildPerHour = try int(node, "updates-per-child-per-hour", at: "limits", range: 1...100_000) ?? limits.updatesPerChildPerHour
+            limits.uploadsPerSourcePerHour = try int(node, "uploads-per-source-per-hour", at: "limits", range: 1...100_000) ?? limits.uploadsPerSourcePerHour
+            limits.uploadsPerPrefixPerHour = try int(node, "uploads-per-prefix-per-hour", at: "limits", range: 1...100_000) ?? limits.uploadsPerPrefixPerHour
+            limits.uploadsPerHour = try int(node, "uploads-per-hour", at: "limits", range: 1...1_000_000) ?? limits.uploadsPerHour
+            limits.inquiriesPerSourcePerHour =
+                try int(node, "inquiries-per-source-per-hour", at: "limits", range: 1...1_000_000) ?? limits.inquiriesPerSourcePerHour
+            limits.inquiriesPerHour = try int(node, "inquiries-per-hour", at: "limits", range: 1...10_000_000) ?? limits.inquiriesPerHour
+            limits.pendingJobsPerChild = try int(node, "pending-jobs-per-child", at: "limits", range: 1...100) ?? limits.pendingJobsPerChild
+            limits.changeDeadline = Int64(try int(node, "change-deadline", at: "limits", range: 60...30 * 86400) ?? Int(limits.changeDeadline))
         }
         let keyStateCode = UInt16(try int(root, "keystate-option-code", at: "", range: 1...65535) ?? Int(KeyStateOption.defaultCode))
         var identityKeyFile: String? = nil

@@ -25,6 +25,7 @@ public final class AgentMetrics: Sendable {
         var verifyCount: UInt64 = 0
         var verifySum: Double = 0
         var backendFailures: [String: UInt64] = [:]
+        var givenUp: [String: UInt64] = [:]
     }
 
     let state = NIOLockedValueBox(State())
@@ -48,6 +49,15 @@ public final class AgentMetrics: Sendable {
     func backendFailure(zone: DomainName) {
         state.withLockedValue { $0.backendFailures[zone.description, default: 0] += 1 }
     }
+
+    /// Queued changes this agent gave up: `cancelled` (the signing key was revoked), `deadline`,
+    /// `permanent` (the primary refuses the content), `refused` (the policy, on the data as it is now).
+    func givenUp(_ reason: String, count: Int = 1) {
+        guard count > 0 else { return }
+        state.withLockedValue { $0.givenUp[reason, default: 0] += UInt64(count) }
+    }
+
+    func cancelled(_ count: Int) { givenUp("cancelled", count: count) }
 
     /// The Prometheus text exposition format (version 0.0.4).
     public func exposition(store: any DelegationStore) -> String {
@@ -77,6 +87,10 @@ public final class AgentMetrics: Sendable {
         family("delegsync_backend_failures_total", "counter", "Changes the parent's nameserver did not take (they stay in the outbox).")
         for (zone, count) in state.backendFailures.sorted(by: { $0.key < $1.key }) {
             out.append("delegsync_backend_failures_total{zone=\"\(zone)\"} \(count)")
+        }
+        family("delegsync_outbox_given_up_total", "counter", "Queued changes given up, by reason (cancelled, deadline, permanent, refused).")
+        for reason in ["cancelled", "deadline", "permanent", "refused"] {
+            out.append("delegsync_outbox_given_up_total{reason=\"\(reason)\"} \(state.givenUp[reason] ?? 0)")
         }
         family("delegsync_bootstrap_jobs", "gauge", "Key bootstrap jobs in the store, by state.")
         let jobs = (try? store.bootstraps(child: nil, activeOnly: false)) ?? []

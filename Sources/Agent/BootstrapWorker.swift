@@ -60,7 +60,7 @@ public struct BootstrapWorker: Sendable {
                 }
                 audit(job, now: now, decision: verdict.approved ? "APPROVED" : "REJECTED", reason: "approval command: \(verdict.text)", observations: [])
                 if !verdict.approved {
-                    try? store.setKeyState(zone: zone.name, child: child, keyTag: job.keyTag, state: .revoked)
+                    _ = try? Self.reject(job, zone: zone.name, child: child, store: store)
                 }
             }
             if action == .promote {
@@ -89,15 +89,32 @@ public struct BootstrapWorker: Sendable {
     }
 
     /// The key of a job that reached `trusted` becomes trusted; the child's other keys are
-    /// revoked (only now: DDNS draft). Also used when an operator approves.
-    public static func promote(_ job: KeyBootstrap, zone: DomainName, child: DomainName, store: any DelegationStore, now: Int64) throws {
-        guard let data = try? KEYData(rdata: job.key) else { return }
+    /// revoked (only now: DDNS draft) and its other unfinished jobs superseded — each by its
+    /// identity, so a key that merely shares the tag is told apart. Also used when an operator
+    /// approves. Returns how many queued changes of revoked keys were cancelled.
+    @discardableResult
+    public static func promote(_ job: KeyBootstrap, zone: DomainName, child: DomainName, store: any DelegationStore, now: Int64) throws -> Int {
+        guard let data = try? KEYData(rdata: job.key) else { return 0 }
         try store.putKey(
             StoredKey(
                 zone: zone, child: child, keyTag: job.keyTag, algorithm: data.algorithm, rdata: job.key, state: .trusted, addedAt: now, origin: "bootstrap"))
+        var cancelled = 0
         for key in try store.keys(zone: zone, child: child) where key.rdata != job.key && key.state != .revoked {
-            try store.setKeyState(zone: zone, child: child, keyTag: key.keyTag, state: .revoked)
+            cancelled += try store.setKeyState(key.identity, state: .revoked).cancelledChanges
         }
+        for var other in try store.bootstraps(child: child, activeOnly: true) where other.key != job.key && (try? DomainName(other.zone)) == zone {
+            other.supersede(now: now)
+            try store.putBootstrap(other, now: now)
+        }
+        return cancelled
+    }
+
+    /// A rejected job's key is revoked — that key only, and only while it is not trusted (a
+    /// rejection never touches a key that was proven otherwise).
+    public static func reject(_ job: KeyBootstrap, zone: DomainName, child: DomainName, store: any DelegationStore) throws {
+        let identity = KeyIdentity(zone: zone, child: child, rdata: job.key)
+        guard let key = try store.key(identity), key.state == .known else { return }
+        try store.setKeyState(identity, state: .revoked)
     }
 
     /// Writes the trusted KEY at the delegation in the parent zone (replacing older KEYs there).

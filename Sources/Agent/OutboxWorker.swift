@@ -6,7 +6,10 @@ import Store
 
 /// Applies stored changes to the parent zone and retries failed ones with exponential backoff
 /// (5 s doubling to one hour). Applying twice changes nothing, so a retry after an unclear
-/// failure is safe.
+/// failure is safe. A change is given up — audited, counted, never retried — when its signing
+/// key is no longer trusted, its deadline (`limits.change-deadline`) has passed, the primary
+/// refuses its content (a permanent ``BackendError``), or the policy refuses it against the
+/// parent's data as it is now.
 public struct OutboxWorker: Sendable {
     let configuration: AgentConfiguration
     let store: any DelegationStore
@@ -30,6 +33,8 @@ public struct OutboxWorker: Sendable {
     struct Result {
         let applied: Bool
         let text: String
+        /// The backend refused the content: the entry is given up.
+        var permanent = false
     }
 
     static func backoff(attempts: Int) -> Int64 {
@@ -47,6 +52,11 @@ public struct OutboxWorker: Sendable {
         }
         do {
             try await backend.apply(Update(zone: zone.name, operations: entry.operations))
+        } catch let error as BackendError where error.permanent {
+            metrics.backendFailure(zone: zone.name)
+            metrics.givenUp("permanent")
+            try? store.markFailed(id: id, error: "given up: the primary refuses this change: \(error)")
+            return Result(applied: false, text: "\(error)", permanent: true)
         } catch {
             metrics.backendFailure(zone: zone.name)
             try? store.markAttemptFailed(id: id, error: "\(error)", nextAttemptAt: now + backoff(attempts: entry.attempts))
@@ -78,6 +88,10 @@ public struct OutboxWorker: Sendable {
         var applied = 0
         for entry in due {
             guard let id = entry.id, let zone = configuration.zone(named: entry.zone) else { continue }
+            if let reason = giveUpReason(entry, now: now) {
+                giveUp(entry, id: id, reason: reason, now: now)
+                continue
+            }
             let current: DelegationSnapshot?
             do {
                 current = try await reader.delegation(in: zone, child: entry.child)
@@ -91,8 +105,7 @@ public struct OutboxWorker: Sendable {
                 continue
             }
             if case .reject(let violation) = Self.policy(for: zone).evaluate(request) {
-                try? store.markFailed(id: id, error: violation.description)
-                logger.warning("outbox entry refused", metadata: ["delegsync.child": "\(entry.child)", "delegsync.reason": "\(violation)"])
+                giveUp(entry, id: id, reason: ("refused", violation.description), now: now)
                 continue
             }
             let operations = request.operations(ttl: zone.ttl)
@@ -112,5 +125,31 @@ public struct OutboxWorker: Sendable {
             if result.applied { applied += 1 }
         }
         return applied
+    }
+
+    /// Why a due entry is not tried again: its signer is no longer trusted (`cancelled`), or its
+    /// deadline has passed (`deadline`); nil when it may be tried.
+    func giveUpReason(_ entry: OutboxEntry, now: Int64) -> (metric: String, text: String)? {
+        if let signer = entry.signer {
+            let state = (try? store.key(signer))?.state
+            if state != .trusted {
+                return ("cancelled", "cancelled: the signing key \(signer.keyText) is \(state?.rawValue ?? "gone")")
+            }
+        }
+        if let deadline = entry.deadline, now > deadline {
+            return ("deadline", "given up: not applied by its deadline \(UTCTime.text(deadline))" + (entry.lastError.map { "; last error: \($0)" } ?? ""))
+        }
+        return nil
+    }
+
+    /// Marks the entry failed for good, counts it and writes the audit entry the operator reads.
+    func giveUp(_ entry: OutboxEntry, id: Int64, reason: (metric: String, text: String), now: Int64) {
+        try? store.markFailed(id: id, error: reason.text)
+        metrics.givenUp(reason.metric)
+        logger.warning("outbox entry given up", metadata: ["delegsync.child": "\(entry.child)", "delegsync.reason": "\(reason.text)"])
+        try? store.appendAudit(
+            AuditEntry(
+                time: now, source: "outbox", transport: "outbox", zone: entry.zone.description, signer: entry.child.description, keyTag: entry.signer?.keyTag,
+                request: entry.operations.map(\.description).joined(separator: "\n"), decision: "GIVEN UP", reason: reason.text))
     }
 }

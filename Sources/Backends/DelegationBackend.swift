@@ -14,5 +14,11 @@ public protocol DelegationBackend: Sendable {
 /// Why a backend could not apply a change: the text says what the primary or the tool answered.
 public struct BackendError: Error, Sendable, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The primary refuses the content itself (a retry of the same change cannot succeed); the
+    /// outbox gives such a change up at once instead of retrying it.
+    public let permanent: Bool
+    public init(_ description: String, permanent: Bool = false) {
+        self.description = description
+        self.permanent = permanent
+    }
 }

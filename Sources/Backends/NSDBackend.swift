@@ -83,7 +83,7 @@ public struct NSDBackend: DelegationBackend {
         try write(try includingFragment(newFragmentPath, in: newZone), to: checkPath)
         let check = try await Subprocess([checkzone, zone.description, checkPath]).run()
         guard check.status == 0 else {
-            throw BackendError("\(description): \(checkzone) rejects the new zone, nothing changed: \(check.output)")
+            throw BackendError("\(description): \(checkzone) rejects the new zone, nothing changed: \(check.output)", permanent: true)
         }
 
         // 3. Keep the old files, then rename the new ones into place.

@@ -54,7 +54,11 @@ public struct RFC2136Backend: DelegationBackend {
         let tsig = try? tsigRecordData(of: responseBytes)
         guard response.rcode == .noError else {
             let tsigError = tsig.map { $0.error == .noError ? "" : " (TSIG error \($0.error))" } ?? ""
-            throw BackendError("\(description): the primary answered \(response.rcode)\(tsigError)")
+            // FORMERR, NOTZONE and the RFC 2136 §2.4 prerequisite codes are about the content:
+            // the same change will be refused again. REFUSED and NOTAUTH usually mean the TSIG key
+            // or the update policy, which the operator can fix, so those are retried.
+            let content: Set<RCode> = [.formErr, .notZone, .yxDomain, .yxRRset, .nxRRset, .nxDomain]
+            throw BackendError("\(description): the primary answered \(response.rcode)\(tsigError)", permanent: content.contains(response.rcode))
         }
         if let key {
             do {

@@ -46,7 +46,7 @@ public struct DSData: Sendable, Hashable, CustomStringConvertible {
         }
         self.init(
             keyTag: KEYData.keyTag(rdata: rdata), algorithm: rdata[3], digestType: Self.sha256,
-            digest: Self.sha256Digest(owner.lowercased.wire + rdata))
+            digest: SHA256.digest(owner.lowercased.wire + rdata))
     }
 
     public var rdata: [UInt8] {
@@ -70,14 +70,6 @@ public struct DSData: Sendable, Hashable, CustomStringConvertible {
         "\(keyTag) \(algorithm) \(digestType) \(digest.hexString.uppercased())"
     }
 
-    /// SHA-256 (FIPS 180-4) through libldns.
-    static func sha256Digest(_ data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Int(LDNS_SHA256_DIGEST_LENGTH))
-        data.withUnsafeBufferPointer { input in
-            out.withUnsafeMutableBufferPointer { _ = ldns_sha256(input.baseAddress, UInt32(input.count), $0.baseAddress) }
-        }
-        return out
-    }
 }
 
 extension KEYData {

@@ -45,6 +45,11 @@ public struct KEYData: Sendable, Hashable {
         return UInt16(accumulator & 0xFFFF)
     }
 
+    /// SHA-256 of the KEY RDATA exactly as published: what tells two keys apart where the 16-bit
+    /// key tag cannot (RFC 4034 Appendix B tags collide, and anyone can make a key with a chosen
+    /// tag in seconds). DESIGN.md: a key is identified by its RDATA, never by its tag alone.
+    public static func digest(rdata: [UInt8]) -> [UInt8] { SHA256.digest(rdata) }
+
     /// A/C = 11: "no key" (RFC 2535 §3.1.2), which cannot verify anything.
     public var isNoKey: Bool { flags & 0xC000 == 0xC000 }
 }

@@ -38,6 +38,66 @@ public struct StoredKey: Sendable, Hashable {
         self.addedAt = addedAt
         self.origin = origin
     }
+
+    /// Which key this is (zone, child, algorithm, tag, RDATA digest).
+    public var identity: KeyIdentity { KeyIdentity(zone: zone, child: child, rdata: rdata) }
+}
+
+/// What a state change of one key did.
+public struct KeyStateChange: Sendable, Hashable {
+    /// False when the store has no such key.
+    public var found: Bool
+    /// Queued changes that key signed and that were cancelled with its revocation.
+    public var cancelledChanges: Int
+
+    public init(found: Bool, cancelledChanges: Int = 0) {
+        self.found = found
+        self.cancelledChanges = cancelledChanges
+    }
+}
+
+/// One authenticated request to admit: replay state (RFC 2931 §3.3) per key identity and a
+/// budget, checked and recorded in one transaction so a restart reopens nothing.
+public struct Admission: Sendable, Hashable {
+    /// The key that signed (its replay state is its own: nothing another key or an upload does
+    /// touches it).
+    public var key: KeyIdentity
+    public var inception: UInt32
+    /// A digest of the signature (its bytes are unique per signed message).
+    public var signatureDigest: [UInt8]
+    /// Until when the signature could be replayed (expiration plus allowed skew), Unix seconds.
+    public var expiresAt: Int64
+    /// The budget it spends; nil spends none.
+    public var budget: Budget?
+
+    /// A durable budget: `perHour` requests an hour (``TokenBucket``), stored under `name`.
+    public struct Budget: Sendable, Hashable {
+        public var name: String
+        public var perHour: Int
+        public init(name: String, perHour: Int) {
+            self.name = name
+            self.perHour = perHour
+        }
+    }
+
+    public init(key: KeyIdentity, inception: UInt32, signatureDigest: [UInt8], expiresAt: Int64, budget: Budget?) {
+        self.key = key
+        self.inception = inception
+        self.signatureDigest = signatureDigest
+        self.expiresAt = expiresAt
+        self.budget = budget
+    }
+
+    /// What the store decided.
+    public enum Verdict: Sendable, Equatable {
+        /// Older than the newest inception accepted from this key.
+        case older(UInt32)
+        /// This signature was accepted before and has not expired.
+        case replayed
+        /// The budget is spent.
+        case rateLimited
+        case admitted
+    }
 }
 
 /// One decision of the agent, for the audit trail (RFC 10026's operational checklist: a
@@ -82,7 +142,13 @@ public struct AuditEntry: Sendable, Hashable {
 
 /// A change waiting to be applied to the parent zone, kept until the backend confirmed it.
 public struct OutboxEntry: Sendable, Hashable {
-    public enum State: String, Sendable, Codable { case pending, applied, failed }
+    public enum State: String, Sendable, Codable {
+        case pending, applied
+        /// Given up: the policy refused it later, a permanent backend error, or the deadline.
+        case failed
+        /// The key that signed it was revoked before it was applied.
+        case cancelled
+    }
     public var id: Int64?
     public var zone: DomainName
     public var child: DomainName
@@ -94,11 +160,17 @@ public struct OutboxEntry: Sendable, Hashable {
     public var createdAt: Int64
     public var nextAttemptAt: Int64
     public var lastError: String?
+    /// The key whose signature asked for the change: revoking it cancels the change.
+    public var signer: KeyIdentity?
+    /// After this (Unix seconds) the change is given up and reported, not retried.
+    public var deadline: Int64?
 
     public init(
         id: Int64? = nil, zone: DomainName, child: DomainName, operations: [Update.Operation], state: State = .pending, attempts: Int = 0, createdAt: Int64,
-        nextAttemptAt: Int64, lastError: String? = nil
+        nextAttemptAt: Int64, lastError: String? = nil, signer: KeyIdentity? = nil, deadline: Int64? = nil
     ) {
+        self.signer = signer
+        self.deadline = deadline
         self.id = id
         self.zone = zone
         self.child = child
@@ -116,18 +188,23 @@ public struct OutboxEntry: Sendable, Hashable {
 /// when several agents share one DSYNC target (DESIGN.md).
 public protocol DelegationStore: Sendable {
     // Trust store
+    /// Adds the key, or sets state and origin of the stored key with the same identity.
     func putKey(_ key: StoredKey) throws
-    /// The key for (zone, child, key tag, algorithm), in any state.
-    func key(zone: DomainName, child: DomainName, keyTag: UInt16, algorithm: UInt8) throws -> StoredKey?
+    /// Exactly this key, in any state.
+    func key(_ identity: KeyIdentity) throws -> StoredKey?
+    /// Every key of `child` with this tag and algorithm (colliding tags are normal): trusted first,
+    /// then known, then revoked; newest first within each.
+    func keys(zone: DomainName, child: DomainName, keyTag: UInt16, algorithm: UInt8) throws -> [StoredKey]
     func keys(zone: DomainName?, child: DomainName?) throws -> [StoredKey]
-    /// Sets the state of matching keys; returns how many changed.
+    /// Sets the state of exactly this key. Revoking it also cancels the pending outbox entries it
+    /// signed, in the same transaction.
     @discardableResult
-    func setKeyState(zone: DomainName, child: DomainName, keyTag: UInt16, state: KeyTrustState) throws -> Int
+    func setKeyState(_ identity: KeyIdentity, state: KeyTrustState) throws -> KeyStateChange
 
-    // Replay protection (RFC 2931 §3.3 brackets; RFC 2845-style "last time signed")
-    /// The newest inception accepted from this key, if any.
-    func lastInception(zone: DomainName, child: DomainName, keyTag: UInt16) throws -> UInt32?
-    func recordInception(zone: DomainName, child: DomainName, keyTag: UInt16, inception: UInt32) throws
+    // Replay protection and budgets (RFC 2931 §3.3; DDNS draft, Security Considerations)
+    /// Checks and records in one transaction: the inception is not older than the newest accepted
+    /// from this key, the signature was not accepted before, the budget has a token.
+    func admit(_ admission: Admission, now: Int64) throws -> Admission.Verdict
 
     // Audit
     @discardableResult

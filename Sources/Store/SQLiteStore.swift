@@ -13,9 +13,10 @@ import GRDB
 /// Any number of threads may share one instance: reads run concurrently, writes one at a time.
 ///
 /// ## Limitations
-/// - ``recordInception(zone:child:keyTag:inception:)`` stores the value it is given; it does not
-///   keep the maximum under RFC 1982 serial arithmetic. The caller checks that an inception is
-///   newer before recording it.
+/// - ``admit(_:now:)`` compares inceptions as plain numbers, not under RFC 1982 serial
+///   arithmetic (32-bit times wrap in 2106).
+/// - Replay state kept by key tag before schema v3 is dropped by the migration: right after the
+///   upgrade a signature still inside its window (minutes) could be accepted once more.
 /// - ``audit(child:limit:)`` matches `child` against the entry's signer, case-insensitively and
 ///   as presentation text; entries without a signer are only listed when `child` is `nil`.
 /// - Several processes may open the same file (SQLite locks it), but nothing coordinates their
@@ -139,6 +140,43 @@ public final class SQLiteStore: DelegationStore {
                     CREATE INDEX bootstrap_child ON bootstrap (child, final);
                     """)
         }
+        migrator.registerMigration("v3-key-identity") { db in
+            // Keys are named by their RDATA digest (KeyIdentity); replay state, seen signatures
+            // and budgets are durable; the outbox remembers who signed and until when to try.
+            try db.execute(sql: "ALTER TABLE keys ADD COLUMN digest BLOB")
+            for row in try Row.fetchAll(db, sql: "SELECT id, rdata FROM keys") {
+                let rdata: Data = row["rdata"]
+                try db.execute(
+                    sql: "UPDATE keys SET digest = ? WHERE id = ?", arguments: [Data(KEYData.digest(rdata: [UInt8](rdata))), row["id"] as Int64])
+            }
+            try db.execute(
+                sql: """
+                    CREATE UNIQUE INDEX keys_identity ON keys (zone, child, digest);
+                    DROP TABLE replay;
+                    CREATE TABLE replay (
+                        zone TEXT NOT NULL,
+                        child TEXT NOT NULL,
+                        digest BLOB NOT NULL,
+                        last_inception INTEGER NOT NULL,
+                        PRIMARY KEY (zone, child, digest)
+                    );
+                    CREATE TABLE seen_signatures (
+                        digest BLOB PRIMARY KEY,
+                        expires_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX seen_signatures_expiry ON seen_signatures (expires_at);
+                    CREATE TABLE budgets (
+                        name TEXT PRIMARY KEY,
+                        tokens REAL NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    ALTER TABLE outbox ADD COLUMN signer_algorithm INTEGER;
+                    ALTER TABLE outbox ADD COLUMN signer_key_tag INTEGER;
+                    ALTER TABLE outbox ADD COLUMN signer_digest BLOB;
+                    ALTER TABLE outbox ADD COLUMN deadline INTEGER;
+                    CREATE INDEX outbox_signer ON outbox (signer_digest, state);
+                    """)
+        }
         return migrator
     }
 
@@ -148,30 +186,38 @@ public final class SQLiteStore: DelegationStore {
         try write("store key \(key.keyTag) of \(key.child)") { db in
             try db.execute(
                 sql: """
-                    INSERT INTO keys (zone, child, key_tag, algorithm, rdata, state, added_at, origin)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (zone, child, key_tag, algorithm, rdata)
+                    INSERT INTO keys (zone, child, key_tag, algorithm, rdata, digest, state, added_at, origin)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (zone, child, digest)
                     DO UPDATE SET state = excluded.state, origin = excluded.origin
                     """,
                 arguments: [
                     Self.text(key.zone), Self.text(key.child), key.keyTag, key.algorithm, Data(key.rdata),
-                    key.state.rawValue, key.addedAt, key.origin,
+                    Data(KEYData.digest(rdata: key.rdata)), key.state.rawValue, key.addedAt, key.origin,
                 ])
         }
     }
 
-    /// When several keys share the tag and algorithm (a tag collision, RFC 4034 Appendix B),
-    /// the most trusted one: trusted before known before revoked, then the newest.
-    public func key(zone: DomainName, child: DomainName, keyTag: UInt16, algorithm: UInt8) throws -> StoredKey? {
+    public func key(_ identity: KeyIdentity) throws -> StoredKey? {
+        try read("look up key \(identity)") { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM keys WHERE zone = ? AND child = ? AND digest = ?"),
+                arguments: [Self.text(identity.zone), Self.text(identity.child), Data(identity.digest)]
+            ).map(Self.storedKey)
+        }
+    }
+
+    /// Every key sharing the tag and algorithm (a tag collision, RFC 4034 Appendix B, is normal):
+    /// trusted before known before revoked, then the newest.
+    public func keys(zone: DomainName, child: DomainName, keyTag: UInt16, algorithm: UInt8) throws -> [StoredKey] {
         try read("look up key \(keyTag) of \(child)") { db in
             // Cached statements: the request path runs these for every UPDATE.
-            try Row.fetchOne(
+            try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
                         SELECT * FROM keys WHERE zone = ? AND child = ? AND key_tag = ? AND algorithm = ?
                         ORDER BY CASE state WHEN 'trusted' THEN 0 WHEN 'known' THEN 1 ELSE 2 END,
                             added_at DESC, id DESC
-                        LIMIT 1
                         """),
                 arguments: [Self.text(zone), Self.text(child), keyTag, algorithm]
             ).map(Self.storedKey)
@@ -198,38 +244,73 @@ public final class SQLiteStore: DelegationStore {
         }
     }
 
-    /// Sets the state of every key of `child` with this tag, whatever its algorithm; returns how
-    /// many keys matched (including any that already had `state`), so 0 means "no such key".
+    /// Sets the state of exactly this key; revoking it cancels the pending outbox entries it
+    /// signed, in the same transaction.
     @discardableResult
-    public func setKeyState(zone: DomainName, child: DomainName, keyTag: UInt16, state: KeyTrustState) throws -> Int {
-        try write("set key \(keyTag) of \(child) to \(state.rawValue)") { db in
+    public func setKeyState(_ identity: KeyIdentity, state: KeyTrustState) throws -> KeyStateChange {
+        try write("set key \(identity) to \(state.rawValue)") { db in
             try db.execute(
-                sql: "UPDATE keys SET state = ? WHERE zone = ? AND child = ? AND key_tag = ?",
-                arguments: [state.rawValue, Self.text(zone), Self.text(child), keyTag])
-            return db.changesCount
-        }
-    }
-
-    // MARK: Replay protection
-
-    public func lastInception(zone: DomainName, child: DomainName, keyTag: UInt16) throws -> UInt32? {
-        try read("read the last inception of key \(keyTag) of \(child)") { db in
-            try UInt32.fetchOne(
-                db.cachedStatement(sql: "SELECT last_inception FROM replay WHERE zone = ? AND child = ? AND key_tag = ?"),
-                arguments: [Self.text(zone), Self.text(child), keyTag])
-        }
-    }
-
-    /// Stores `inception` as the newest accepted, replacing what was there even if it is older
-    /// (newest write wins; the caller compares).
-    public func recordInception(zone: DomainName, child: DomainName, keyTag: UInt16, inception: UInt32) throws {
-        try write("record inception \(inception) of key \(keyTag) of \(child)") { db in
-            try db.cachedStatement(
+                sql: "UPDATE keys SET state = ? WHERE zone = ? AND child = ? AND digest = ?",
+                arguments: [state.rawValue, Self.text(identity.zone), Self.text(identity.child), Data(identity.digest)])
+            guard db.changesCount > 0 else { return KeyStateChange(found: false) }
+            guard state == .revoked else { return KeyStateChange(found: true) }
+            try db.execute(
                 sql: """
-                    INSERT INTO replay (zone, child, key_tag, last_inception) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (zone, child, key_tag) DO UPDATE SET last_inception = excluded.last_inception
-                    """
-            ).execute(arguments: [Self.text(zone), Self.text(child), keyTag, inception])
+                    UPDATE outbox SET state = ?, last_error = ?
+                    WHERE state = ? AND zone = ? AND child = ? AND signer_digest = ?
+                    """,
+                arguments: [
+                    OutboxEntry.State.cancelled.rawValue, "cancelled: the signing key \(identity) was revoked", OutboxEntry.State.pending.rawValue,
+                    Self.text(identity.zone), Self.text(identity.child), Data(identity.digest),
+                ])
+            return KeyStateChange(found: true, cancelledChanges: db.changesCount)
+        }
+    }
+
+    // MARK: Replay protection and budgets
+
+    /// RFC 2931 §3.3 and the per-child budget in one write transaction: the inception must not be
+    /// older than the newest accepted from this key, the signature must not have been accepted
+    /// before (within its validity), and the budget must have a token. Only an admitted request
+    /// changes anything; expired signatures are pruned on the way.
+    public func admit(_ admission: Admission, now: Int64) throws -> Admission.Verdict {
+        let key = admission.key
+        return try write("admit a request signed by \(key)") { db in
+            let zone = Self.text(key.zone), child = Self.text(key.child), digest = Data(key.digest)
+            let last = try UInt32.fetchOne(
+                db.cachedStatement(sql: "SELECT last_inception FROM replay WHERE zone = ? AND child = ? AND digest = ?"),
+                arguments: [zone, child, digest])
+            if let last, Int64(admission.inception) < Int64(last) { return .older(last) }
+            try db.cachedStatement(sql: "DELETE FROM seen_signatures WHERE expires_at < ?").execute(arguments: [now])
+            let signature = Data(admission.signatureDigest)
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM seen_signatures WHERE digest = ?"), arguments: [signature]) != nil {
+                return .replayed
+            }
+            if let budget = admission.budget {
+                var bucket = TokenBucket(capacity: budget.perHour, interval: 3600, now: now)
+                if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT tokens, updated_at FROM budgets WHERE name = ?"), arguments: [budget.name]) {
+                    bucket = TokenBucket(capacity: budget.perHour, interval: 3600, tokens: row["tokens"], updatedAt: row["updated_at"])
+                }
+                guard bucket.take(now: now) else { return .rateLimited }
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO budgets (name, tokens, updated_at) VALUES (?, ?, ?)
+                        ON CONFLICT (name) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at
+                        """
+                ).execute(arguments: [budget.name, bucket.tokens, bucket.updatedAt])
+            }
+            try db.cachedStatement(sql: "INSERT INTO seen_signatures (digest, expires_at) VALUES (?, ?)").execute(arguments: [
+                signature, admission.expiresAt,
+            ])
+            if last != admission.inception {
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO replay (zone, child, digest, last_inception) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (zone, child, digest) DO UPDATE SET last_inception = excluded.last_inception
+                        """
+                ).execute(arguments: [zone, child, digest, admission.inception])
+            }
+            return .admitted
         }
     }
 
@@ -278,12 +359,14 @@ public final class SQLiteStore: DelegationStore {
         try write("queue a change for \(entry.child)") { db in
             try db.execute(
                 sql: """
-                    INSERT INTO outbox (zone, child, operations, state, attempts, created_at, next_attempt_at, last_error)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO outbox (zone, child, operations, state, attempts, created_at, next_attempt_at, last_error,
+                        signer_algorithm, signer_key_tag, signer_digest, deadline)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     Self.text(entry.zone), Self.text(entry.child), StoredOperations.encode(entry.operations),
                     entry.state.rawValue, entry.attempts, entry.createdAt, entry.nextAttemptAt, entry.lastError,
+                    entry.signer?.algorithm, entry.signer?.keyTag, entry.signer.map { Data($0.digest) }, entry.deadline,
                 ])
             return db.lastInsertedRowID
         }
@@ -422,10 +505,15 @@ public final class SQLiteStore: DelegationStore {
         guard let state = OutboxEntry.State(rawValue: stateText) else {
             throw StoreError(.corrupt, "cannot read state \"\(stateText)\" of outbox entry \(id)")
         }
+        let zone = try name(row, "zone", table: "outbox"), child = try name(row, "child", table: "outbox")
+        var signer: KeyIdentity? = nil
+        if let digest = row["signer_digest"] as Data?, let algorithm = row["signer_algorithm"] as UInt8?, let keyTag = row["signer_key_tag"] as UInt16? {
+            signer = KeyIdentity(zone: zone, child: child, algorithm: algorithm, keyTag: keyTag, digest: [UInt8](digest))
+        }
         return OutboxEntry(
-            id: id, zone: try name(row, "zone", table: "outbox"), child: try name(row, "child", table: "outbox"),
-            operations: try StoredOperations.decode(row["operations"]), state: state, attempts: row["attempts"],
-            createdAt: row["created_at"], nextAttemptAt: row["next_attempt_at"], lastError: row["last_error"])
+            id: id, zone: zone, child: child, operations: try StoredOperations.decode(row["operations"]), state: state, attempts: row["attempts"],
+            createdAt: row["created_at"], nextAttemptAt: row["next_attempt_at"], lastError: row["last_error"], signer: signer,
+            deadline: row["deadline"])
     }
 
     // MARK: Transactions

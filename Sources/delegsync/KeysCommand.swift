@@ -63,32 +63,86 @@ struct KeysCommand: ParsableCommand {
                 let (_, store) = try options.open()
                 let childName = try child.map { try absoluteName($0) }
                 for key in try store.keys(zone: nil, child: childName) {
-                    print("\(key.child)\tzone \(key.zone)\tkey \(key.keyTag)\t\(SIG0Algorithm(key.algorithm))\t\(key.state.rawValue)\t\(key.origin)")
+                    print(
+                        "\(key.child)\tzone \(key.zone)\tkey \(key.keyTag)\t\(SIG0Algorithm(key.algorithm))\t\(key.state.rawValue)\t\(key.origin)\t\(key.identity.digestText)"
+                    )
                 }
             }
         }
     }
 
     struct Revoke: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop trusting a child's key.")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop trusting a child's key; changes it signed that still wait in the outbox are cancelled.")
 
         @OptionGroup var options: Options
-        @Argument(help: "The child, e.g. child.parent.")
-        var child: String
-        @Option(help: "The key tag.")
-        var keytag: UInt16
+        @OptionGroup var key: KeySelection
 
         func run() throws {
             try reporting {
                 let (configuration, store) = try options.open()
-                let childName = try absoluteName(child)
-                var changed = 0
-                for zone in configuration.zones where childName.isSubdomain(of: zone.name) {
-                    changed += try store.setKeyState(zone: zone.name, child: childName, keyTag: keytag, state: .revoked)
-                }
-                guard changed > 0 else { throw UsageFailure("no key \(keytag) for \(childName) in the trust store") }
-                print("\(childName) key \(keytag): revoked")
+                let childName = try absoluteName(key.child)
+                let keys = try configuration.zones.filter { childName.isSubdomain(of: $0.name) }.flatMap { try store.keys(zone: $0.name, child: childName) }
+                let chosen = try key.choose(keys.filter { $0.state != .revoked }, identity: \.identity, what: "key of \(childName) that is not revoked")
+                let change = try store.setKeyState(chosen.identity, state: .revoked)
+                let now = Int64(Date().timeIntervalSince1970)
+                try store.appendAudit(
+                    AuditEntry(
+                        time: now, source: "operator", transport: "cli", zone: chosen.zone.description, signer: chosen.child.description,
+                        keyTag: chosen.keyTag, request: "", decision: "REVOKED",
+                        reason: "key \(chosen.identity.keyText) revoked by the operator; \(change.cancelledChanges) queued change(s) it signed cancelled"))
+                print("\(chosen.identity): revoked" + (change.cancelledChanges == 0 ? "" : "; \(change.cancelledChanges) queued change(s) it signed cancelled"))
             }
+        }
+    }
+
+    /// Which key an operator means: the child and the key by tag, by digest (`sha256:` and 8 or
+    /// more hex digits) or by the child's public key file. A tag that several keys share is
+    /// refused with the candidates named (DESIGN.md: nothing looks a key up by tag alone).
+    struct KeySelection: ParsableArguments {
+        @Argument(help: "The child, e.g. child.parent.")
+        var child: String
+        @Option(help: "The key tag (refused when several keys share it; then give --digest).")
+        var keytag: UInt16?
+        @Option(help: "The key's digest as `keys list` and `keys pending` print it: sha256:HEX (8 or more hex digits).")
+        var digest: String?
+        @Option(name: .customLong("key"), help: "The child's public key file (K<child>+<alg>+<tag>.key).")
+        var keyFile: String?
+
+        func validate() throws {
+            guard keytag != nil || digest != nil || keyFile != nil else {
+                throw ValidationError("name the key: --digest sha256:HEX, --key FILE or --keytag N")
+            }
+            if let digest, KeyIdentity.digestPrefix(digest) == nil {
+                throw ValidationError("--digest \(digest): give sha256: and 8 to 64 hex digits, as `delegsync keys list` prints it")
+            }
+        }
+
+        /// The one candidate the selection names; refuses none or several, naming them.
+        func choose<T>(_ candidates: [T], identity: (T) -> KeyIdentity, what: String) throws -> T {
+            var rdata: [UInt8]? = nil
+            if let keyFile {
+                rdata = try BINDKeyFile.load(path: keyFile).keyData.rdata
+            }
+            let matching = candidates.filter { candidate in
+                let id = identity(candidate)
+                if let keytag, id.keyTag != keytag { return false }
+                if let digest, !id.matches(digestPrefix: digest) { return false }
+                if let rdata, id.digest != KEYData.digest(rdata: rdata) { return false }
+                return true
+            }
+            let asked = [keytag.map { "tag \($0)" }, digest, keyFile].compactMap { $0 }.joined(separator: ", ")
+            guard let first = matching.first else {
+                throw UsageFailure(
+                    "no \(what) matches \(asked)"
+                        + (candidates.isEmpty ? "" : "; there are: " + candidates.map { identity($0).description }.joined(separator: "; ")))
+            }
+            guard matching.count == 1 else {
+                throw UsageFailure(
+                    "\(matching.count) keys match \(asked): " + matching.map { identity($0).description }.joined(separator: "; ")
+                        + "; name one with --digest or --key")
+            }
+            return first
         }
     }
 }
@@ -108,6 +162,9 @@ extension KeysCommand {
                 if jobs.isEmpty { print("no bootstrap jobs pending") }
                 for job in jobs {
                     print(job.explanation(now: now))
+                    if let zone = try? DomainName(job.zone), let child = try? DomainName(job.child) {
+                        print("key: \(KeyIdentity(zone: zone, child: child, rdata: job.key))")
+                    }
                     print("")
                 }
             }
@@ -117,15 +174,13 @@ extension KeysCommand {
     /// Which job an operator decides on.
     struct JobSelection: ParsableArguments {
         @OptionGroup var options: Options
-        @Argument(help: "The child, e.g. child.parent.")
-        var child: String
-        @Option(help: "The uploaded key's tag.")
-        var keytag: UInt16
+        @OptionGroup var key: KeySelection
     }
 
-    /// The operator confirms (or refuses) an upload; approval never skips the DNS rounds.
+    /// The operator confirms (or refuses) an upload. For the `unsigned` method approval never
+    /// skips the DNS rounds; a `manual` job is trusted by this approval alone.
     struct Approve: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Approve a child's uploaded key (the DNS rounds still have to pass).")
+        static let configuration = CommandConfiguration(abstract: "Approve a child's uploaded key (automatic jobs still have to pass their DNS rounds).")
         @OptionGroup var job: JobSelection
 
         func run() throws {
@@ -134,7 +189,7 @@ extension KeysCommand {
     }
 
     struct Reject: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Reject a child's uploaded key.")
+        static let configuration = CommandConfiguration(abstract: "Reject a child's uploaded key (that key only; a trusted key is never touched).")
         @OptionGroup var job: JobSelection
 
         func run() throws {
@@ -144,30 +199,32 @@ extension KeysCommand {
 
     static func decide(_ selection: JobSelection, approve: Bool) throws {
         let (_, store) = try selection.options.open()
-        let name = try absoluteName(selection.child)
-        let keytag = selection.keytag
+        let name = try absoluteName(selection.key.child)
         let now = Int64(Date().timeIntervalSince1970)
-        guard var job = try store.bootstraps(child: name, activeOnly: true).first(where: { $0.keyTag == keytag }) else {
-            throw UsageFailure("no pending bootstrap job for \(name) key \(keytag) (see delegsync keys pending)")
+        let jobs = try store.bootstraps(child: name, activeOnly: true)
+        func identity(_ job: KeyBootstrap) -> KeyIdentity {
+            KeyIdentity(zone: (try? DomainName(job.zone)) ?? .root, child: name, rdata: job.key)
         }
+        var job = try selection.key.choose(jobs, identity: identity, what: "pending bootstrap job of \(name) (see delegsync keys pending)")
         let zone = try DomainName(job.zone)
+        let id = identity(job)
         if approve {
             if job.approve(now: now) == .promote {
                 try BootstrapWorker.promote(job, zone: zone, child: name, store: store, now: now)
-                print("\(name) key \(keytag): approved and trusted")
+                print("\(id): approved and trusted")
             } else {
-                print("\(name) key \(keytag): approved; it becomes trusted when its DNS rounds have passed")
+                print("\(id): approved; it becomes trusted when its DNS rounds have passed")
             }
         } else {
             job.reject(now: now)
-            try store.setKeyState(zone: zone, child: name, keyTag: keytag, state: .revoked)
-            print("\(name) key \(keytag): rejected")
+            try BootstrapWorker.reject(job, zone: zone, child: name, store: store)
+            print("\(id): rejected")
         }
         try store.putBootstrap(job, now: now)
         try store.appendAudit(
             AuditEntry(
-                time: now, source: "operator", transport: "cli", zone: job.zone, signer: job.child, keyTag: keytag, request: "",
-                decision: approve ? "APPROVED" : "REJECTED", reason: "by the operator"))
+                time: now, source: "operator", transport: "cli", zone: job.zone, signer: job.child, keyTag: job.keyTag, request: "",
+                decision: approve ? "APPROVED" : "REJECTED", reason: "key \(id.keyText) by the operator"))
     }
 }
 

@@ -1,0 +1,69 @@
+import DelegationCore
+import Foundation
+import NIOConcurrencyHelpers
+
+/// Budgets for requests nobody has authenticated yet — self-signed key uploads and KeyState
+/// inquiries — per source address, per source prefix (IPv4 /24, IPv6 /56) and in total.
+///
+/// DESIGN.md ("Who attacks"): anyone can upload self-signed keys for any name, so what they
+/// spend is accounted by where they come from and never against a trusted key's budget; a
+/// stranger can exhaust only the strangers' budgets. Kept in memory (a restart refills them);
+/// the buckets are ``TokenBucket`` values driven by the time passed in.
+final class StrangerBudget: Sendable {
+    struct Limits: Sendable, Equatable {
+        var perSource: Int
+        var perPrefix: Int
+        var total: Int
+        /// The period the numbers are per, seconds.
+        var interval: Int64 = 3600
+    }
+
+    let limits: Limits
+    private let buckets = NIOLockedValueBox<[String: TokenBucket]>([:])
+
+    init(_ limits: Limits) { self.limits = limits }
+
+    /// What ran out, or nil when the request may go on (one token taken from each budget).
+    func spend(source address: String, now: Int64) -> String? {
+        let prefix = Self.prefix(of: address)
+        let names: [(key: String, capacity: Int, what: String)] = [
+            ("s " + address, limits.perSource, "from \(address)"),
+            ("p " + prefix, limits.perPrefix, "from \(prefix)"),
+            ("*", limits.total, "from all sources together"),
+        ]
+        return buckets.withLockedValue { buckets in
+            if buckets.count > 100_000 { buckets = buckets.filter { !$0.value.isFull(now: now) } }
+            // Take from all or from none.
+            for (key, capacity, what) in names {
+                let bucket = buckets[key] ?? TokenBucket(capacity: capacity, interval: limits.interval, now: now)
+                if !bucket.wouldAdmit(now: now) { return "more than \(capacity) per \(limits.interval) s \(what)" }
+            }
+            for (key, capacity, _) in names {
+                var bucket = buckets[key] ?? TokenBucket(capacity: capacity, interval: limits.interval, now: now)
+                _ = bucket.take(now: now)
+                buckets[key] = bucket
+            }
+            return nil
+        }
+    }
+
+    /// "192.0.2.0/24" or "2001:db8:0:ff00::/56"; an unparsable address is its own prefix.
+    static func prefix(of address: String) -> String {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, address, &v4) == 1 {
+            let host = UInt32(bigEndian: v4.s_addr)
+            return "\(host >> 24).\((host >> 16) & 0xFF).\((host >> 8) & 0xFF).0/24"
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, address, &v6) == 1 {
+            var bytes = withUnsafeBytes(of: &v6) { [UInt8]($0) }
+            for index in 7..<16 { bytes[index] = 0 }
+            var masked = in6_addr()
+            withUnsafeMutableBytes(of: &masked) { $0.copyBytes(from: bytes) }
+            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            guard inet_ntop(AF_INET6, &masked, &text, socklen_t(text.count)) != nil else { return address }
+            return String(cString: text) + "/56"
+        }
+        return address
+    }
+}
