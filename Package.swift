@@ -95,7 +95,7 @@ let package = Package(
             path: "Benchmarks/SIG0Bench"
         ),
         // Helpers shared by the test targets: running external tools, a capture listener.
-        .target(name: "TestSupport", dependencies: ["DNSWire"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["DNSWire", "SIG0"], path: "Tests/TestSupport"),
         .executableTarget(
             name: "AgentBench",
             dependencies: [

@@ -35,8 +35,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var inquiriesPerSourcePerHour = 720
         /// KeyState inquiries from all sources together per hour. Default 20000.
         public var inquiriesPerHour = 20000
-        /// Unfinished bootstrap jobs one child may have side by side (one per key). Default 4.
-        public var pendingJobsPerChild = 4
+        /// Unfinished bootstrap jobs one child may have side by side (one per key; at most two
+        /// from one source prefix). Default 8.
+        public var pendingJobsPerChild = 8
         /// Seconds a queued change is retried before it is given up and reported. Default 86400.
         public var changeDeadline: Int64 = 86400
     }

@@ -9,7 +9,8 @@ import Store
 /// The uploader is a stranger until the rounds prove the key (DESIGN.md, "Who attacks"), so:
 /// TCP only; the strangers' budgets (per source, per prefix, in total) are spent before any
 /// crypto; the name must be a delegation in the parent zone; a child has at most
-/// `limits.pending-jobs-per-child` unfinished jobs, side by side, one per key; an identical
+/// `limits.pending-jobs-per-child` unfinished jobs, side by side, one per key, and at most two
+/// of them from one source prefix; an identical
 /// upload reuses its job. An upload never supersedes, rejects or revokes another key's job or
 /// trust, and its replay state is that of the uploaded key's identity alone.
 struct UploadIntake: Sendable {
@@ -20,6 +21,9 @@ struct UploadIntake: Sendable {
     let strangers: StrangerBudget
     /// Told when the trust store changed (the lookup cache).
     let trustChanged: @Sendable () -> Void
+
+    /// Unfinished jobs of one child uploaded from one source prefix, at most.
+    static let pendingJobsPerPrefix = 2
 
     func take(_ upload: SignedUpdate, key rdata: [UInt8], requested: BootstrapPolicy.Method?, now: Int64) async -> UpdateReceiver.Outcome {
         let (zone, child, context) = (upload.zone, upload.child, upload.context)
@@ -74,6 +78,14 @@ struct UploadIntake: Sendable {
                     .refused, DelegationEDE.blocked,
                     "\(child) has \(jobs.count) bootstrap jobs under way, the most this parent keeps; try again when one has finished",
                     rule: "pending-jobs")
+            }
+            // One source prefix cannot take every slot of a child.
+            let prefix = StrangerBudget.prefix(of: context.sourceAddress)
+            let fromPrefix = jobs.filter { StrangerBudget.prefix(of: String($0.source.prefix { $0 != " " })) == prefix }.count
+            guard fromPrefix < Self.pendingJobsPerPrefix else {
+                return outcome.refused(
+                    .refused, DelegationEDE.blocked,
+                    "\(fromPrefix) bootstrap jobs of \(child) uploaded from \(prefix) are under way; try again when one has finished", rule: "pending-jobs")
             }
             // Only a name the parent delegates gets a job (and costs rounds).
             let delegation: DelegationSnapshot?

@@ -48,8 +48,9 @@ extension ChildSynchronizer {
         let deadline = ContinuousClock.now + timeout
         var last = ""
         while true {
-            let inquiry = try ParentChannel.inquiry(child: child.name, keyTag: key.keyTag)
-            let reply = try await channel.send(inquiry, now: UInt32(truncatingIfNeeded: clock()))
+            let now = UInt32(truncatingIfNeeded: clock())
+            let inquiry = try ParentChannel.inquiry(child: child.name, key: key, now: now)
+            let reply = try await channel.send(inquiry, now: now)
             let state = reply.keyState?.state
             let text = reply.keyState?.extraText ?? reply.error?.extraText ?? ""
             let line = "the parent: \(state.map { "\($0)" } ?? "\(reply.rcode)")\(text.isEmpty ? "" : ": \(text)")"

@@ -72,11 +72,13 @@ public struct ParentChannel: Sendable {
     }
 
     /// A KeyState inquiry (draft-berra-dnsop-keystate §4): a QUERY for `child KEY` carrying the
-    /// option with state 2 and the key tag.
-    public static func inquiry(child: DomainName, keyTag: UInt16, code: UInt16 = KeyStateOption.defaultCode) throws -> [UInt8] {
+    /// option with state 2 and the key tag, SIG(0)-signed by that key — the parent tells a key's
+    /// state only to its holder.
+    public static func inquiry(child: DomainName, key: BINDKeyFile, now: UInt32, code: UInt16 = KeyStateOption.defaultCode) throws -> [UInt8] {
         var header = Header()
         header.id = UInt16.random(in: 0...UInt16.max)
-        let option = KeyStateOption(keyID: keyTag, state: .inquiry).option(code: code)
-        return try Message(header: header, question: [Question(name: child, type: .key)], edns: EDNS(options: [option])).wireFormat()
+        let option = KeyStateOption(keyID: key.keyTag, state: .inquiry).option(code: code)
+        let query = try Message(header: header, question: [Question(name: child, type: .key)], edns: EDNS(options: [option])).wireFormat()
+        return try SIG0Signer(keyFile: key).sign(query, now: now)
     }
 }

@@ -70,8 +70,8 @@ final class BootstrapWorkerTests: XCTestCase {
         XCTAssertEqual(early, 0, "round 2 is not due before the minimum interval")
         let second = await worker.runOnce(now: now + 60)
         XCTAssertEqual(second, 1)
-        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: new.keyTag, algorithm: 15)?.state, .trusted)
-        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: old.keyTag, algorithm: 15)?.state, .revoked)
+        XCTAssertEqual(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: new.keyData.rdata))?.state, .trusted)
+        XCTAssertEqual(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: old.keyData.rdata))?.state, .revoked)
         let audit = try store.audit(child: child, limit: 10).map(\.decision)
         XCTAssertEqual(audit, ["TRUSTED", "ROUND 2", "ROUND 1"])
         let rounds = try store.bootstraps(child: child, activeOnly: false).first?.rounds ?? []
@@ -82,8 +82,8 @@ final class BootstrapWorkerTests: XCTestCase {
         let (worker, store, old, new) = try setUp(spoofAt: "::1")
         await worker.runOnce(now: now)
         await worker.runOnce(now: now + 60)
-        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: new.keyTag, algorithm: 15)?.state, .known)
-        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: old.keyTag, algorithm: 15)?.state, .trusted)
+        XCTAssertEqual(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: new.keyData.rdata))?.state, .known)
+        XCTAssertEqual(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: old.keyData.rdata))?.state, .trusted)
         let job = try XCTUnwrap(store.bootstraps(child: child, activeOnly: false).first)
         guard case .failed(let reason) = job.state else { return XCTFail("\(job.state)") }
         XCTAssertTrue(reason.contains("ns2.child.parent. at ::1 served key tag"), reason)
@@ -100,7 +100,7 @@ extension BootstrapWorkerTests {
             job.policy = BootstrapPolicy(rounds: 1, confirmation: .command, approvalCommand: command)
             try store.putBootstrap(job, now: now)
             await worker.runOnce(now: now)
-            XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: new.keyTag, algorithm: 15)?.state, expected, "\(command)")
+            XCTAssertEqual(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: new.keyData.rdata))?.state, expected, "\(command)")
         }
     }
 }

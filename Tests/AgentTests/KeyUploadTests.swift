@@ -4,6 +4,7 @@ import DelegationCore
 import Logging
 import SIG0
 import Store
+import TestSupport
 import Transport
 import XCTest
 
@@ -26,10 +27,10 @@ extension UpdateReceiverTests {
         XCTAssertEqual(reply.rcode, .noError, reply.edns?.extendedError?.extraText ?? "")
         XCTAssertEqual(reply.edns?.keyState()?.state, .bootstrapAutoOngoing)
         XCTAssertEqual(reply.edns?.keyState()?.keyID, newKey.keyTag)
-        let stored = try XCTUnwrap(store.key(zone: zoneName, child: child, keyTag: newKey.keyTag, algorithm: 15))
+        let stored = try XCTUnwrap(store.key(KeyIdentity(zone: zoneName, child: child, rdata: newKey.keyData.rdata)))
         XCTAssertEqual(stored.state, .known)
         // The old key is still trusted and still works.
-        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: key.keyTag, algorithm: 15)?.state, .trusted)
+        XCTAssertEqual(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: key.keyData.rdata))?.state, .trusted)
         let jobs = try store.bootstraps(child: child, activeOnly: true)
         XCTAssertEqual(jobs.count, 1)
         XCTAssertEqual(jobs.first?.keyTag, newKey.keyTag)
@@ -94,20 +95,23 @@ extension UpdateReceiverTests {
         let reply = try await send(upload(newKey), context: DNSRequestContext(sourceAddress: "127.0.0.1", sourcePort: 5, transport: .udp))
         XCTAssertEqual(reply.rcode, .refused)
         XCTAssertTrue(reply.edns?.extendedError?.extraText.contains("over TCP") == true)
-        XCTAssertNil(try store.key(zone: zoneName, child: child, keyTag: newKey.keyTag, algorithm: 15))
+        XCTAssertNil(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: newKey.keyData.rdata)))
         XCTAssertTrue(try store.bootstraps(child: child, activeOnly: false).isEmpty)
     }
 
-    func testASecondUploadSupersedesTheFirstJob() async throws {
+    /// Issue 10, point 3: an upload never supersedes another key's job — two keys run side by
+    /// side (on the old code the second upload superseded the first: anyone could cancel the
+    /// child's bootstrap); an identical upload reuses its job.
+    func testUploadsForDistinctKeysRunSideBySide() async throws {
         let first = try BINDKeyFile.generate(owner: child)
         let second = try BINDKeyFile.generate(owner: child)
         _ = try await send(upload(first))
         let reply = try await send(upload(second, at: now + 10))
         XCTAssertEqual(reply.rcode, .noError)
-        let jobs = try store.bootstraps(child: child, activeOnly: false)
-        XCTAssertEqual(jobs.count, 2)
-        XCTAssertEqual(jobs.first?.state, .superseded(at: now))
-        XCTAssertEqual(try store.bootstraps(child: child, activeOnly: true).map(\.keyTag), [second.keyTag])
+        XCTAssertEqual(try store.bootstraps(child: child, activeOnly: true).map(\.keyTag), [first.keyTag, second.keyTag])
+        let again = try await send(upload(first, at: now + 20))
+        XCTAssertEqual(again.rcode, .noError)
+        XCTAssertEqual(try store.bootstraps(child: child, activeOnly: false).count, 2, "an identical upload reuses its job")
     }
 
     func testAnUploadNotSignedByItsOwnKeyIsRefused() async throws {
@@ -133,25 +137,47 @@ extension KeyBootstrap {
 }
 
 extension UpdateReceiverTests {
-    func inquiry(_ keyTag: UInt16) async throws -> KeyStateOption? {
+    /// A KeyState inquiry for `keyTag`, signed by `signer` when given, over `transport`.
+    func inquiry(_ keyTag: UInt16, signedBy signer: BINDKeyFile? = nil, transport: DNSTransportKind = .tcp) async throws -> Message {
         var query = Message(question: [Question(name: child, type: .key)], edns: EDNS(options: [KeyStateOption(keyID: keyTag, state: .inquiry).option()]))
         query.id = 77
-        let reply = try await send(try query.wireFormat())
-        XCTAssertEqual(reply.rcode, .noError)
-        return reply.edns?.keyState()
+        var bytes = try query.wireFormat()
+        if let signer { bytes = try SIG0Signer(keyFile: signer).sign(bytes, now: UInt32(now)) }
+        return try await send(bytes, context: DNSRequestContext(sourceAddress: "127.0.0.1", sourcePort: 5, transport: transport))
     }
 
-    /// KeyState inquiries follow the key: unknown, bootstrap ongoing, trusted.
+    /// KeyState inquiries signed by the key asked about follow it: unknown, bootstrap ongoing,
+    /// trusted.
     func testKeyStateInquiry() async throws {
         let newKey = try BINDKeyFile.generate(owner: child)
-        let unknown = try await inquiry(newKey.keyTag)
-        XCTAssertEqual(unknown?.state, .unknown)
+        let unknown = try await inquiry(newKey.keyTag, signedBy: newKey)
+        XCTAssertEqual(unknown.edns?.keyState()?.state, .unknown)
         _ = try await send(upload(newKey))
-        let ongoing = try await inquiry(newKey.keyTag)
-        XCTAssertEqual(ongoing?.state, .bootstrapAutoOngoing)
-        XCTAssertTrue(ongoing?.extraText.contains("round 1 of 3") == true, ongoing?.extraText ?? "")
-        let trusted = try await inquiry(key.keyTag)
-        XCTAssertEqual(trusted?.state, .trusted)
+        let ongoing = try await inquiry(newKey.keyTag, signedBy: newKey)
+        XCTAssertEqual(ongoing.rcode, .noError)
+        XCTAssertEqual(ongoing.edns?.keyState()?.state, .bootstrapAutoOngoing)
+        XCTAssertTrue(ongoing.edns?.keyState()?.extraText.contains("round 1 of 3") == true, ongoing.edns?.keyState()?.extraText ?? "")
+        let trusted = try await inquiry(key.keyTag, signedBy: key)
+        XCTAssertEqual(trusted.edns?.keyState()?.state, .trusted)
+    }
+
+    /// Issue 10, point 8: the inquiry told anyone, over UDP and unsigned, a job's state and the
+    /// uploader's source address. Now: UDP is refused; over TCP an inquiry not signed by the key
+    /// asked about (unsigned, or signed by a colliding key) learns "unknown" and nothing more.
+    func testKeyStateInquiryRevealsNothingToStrangers() async throws {
+        let newKey = try BINDKeyFile.generate(owner: child)
+        _ = try await send(upload(newKey))
+        let udp = try await inquiry(newKey.keyTag, transport: .udp)
+        XCTAssertEqual(udp.rcode, .refused)
+        XCTAssertNil(udp.edns?.keyState())
+        XCTAssertTrue(udp.edns?.extendedError?.extraText.contains("TCP only") == true)
+        let stranger = try await inquiry(newKey.keyTag)
+        XCTAssertEqual(stranger.edns?.keyState()?.state, .unknown)
+        XCTAssertFalse(stranger.edns?.keyState()?.extraText.contains("127.0.0.1") == true)
+        XCTAssertFalse(stranger.edns?.keyState()?.extraText.contains("round") == true)
+        let colliding = try CollidingKey.make(owner: child, tag: newKey.keyTag, notRDATA: newKey.keyData.rdata)
+        let impostor = try await inquiry(newKey.keyTag, signedBy: colliding)
+        XCTAssertEqual(impostor.edns?.keyState()?.state, .unknown)
     }
 }
 
@@ -185,14 +211,14 @@ extension UpdateReceiverTests {
         // Adding the new key, signed by the trusted old one.
         let added = try await send(signed([.add(newRecord)]))
         XCTAssertEqual(added.rcode, .noError, added.edns?.extendedError?.extraText ?? "")
-        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: newKey.keyTag, algorithm: 15)?.state, .trusted)
-        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: key.keyTag, algorithm: 15)?.state, .trusted)
+        XCTAssertEqual(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: newKey.keyData.rdata))?.state, .trusted)
+        XCTAssertEqual(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: key.keyData.rdata))?.state, .trusted)
         XCTAssertEqual(parent.snapshot(child)?.keys, [newKey.keyData.rdata])
         // Deleting the old key, signed by the new one.
         let newSigner = try SIG0Signer(keyFile: newKey)
         let deleted = try await send(newSigner.sign(update([.delete(oldRecord)]), now: UInt32(now + 1)))
         XCTAssertEqual(deleted.rcode, .noError, deleted.edns?.extendedError?.extraText ?? "")
-        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: key.keyTag, algorithm: 15)?.state, .revoked)
+        XCTAssertEqual(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: key.keyData.rdata))?.state, .revoked)
         // The old key no longer works.
         let stale = try await send(signed([.add(try Record("child.example. 60 IN NS ns.x.net."))], at: now + 2))
         XCTAssertEqual(stale.rcode, .badKey)
@@ -200,6 +226,6 @@ extension UpdateReceiverTests {
         let lockout = try await send(newSigner.sign(update([.deleteRRset(child, .key)]), now: UInt32(now + 3)))
         XCTAssertEqual(lockout.rcode, .refused)
         XCTAssertTrue(lockout.edns?.extendedError?.extraText.hasPrefix("key-lockout") == true, "\(String(describing: lockout.edns))")
-        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: newKey.keyTag, algorithm: 15)?.state, .trusted)
+        XCTAssertEqual(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: newKey.keyData.rdata))?.state, .trusted)
     }
 }

@@ -17,15 +17,19 @@ final class SQLiteStoreTests: XCTestCase {
         StoredKey(zone: parent, child: child ?? self.child, keyTag: tag, algorithm: 15, rdata: rdata, state: state, addedAt: addedAt, origin: origin)
     }
 
+    func id(_ rdata: [UInt8] = [1, 0, 3, 15, 0xAA], child: DomainName? = nil) -> KeyIdentity {
+        KeyIdentity(zone: parent, child: child ?? self.child, rdata: rdata)
+    }
+
     // MARK: Trust store
 
     func testPutAndGetKey() throws {
         let store = try SQLiteStore.inMemory()
-        XCTAssertNil(try store.key(zone: parent, child: child, keyTag: 1, algorithm: 15))
+        XCTAssertNil(try store.key(id()))
         try store.putKey(key(1))
-        XCTAssertEqual(try store.key(zone: parent, child: child, keyTag: 1, algorithm: 15), key(1))
-        XCTAssertNil(try store.key(zone: parent, child: child, keyTag: 1, algorithm: 13))
-        XCTAssertNil(try store.key(zone: parent, child: other, keyTag: 1, algorithm: 15))
+        XCTAssertEqual(try store.key(id()), key(1))
+        XCTAssertNil(try store.key(id([1, 0, 3, 15, 0xAB])))
+        XCTAssertNil(try store.key(id(child: other)))
     }
 
     func testPutKeyUpsertsStateAndOrigin() throws {
@@ -43,7 +47,7 @@ final class SQLiteStoreTests: XCTestCase {
     func testLookupIgnoresCase() throws {
         let store = try SQLiteStore.inMemory()
         try store.putKey(key(7))
-        let found = try store.key(zone: DomainName("PARENT."), child: DomainName("Child.Parent."), keyTag: 7, algorithm: 15)
+        let found = try store.key(KeyIdentity(zone: DomainName("PARENT."), child: DomainName("Child.Parent."), rdata: [1, 0, 3, 15, 0xAA]))
         XCTAssertEqual(found?.child.description, "child.parent.")
         try store.putKey(
             StoredKey(
@@ -52,23 +56,24 @@ final class SQLiteStoreTests: XCTestCase {
         XCTAssertEqual(try store.keys(zone: nil, child: child).count, 1, "same key in other case is the same row")
     }
 
-    func testTagCollisionPrefersTrusted() throws {
+    /// Keys sharing a tag are candidates, trusted first; a state change names exactly one.
+    func testTagCollisionKeepsKeysApart() throws {
         let store = try SQLiteStore.inMemory()
         try store.putKey(key(9, rdata: [1], state: .revoked))
         try store.putKey(key(9, rdata: [2], state: .trusted))
         try store.putKey(key(9, rdata: [3], state: .known))
-        XCTAssertEqual(try store.key(zone: parent, child: child, keyTag: 9, algorithm: 15)?.rdata, [2])
-        try store.setKeyState(zone: parent, child: child, keyTag: 9, state: .revoked)
-        try store.putKey(key(9, rdata: [3], state: .known))
-        XCTAssertEqual(try store.key(zone: parent, child: child, keyTag: 9, algorithm: 15)?.rdata, [3])
+        XCTAssertEqual(try store.keys(zone: parent, child: child, keyTag: 9, algorithm: 15).map(\.rdata), [[2], [3], [1]])
+        XCTAssertEqual(try store.setKeyState(id([3]), state: .revoked), KeyStateChange(found: true))
+        XCTAssertEqual(try store.key(id([2]))?.state, .trusted, "revoking the colliding key leaves the trusted one alone")
+        XCTAssertEqual(try store.keys(zone: parent, child: child, keyTag: 9, algorithm: 13), [])
     }
 
     func testKeysFilterAndOrder() throws {
         let store = try SQLiteStore.inMemory()
         let elsewhere = try DomainName("x.example.")
         try store.putKey(key(30, child: other))
-        try store.putKey(key(20))
-        try store.putKey(key(10))
+        try store.putKey(key(20, rdata: [20]))
+        try store.putKey(key(10, rdata: [10]))
         try store.putKey(
             StoredKey(zone: try DomainName("example."), child: elsewhere, keyTag: 5, algorithm: 8, rdata: [9], state: .known, addedAt: 1, origin: "import"))
         XCTAssertEqual(try store.keys(zone: nil, child: nil).map(\.keyTag), [10, 20, 30, 5])
@@ -77,29 +82,51 @@ final class SQLiteStoreTests: XCTestCase {
         XCTAssertEqual(try store.keys(zone: parent, child: elsewhere), [])
     }
 
-    func testSetKeyStateCountsMatches() throws {
+    func testSetKeyStateNamesOneKey() throws {
         let store = try SQLiteStore.inMemory()
         try store.putKey(key(1, rdata: [1]))
         try store.putKey(key(1, rdata: [2]))
-        try store.putKey(key(2))
-        XCTAssertEqual(try store.setKeyState(zone: parent, child: try DomainName("CHILD.parent."), keyTag: 1, state: .trusted), 2)
-        XCTAssertEqual(try store.setKeyState(zone: parent, child: child, keyTag: 99, state: .trusted), 0)
-        XCTAssertEqual(try store.keys(zone: parent, child: child).map(\.state), [.trusted, .trusted, .known])
+        XCTAssertTrue(try store.setKeyState(KeyIdentity(zone: parent, child: try DomainName("CHILD.parent."), rdata: [1]), state: .trusted).found)
+        XCTAssertFalse(try store.setKeyState(id([99]), state: .trusted).found)
+        XCTAssertEqual(try store.keys(zone: parent, child: child).map(\.state), [.trusted, .known])
     }
 
-    // MARK: Replay
-
-    func testReplayInception() throws {
+    /// Revoking a key cancels the queued changes it signed, and only those.
+    func testRevocationCancelsItsQueuedChanges() throws {
         let store = try SQLiteStore.inMemory()
-        XCTAssertNil(try store.lastInception(zone: parent, child: child, keyTag: 1))
-        try store.recordInception(zone: parent, child: child, keyTag: 1, inception: 1_700_000_000)
-        XCTAssertEqual(try store.lastInception(zone: parent, child: try DomainName("Child.Parent."), keyTag: 1), 1_700_000_000)
-        try store.recordInception(zone: parent, child: child, keyTag: 1, inception: 4_000_000_000)
-        XCTAssertEqual(try store.lastInception(zone: parent, child: child, keyTag: 1), 4_000_000_000)
-        // Newest write wins; the caller compares.
-        try store.recordInception(zone: parent, child: child, keyTag: 1, inception: 5)
-        XCTAssertEqual(try store.lastInception(zone: parent, child: child, keyTag: 1), 5)
-        XCTAssertNil(try store.lastInception(zone: parent, child: child, keyTag: 2))
+        try store.putKey(key(1, rdata: [1], state: .trusted))
+        try store.putKey(key(2, rdata: [2], state: .trusted))
+        let ops: [Update.Operation] = [.add(try ns("ns1.child.parent."))]
+        let first = try store.enqueue(OutboxEntry(zone: parent, child: child, operations: ops, createdAt: 5, nextAttemptAt: 5, signer: id([1]), deadline: 99))
+        let second = try store.enqueue(OutboxEntry(zone: parent, child: child, operations: ops, createdAt: 5, nextAttemptAt: 5, signer: id([2])))
+        XCTAssertEqual(try store.outboxEntry(id: first)?.signer, id([1]))
+        XCTAssertEqual(try store.outboxEntry(id: first)?.deadline, 99)
+        XCTAssertEqual(try store.setKeyState(id([1]), state: .revoked), KeyStateChange(found: true, cancelledChanges: 1))
+        XCTAssertEqual(try store.outboxEntry(id: first)?.state, .cancelled)
+        XCTAssertEqual(try store.outboxEntry(id: second)?.state, .pending)
+        XCTAssertEqual(try store.pendingCount(), 1)
+    }
+
+    // MARK: Replay and budgets
+
+    func admission(_ rdata: [UInt8] = [1], inception: UInt32, signature: UInt8, budget: Int? = nil) -> Admission {
+        Admission(
+            key: id(rdata), inception: inception, signatureDigest: [signature], expiresAt: 1000, budget: budget.map { .init(name: "update child", perHour: $0) })
+    }
+
+    func testAdmitChecksInceptionSignatureAndBudgetPerKey() throws {
+        let store = try SQLiteStore.inMemory()
+        XCTAssertEqual(try store.admit(admission(inception: 500, signature: 1, budget: 2), now: 500), .admitted)
+        XCTAssertEqual(try store.admit(admission(inception: 500, signature: 1, budget: 2), now: 501), .replayed)
+        XCTAssertEqual(try store.admit(admission(inception: 400, signature: 2, budget: 2), now: 501), .older(500))
+        // Another key (a colliding upload) has replay state of its own.
+        XCTAssertEqual(try store.admit(admission([2], inception: 100, signature: 3), now: 501), .admitted)
+        XCTAssertEqual(try store.admit(admission(inception: 501, signature: 4, budget: 2), now: 501), .admitted)
+        XCTAssertEqual(try store.admit(admission(inception: 502, signature: 5, budget: 2), now: 502), .rateLimited)
+        // Half an hour refills one of two tokens.
+        XCTAssertEqual(try store.admit(admission(inception: 502, signature: 5, budget: 2), now: 502 + 1800), .admitted)
+        // An expired signature is forgotten (its inception still guards).
+        XCTAssertEqual(try store.admit(admission(inception: 600, signature: 1), now: 1001), .admitted)
     }
 
     // MARK: Audit
@@ -227,13 +254,16 @@ final class SQLiteStoreTests: XCTestCase {
         do {
             let store = try SQLiteStore(path: path)
             try store.putKey(key(1, state: .trusted))
-            try store.recordInception(zone: parent, child: child, keyTag: 1, inception: 77)
+            XCTAssertEqual(try store.admit(admission(inception: 77, signature: 7, budget: 1), now: 77), .admitted)
             try store.appendAudit(entry(5, signer: "child.parent."))
             try store.enqueue(OutboxEntry(zone: parent, child: child, operations: ops, createdAt: 5, nextAttemptAt: 5))
         }
         let store = try SQLiteStore(path: path)
-        XCTAssertEqual(try store.key(zone: parent, child: child, keyTag: 1, algorithm: 15), key(1, state: .trusted))
-        XCTAssertEqual(try store.lastInception(zone: parent, child: child, keyTag: 1), 77)
+        XCTAssertEqual(try store.key(id()), key(1, state: .trusted))
+        // Replay state and budget survive the reopen.
+        XCTAssertEqual(try store.admit(admission(inception: 77, signature: 7, budget: 1), now: 78), .replayed)
+        XCTAssertEqual(try store.admit(admission(inception: 76, signature: 8, budget: 1), now: 78), .older(77))
+        XCTAssertEqual(try store.admit(admission(inception: 78, signature: 9, budget: 1), now: 78), .rateLimited)
         XCTAssertEqual(try store.audit(child: child, limit: 5).map(\.time), [5])
         XCTAssertEqual(try store.duePending(now: 5).map(\.operations), [ops])
     }

@@ -10,6 +10,12 @@ import XCTest
 /// passed its rounds and waits for the operator.
 final class KeysCommandTests: CommandLineTestCase {
     func prepare() throws -> (config: String, keyTag: UInt16, store: SQLiteStore) {
+        let prepared = try prepareKey()
+        return (prepared.config, prepared.key.keyTag, prepared.store)
+    }
+
+    /// A job for a fresh key of child.parent. that passed its one round and waits for the operator.
+    func prepareKey() throws -> (config: String, key: BINDKeyFile, store: SQLiteStore) {
         let config = "\(directory)/delegsync.yaml"
         try """
         version: 1
@@ -39,7 +45,11 @@ final class KeysCommandTests: CommandLineTestCase {
             ], now: job.createdAt)
         XCTAssertEqual(job.state, .awaitingConfirmation)
         try store.putBootstrap(job, now: job.createdAt)
-        return (config, key.keyTag, store)
+        return (config, key, store)
+    }
+
+    func identity(_ key: BINDKeyFile) throws -> KeyIdentity {
+        KeyIdentity(zone: try DomainName("parent."), child: key.owner, rdata: key.keyData.rdata)
     }
 
     func testPendingThenApprove() throws {
@@ -50,7 +60,7 @@ final class KeysCommandTests: CommandLineTestCase {
         let approved = try delegsync("keys", "approve", "--config", config, "child.parent.", "--keytag", String(keyTag))
         XCTAssertEqual(approved.status, 0, approved.stderr)
         XCTAssertTrue(approved.stdout.contains("approved and trusted"), approved.stdout)
-        XCTAssertEqual(try store.key(zone: DomainName("parent."), child: DomainName("child.parent."), keyTag: keyTag, algorithm: 15)?.state, .trusted)
+        XCTAssertEqual(try store.keys(zone: DomainName("parent."), child: DomainName("child.parent."), keyTag: keyTag, algorithm: 15).first?.state, .trusted)
         let status = try delegsync("status", "--config", config, "child.parent.")
         XCTAssertTrue(status.stdout.contains("key \(keyTag) (ED25519): trusted"), status.stdout)
         XCTAssertEqual(try store.audit(child: DomainName("child.parent."), limit: 1).first?.decision, "APPROVED")
@@ -78,13 +88,79 @@ final class KeysCommandTests: CommandLineTestCase {
         let (config, keyTag, store) = try prepare()
         let rejected = try delegsync("keys", "reject", "--config", config, "child.parent.", "--keytag", String(keyTag))
         XCTAssertEqual(rejected.status, 0, rejected.stderr)
-        XCTAssertEqual(try store.key(zone: DomainName("parent."), child: DomainName("child.parent."), keyTag: keyTag, algorithm: 15)?.state, .revoked)
+        XCTAssertEqual(try store.keys(zone: DomainName("parent."), child: DomainName("child.parent."), keyTag: keyTag, algorithm: 15).first?.state, .revoked)
         let status = try delegsync("status", "--config", config, "child.parent.")
         XCTAssertTrue(status.stdout.contains("rejected by the operator"), status.stdout)
     }
 }
 
+/// Issue 10, points 1 and 2: an attacker's upload whose key merely shares the tag of the child's
+/// key. On the old code `keys reject --keytag` revoked the child's *trusted* key, and `keys
+/// approve --keytag` took whichever job came first.
 extension KeysCommandTests {
+    /// The child's trusted key and an attacker's pending job with the same tag: rejecting by tag
+    /// is refused as ambiguous (both named); rejecting by digest leaves the trusted key trusted.
+    func testRejectingACollidingUploadLeavesTheTrustedKeyAlone() throws {
+        let (config, attacker, store) = try prepareKey()
+        let child = try DomainName("child.parent.")
+        let genuine = try CollidingKey.make(owner: child, tag: attacker.keyTag, notRDATA: attacker.keyData.rdata)
+        try store.putKey(
+            StoredKey(
+                zone: DomainName("parent."), child: child, keyTag: genuine.keyTag, algorithm: 15, rdata: genuine.keyData.rdata, state: .trusted, addedAt: 1,
+                origin: "import"))
+        let list = try delegsync("keys", "list", "--config", config)
+        XCTAssertTrue(list.stdout.contains(try identity(genuine).digestText), list.stdout)
+        let pending = try delegsync("keys", "pending", "--config", config)
+        XCTAssertTrue(pending.stdout.contains("key: \(try identity(attacker))"), pending.stdout)
+
+        let byTag = try delegsync("keys", "revoke", "--config", config, "child.parent.", "--keytag", String(attacker.keyTag))
+        XCTAssertEqual(byTag.status, 2, byTag.stdout)
+        XCTAssertTrue(byTag.stderr.contains("2 keys match tag \(attacker.keyTag)"), byTag.stderr)
+        XCTAssertTrue(try byTag.stderr.contains(identity(genuine).digestText) && byTag.stderr.contains(identity(attacker).digestText), byTag.stderr)
+
+        let rejected = try delegsync("keys", "reject", "--config", config, "child.parent.", "--keytag", String(attacker.keyTag))
+        XCTAssertEqual(rejected.status, 0, rejected.stderr)
+        XCTAssertEqual(try store.key(identity(genuine))?.state, .trusted, "the child's trusted key must stay trusted")
+        XCTAssertEqual(try store.key(identity(attacker))?.state, .revoked)
+    }
+
+    /// Two pending jobs with one tag: approve by tag names both and changes nothing; approve by
+    /// the child's key file (or digest prefix) trusts exactly the child's key.
+    func testApproveNamesExactlyOneKey() throws {
+        let (config, attacker, store) = try prepareKey()
+        let child = try DomainName("child.parent.")
+        let genuine = try CollidingKey.make(owner: child, tag: attacker.keyTag, notRDATA: attacker.keyData.rdata)
+        var job = KeyBootstrap(
+            zone: try DomainName("parent."), child: child, key: genuine.keyData.rdata, source: "198.51.100.9 (TCP)", now: Int64(Date().timeIntervalSince1970),
+            policy: BootstrapPolicy(rounds: 1, confirmation: .always))
+        _ = job.nextAction(now: job.createdAt)
+        job.record(
+            [
+                KeyObservation(
+                    nameserver: try DomainName("ns1.child.parent."), address: "192.0.2.1",
+                    answer: .answered(rcode: 0, authoritative: true, keys: [genuine.keyData.rdata], ttl: 60))
+            ], now: job.createdAt)
+        try store.putBootstrap(job, now: job.createdAt)
+
+        let byTag = try delegsync("keys", "approve", "--config", config, "child.parent.", "--keytag", String(attacker.keyTag))
+        XCTAssertEqual(byTag.status, 2)
+        XCTAssertTrue(byTag.stderr.contains("2 keys match"), byTag.stderr)
+        XCTAssertNil(try store.key(identity(genuine)))
+        XCTAssertEqual(try store.key(identity(attacker))?.state, .known)
+
+        try genuine.keyFileText.write(toFile: "\(directory)/\(genuine.baseName).key", atomically: true, encoding: .utf8)
+        let byFile = try delegsync("keys", "approve", "--config", config, "child.parent.", "--key", "\(directory)/\(genuine.baseName).key")
+        XCTAssertEqual(byFile.status, 0, byFile.stderr)
+        XCTAssertTrue(byFile.stdout.contains("\(try identity(genuine)): approved and trusted"), byFile.stdout)
+        XCTAssertEqual(try store.key(identity(genuine))?.state, .trusted)
+        XCTAssertEqual(try store.key(identity(attacker))?.state, .revoked, "promotion revokes the other key by identity")
+
+        let digest = String(try identity(genuine).digest.hexString.prefix(12))
+        let revoked = try delegsync("keys", "revoke", "--config", config, "child.parent.", "--digest", "sha256:" + digest)
+        XCTAssertEqual(revoked.status, 0, revoked.stderr)
+        XCTAssertEqual(try store.key(identity(genuine))?.state, .revoked)
+    }
+
     /// publish-records prints the DSYNC (wildcard, scheme UPDATE, RFC 3597 form), the target's
     /// addresses, the receiver's KEY and the SVCB with the bootstrap methods, as nsupdate text.
     func testPublishRecords() throws {
