@@ -201,7 +201,7 @@ struct ChildStatusCommand: AsyncParsableCommand {
             let (configuration, entry, store) = try options.open()
             let stored = try store.keys(zone: nil, child: entry.name)
             for key in try ChildKeyRing(directory: configuration.keyDirectory).keys(of: entry.name) {
-                let state = stored.first { $0.keyTag == key.keyTag }?.state.rawValue ?? "not uploaded"
+                let state = stored.first { $0.rdata == key.keyData.rdata }?.state.rawValue ?? "not uploaded"
                 print("key \(key.keyTag) (\(key.algorithm)): \(state) at the parent")
             }
             for entry in try store.audit(child: entry.name, limit: 5).reversed() {

@@ -34,7 +34,7 @@ struct StatusCommand: AsyncParsableCommand {
             let jobs = try store.bootstraps(child: name, activeOnly: false)
             guard !keys.isEmpty || !jobs.isEmpty else { throw UsageFailure("nothing is known about \(name)") }
             for key in keys {
-                print("key \(key.keyTag) (\(SIG0Algorithm(key.algorithm))): \(key.state.rawValue), from \(key.origin)")
+                print("key \(key.keyTag) (\(SIG0Algorithm(key.algorithm))): \(key.state.rawValue), from \(key.origin), \(key.identity.digestText)")
             }
             for job in jobs.reversed() {
                 print("")
