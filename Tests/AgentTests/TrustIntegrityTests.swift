@@ -1,4 +1,5 @@
 import Agent
+import Backends
 import DNSWire
 import DelegationCore
 import Foundation
@@ -174,5 +175,26 @@ extension UpdateReceiverTests {
         XCTAssertEqual(try store.pendingCount(), 0)
         XCTAssertFalse(parent.snapshot(child)!.nameservers.contains(try DomainName("ns.provider3.net.")))
         XCTAssertEqual(try store.audit(child: child, limit: 1).first?.decision, "GIVEN UP")
+    }
+}
+
+/// A backend whose primary refuses the content (say FORMERR): a permanent error.
+struct RefusingBackend: DelegationBackend {
+    var description: String { "refusing backend" }
+    func apply(_ update: Update) async throws { throw BackendError("the primary answered FORMERR", permanent: true) }
+}
+
+extension UpdateReceiverTests {
+    /// Point 6: a change the primary refuses for its content is given up at once — REFUSED to
+    /// the child, failed in the outbox — instead of being retried forever.
+    func testAPermanentBackendErrorIsNotRetried() async throws {
+        let refusing = UpdateReceiver(
+            configuration: configuration, store: store, backends: [zoneName: RefusingBackend()], reader: parent, clock: { [now] in now },
+            logger: Logger(label: "test"))
+        let bytes = try signed(addNS("ns.provider2.net."))
+        let reply = try await ask(refusing, bytes)
+        XCTAssertEqual(reply.rcode, .refused)
+        XCTAssertTrue(reply.edns?.extendedError?.extraText.contains("not retried") == true, reply.edns?.extendedError?.extraText ?? "")
+        XCTAssertEqual(try store.pendingCount(), 0)
     }
 }
