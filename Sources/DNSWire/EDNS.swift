@@ -31,13 +31,16 @@ public struct EDNS: Sendable, Hashable {
         return options
     }
 
-    /// The OPT RDATA.
+    /// The OPT RDATA. An option longer than OPTION-LENGTH can say (65535 octets, RFC 6891
+    /// §6.1.2) is cut to that length rather than trapping; the texts delegsync writes are bounded
+    /// long before (``EDNSOption/boundedText(_:)``).
     public var optionsWire: [UInt8] {
         var out: [UInt8] = []
         for option in options {
+            let data = option.data.prefix(Int(UInt16.max))
             out.appendU16(option.code)
-            out.appendU16(UInt16(option.data.count))
-            out.append(contentsOf: option.data)
+            out.appendU16(UInt16(data.count))
+            out.append(contentsOf: data)
         }
         return out
     }
@@ -50,7 +53,7 @@ public struct EDNS: Sendable, Hashable {
         out.append(UInt8(rcode.rawValue >> 4))
         out.append(version)
         out.appendU16((dnssecOK ? 0x8000 : 0) | (z & 0x7FFF))
-        let data = optionsWire
+        let data = optionsWire.prefix(Int(UInt16.max))
         out.appendU16(UInt16(data.count))
         out.append(contentsOf: data)
         return out
@@ -83,6 +86,29 @@ public struct EDNSOption: Sendable, Hashable {
     }
 }
 
+extension EDNSOption {
+    /// Most octets of EXTRA-TEXT delegsync writes into an option: enough for any reason a
+    /// human reads, small enough that a reply stays well inside a UDP payload.
+    public static let maximumExtraText = 1024
+
+    /// `text` as UTF-8, cut at a character boundary to at most ``maximumExtraText`` octets
+    /// (ending in "…" when cut).
+    static func boundedText(_ text: String) -> [UInt8] {
+        let utf8 = Array(text.utf8)
+        guard utf8.count > maximumExtraText else { return utf8 }
+        var cut = String(decoding: [], as: UTF8.self)
+        var size = 0
+        let ellipsis = "…".utf8.count
+        for character in text {
+            let length = character.utf8.count
+            guard size + length + ellipsis <= maximumExtraText else { break }
+            cut.append(character)
+            size += length
+        }
+        return Array((cut + "…").utf8)
+    }
+}
+
 /// The Extended DNS Error option (RFC 8914 §2): INFO-CODE and an optional UTF-8 EXTRA-TEXT.
 public struct ExtendedDNSError: Sendable, Hashable, CustomStringConvertible {
     /// OPTION-CODE 15 (RFC 8914 §2).
@@ -111,7 +137,7 @@ public struct ExtendedDNSError: Sendable, Hashable, CustomStringConvertible {
     public var option: EDNSOption {
         var data: [UInt8] = []
         data.appendU16(infoCode)
-        data.append(contentsOf: Array(extraText.utf8))
+        data.append(contentsOf: EDNSOption.boundedText(extraText))
         return EDNSOption(code: Self.optionCode, data: data)
     }
 
@@ -201,7 +227,7 @@ public struct KeyStateOption: Sendable, Hashable, CustomStringConvertible {
         data.appendU16(keyID)
         data.append(state.rawValue)
         data.append(keyData)
-        data.append(contentsOf: Array(extraText.utf8))
+        data.append(contentsOf: EDNSOption.boundedText(extraText))
         return EDNSOption(code: code, data: data)
     }
 

@@ -185,6 +185,11 @@ public struct BINDKeyFile: Sendable {
             }
             written += n
         }
+        // On disk before anyone is told the key exists (a crash must not leave an empty key).
+        guard fsync(fd) == 0 else {
+            unlink(path)
+            throw SIG0KeyError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     static func timestamp(_ date: Date) -> String {

@@ -32,6 +32,17 @@ public final class SQLiteStore: DelegationStore {
         configuration.label = "delegsync.store"
         // Wait for another process's write rather than failing at once.
         configuration.busyMode = .timeout(5)
+        // Opening a new file and bringing its schema up to date happen under an exclusive lock
+        // of the store's directory: two processes starting at once (the first `serve` while
+        // monitoring runs `delegsync status`) would otherwise both create the tables.
+        let directory = (path as NSString).deletingLastPathComponent
+        let lock = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard lock >= 0 else {
+            throw StoreError(.open, "cannot open store \(path): its directory: \(String(cString: strerror(errno))) (does it exist?)")
+        }
+        defer { close(lock) }
+        flock(lock, LOCK_EX)
+        defer { flock(lock, LOCK_UN) }
         let pool: DatabasePool
         do {
             // A pool puts the file in WAL mode.

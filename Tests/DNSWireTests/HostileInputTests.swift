@@ -117,3 +117,23 @@ final class HostileInputTests: XCTestCase {
         XCTAssertGreaterThan(decoded, 0)
     }
 }
+
+/// Issue 11: an EDE or KeyState text longer than an option can carry used to trap in
+/// `UInt16(count)`; now the text is cut at a character boundary and the option encodes.
+final class LongOptionTextTests: XCTestCase {
+    func testLongExtraTextIsBoundedNotATrap() throws {
+        let long = String(repeating: "é", count: 40_000)  // 80,000 octets
+        let ede = ExtendedDNSError(infoCode: 18, extraText: long).option
+        XCTAssertLessThanOrEqual(ede.data.count, 2 + EDNSOption.maximumExtraText)
+        let keyState = KeyStateOption(keyID: 1, state: .trusted, extraText: long).option()
+        XCTAssertLessThanOrEqual(keyState.data.count, 4 + EDNSOption.maximumExtraText)
+        let message = Message(question: [Question(name: try DomainName("child.parent."), type: .key)], edns: EDNS(options: [ede, keyState]))
+        let parsed = try Message(wire: try message.wireFormat())
+        let text = try XCTUnwrap(parsed.edns?.extendedError?.extraText)
+        XCTAssertTrue(text.hasSuffix("…"))
+        XCTAssertTrue(text.dropLast().allSatisfy { $0 == "é" }, "cut inside a character")
+        // A raw option over 65535 octets is cut, not a crash.
+        let raw = EDNS(options: [EDNSOption(code: 65001, data: [UInt8](repeating: 1, count: 70_000))])
+        XCTAssertEqual(raw.optionsWire.count, 4 + 65535)
+    }
+}

@@ -316,3 +316,29 @@ extension SQLiteStoreTests {
         XCTAssertEqual(try reopened.bootstraps(child: nil, activeOnly: false).count, 2)
     }
 }
+
+/// Issue 11: two processes opening a store that does not exist yet (the first `serve` while
+/// monitoring runs `delegsync status`) raced in the schema migration ("table keys already
+/// exists"). Several stores opened at once on a new file must all come up.
+final class SQLiteStoreMigrationRaceTests: XCTestCase {
+    func testConcurrentFirstOpensAllSucceed() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("delegsync-race-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for trial in 0..<15 {
+            let path = directory.appendingPathComponent("state-\(trial).sqlite").path
+            let failures = NSLock()
+            nonisolated(unsafe) var errors: [String] = []
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                do {
+                    _ = try SQLiteStore(path: path)
+                } catch {
+                    failures.lock()
+                    errors.append("\(error)")
+                    failures.unlock()
+                }
+            }
+            XCTAssertEqual(errors, [], "trial \(trial)")
+        }
+    }
+}
