@@ -40,6 +40,14 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var pendingJobsPerChild = 8
         /// Seconds a queued change is retried before it is given up and reported. Default 86400.
         public var changeDeadline: Int64 = 86400
+        /// What a signed UPDATE or key upload over UDP gets: `truncate` (an empty reply with TC=1,
+        /// so the sender retries over TCP; no signature is checked for a spoofable source) or
+        /// `answer` (decided as over TCP). Default truncate.
+        public var udpUpdates: UDPUpdates = .truncate
+
+        public enum UDPUpdates: String, Sendable, Equatable {
+            case truncate, answer
+        }
     }
 
     public enum BackendKind: String, Sendable, Equatable, CaseIterable {
@@ -234,13 +242,27 @@ public struct ConfigReader {
             try keys(
                 node,
                 allowed: [
-                    "max-message-size", "max-tcp-connections", "tcp-idle-timeout", "max-in-flight", "updates-per-child-per-hour",
+                    "max-message-size", "max-tcp-connections", "max-tcp-connections-per-source", "tcp-idle-timeout", "tcp-message-timeout",
+                    "max-bytes-per-connection", "udp-replies-per-source-per-second", "udp-updates", "max-in-flight", "updates-per-child-per-hour",
                     "uploads-per-source-per-hour", "uploads-per-prefix-per-hour", "uploads-per-hour", "inquiries-per-source-per-hour",
                     "inquiries-per-hour", "pending-jobs-per-child", "change-deadline",
                 ], at: "limits")
             limits.server.maxMessageSize = try int(node, "max-message-size", at: "limits", range: 512...65535) ?? limits.server.maxMessageSize
             limits.server.maxTCPConnections = try int(node, "max-tcp-connections", at: "limits", range: 1...100_000) ?? limits.server.maxTCPConnections
             limits.server.tcpIdleTimeout = try int(node, "tcp-idle-timeout", at: "limits", range: 1...3600) ?? limits.server.tcpIdleTimeout
+            limits.server.maxTCPConnectionsPerSource =
+                try int(node, "max-tcp-connections-per-source", at: "limits", range: 1...100_000) ?? limits.server.maxTCPConnectionsPerSource
+            limits.server.tcpMessageTimeout = try int(node, "tcp-message-timeout", at: "limits", range: 1...3600) ?? limits.server.tcpMessageTimeout
+            limits.server.maxBytesPerConnection =
+                try int(node, "max-bytes-per-connection", at: "limits", range: 512...1 << 30) ?? limits.server.maxBytesPerConnection
+            limits.server.udpRepliesPerSourcePerSecond =
+                try int(node, "udp-replies-per-source-per-second", at: "limits", range: 0...1_000_000) ?? limits.server.udpRepliesPerSourcePerSecond
+            if let text = try string(node, "udp-updates", at: "limits") {
+                guard let value = AgentConfiguration.Limits.UDPUpdates(rawValue: text) else {
+                    throw fail("limits.udp-updates", "\"\(text)\" is not one of truncate, answer")
+                }
+                limits.udpUpdates = value
+            }
             limits.server.maxInFlight = try int(node, "max-in-flight", at: "limits", range: 1...10_000) ?? limits.server.maxInFlight
             limits.updatesPerChildPerHour = try int(node, "updates-per-child-per-hour", at: "limits", range: 1...100_000) ?? limits.updatesPerChildPerHour
             limits.uploadsPerSourcePerHour = try int(node, "uploads-per-source-per-hour", at: "limits", range: 1...100_000) ?? limits.uploadsPerSourcePerHour

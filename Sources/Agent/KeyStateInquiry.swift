@@ -8,8 +8,8 @@ import Transport
 /// option in state 2 and the key tag. The state of a key is the child's business: the full
 /// answer — trusted (4), bootstrap ongoing (9), waiting for the operator (10), validation failed
 /// (8), refused (7) — goes only to a requester that signs the inquiry with SIG(0) by the key
-/// asked about, over TCP. Anyone else learns nothing about a job: "unknown" (5), and over UDP a
-/// refusal that says to ask over TCP (a spoofed source gets nothing back worth reflecting).
+/// asked about, over TCP. Anyone else learns nothing about a job: "unknown" (5); over UDP the
+/// answer is an empty reply with TC=1 (ask over TCP; a spoofed source gets nothing to reflect).
 /// Unauthenticated inquiries spend the strangers' budgets.
 struct KeyStateInquiry: Sendable {
     let configuration: AgentConfiguration
@@ -31,7 +31,10 @@ struct KeyStateInquiry: Sendable {
         let child = question.name
         var outcome = UpdateReceiver.Outcome(rcode: .refused, reason: "", zone: zone.name, signer: child, keyTag: inquiry.keyID)
         guard context.transport == .tcp else {
-            return outcome.refused(.refused, DelegationEDE.prohibited, "KeyState inquiries are answered over TCP only")
+            outcome.rcode = .noError
+            outcome.reason = "KeyState inquiries are answered over TCP only: TC=1"
+            outcome.truncated = true
+            return outcome
         }
         if let spent = strangers.spend(source: context.sourceAddress, now: now) {
             return outcome.refused(.refused, DelegationEDE.blocked, "too many KeyState inquiries: \(spent); try again later", rule: "inquiry-budget")

@@ -19,6 +19,8 @@ extension UpdateReceiver {
         public internal(set) var keyState: KeyStateOption.State? = nil
         /// The rule that decided a refusal (a policy rule or a SIG(0) check), for the metrics.
         public internal(set) var rule: String? = nil
+        /// Answer with the header alone and TC=1 (an UPDATE over UDP).
+        public internal(set) var truncated = false
 
         static func reject(_ rcode: RCode, _ infoCode: UInt16, _ reason: String) -> Outcome {
             Outcome(rcode: rcode, infoCode: infoCode, reason: reason)

@@ -30,7 +30,16 @@ enum ResponseBuilder {
         return headerOnly(id: UInt16(bytes[0]) << 8 | UInt16(bytes[1]), opcode: Opcode((bytes[2] >> 3) & 0x0F), rcode: rcode)
     }
 
-    static func headerOnly(id: UInt16, opcode: Opcode, rcode: RCode) -> [UInt8] {
-        [UInt8(id >> 8), UInt8(id & 0xFF), 0x80 | (opcode.rawValue << 3), UInt8(rcode.rawValue & 0x0F), 0, 0, 0, 0, 0, 0, 0, 0]
+    static func headerOnly(id: UInt16, opcode: Opcode, rcode: RCode, truncated: Bool = false) -> [UInt8] {
+        [UInt8(id >> 8), UInt8(id & 0xFF), 0x80 | (opcode.rawValue << 3) | (truncated ? 0x02 : 0), UInt8(rcode.rawValue & 0x0F), 0, 0, 0, 0, 0, 0, 0, 0]
+    }
+
+    /// A reply to a UDP request that may come from a spoofed source: never larger than the
+    /// request (no amplification). When `reply` is larger it becomes the header alone with TC=1
+    /// (RFC 1035 §4.1.1; RFC 7766 §5: the client retries over TCP).
+    static func bounded(_ reply: [UInt8], toUDPRequest request: [UInt8]) -> [UInt8] {
+        guard reply.count > request.count, reply.count >= 4 else { return reply }
+        let id = UInt16(reply[0]) << 8 | UInt16(reply[1])
+        return headerOnly(id: id, opcode: Opcode((reply[2] >> 3) & 0x0F), rcode: RCode(UInt16(reply[3] & 0x0F)), truncated: true)
     }
 }

@@ -87,6 +87,13 @@ public final class UpdateReceiver: Sendable {
 
     /// The stages, in order.
     func decide(_ bytes: [UInt8], layout: MessageLayout, message: Message, context: DNSRequestContext, now: Int64) async -> Outcome {
+        // A signed UPDATE or upload over UDP may come from a spoofed source: no signature is
+        // checked for it; TC=1 sends the child to TCP (limits.udp-updates).
+        if context.transport == .udp, message.opcode == .update, configuration.limits.udpUpdates == .truncate {
+            var outcome = Outcome(rcode: .noError, reason: "UPDATE over UDP: answered with TC=1, send it over TCP")
+            outcome.truncated = true
+            return outcome
+        }
         let route: RequestScreen.Route
         switch screen.screen(bytes, layout: layout, message: message, context: context) {
         case .done(let outcome): return outcome
@@ -136,7 +143,10 @@ public final class UpdateReceiver: Sendable {
             keyState = KeyStateOption(keyID: outcome.keyTag ?? asked.keyID, state: state, extraText: outcome.reason).option(
                 code: configuration.keyStateOptionCode)
         }
-        let reply = ResponseBuilder.reply(to: message, rcode: outcome.rcode, error: error, keyState: keyState)
+        if outcome.truncated {
+            return ResponseBuilder.headerOnly(id: message.id, opcode: message.opcode, rcode: .noError, truncated: true)
+        }
+        var reply = ResponseBuilder.reply(to: message, rcode: outcome.rcode, error: error, keyState: keyState)
         // Mutual authentication: the reply is signed over the request as received and the reply
         // (RFC 2535 §4.1.8.1), so the child can tell the parent's answer from a forged one.
         if let identity,
@@ -144,9 +154,10 @@ public final class UpdateReceiver: Sendable {
                 reply, inception: UInt32(truncatingIfNeeded: now) &- SIG0Signer.defaultFudge,
                 expiration: UInt32(truncatingIfNeeded: now) &+ SIG0Signer.defaultFudge, request: bytes)
         {
-            return signed
+            reply = signed
         }
-        return reply
+        // Over UDP nothing was authenticated (updates get TC=1): never more than was sent.
+        return context.transport == .udp ? ResponseBuilder.bounded(reply, toUDPRequest: bytes) : reply
     }
 
     func audit(now: Int64, context: DNSRequestContext, request: String, outcome: Outcome) {

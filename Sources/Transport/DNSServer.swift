@@ -26,21 +26,39 @@ public struct DNSRequestContext: Sendable {
 public typealias DNSRequestHandler = @Sendable (_ request: [UInt8], _ context: DNSRequestContext) async -> [UInt8]?
 
 /// Limits that keep a public listener cheap to run (RFC 7766 §6.2 recommends idle timeouts and
-/// connection limits for TCP).
+/// connection limits for TCP, per client as well as in total).
 public struct DNSServerLimits: Sendable, Hashable {
     /// Open TCP connections at once; further ones are closed at once. Default 64.
     public var maxTCPConnections: Int
-    /// Seconds a TCP connection may stay idle. Default 10.
+    /// Open TCP connections from one source address; further ones are closed at once. Default 8.
+    public var maxTCPConnectionsPerSource: Int
+    /// Seconds a TCP connection may stay idle between messages. Default 10.
     public var tcpIdleTimeout: Int
+    /// Seconds one message may take to arrive once its first octet has (a byte now and then
+    /// does not keep a connection open: the idle timer alone would restart on every byte).
+    /// Default 5.
+    public var tcpMessageTimeout: Int
+    /// Octets one TCP connection may send in all; then it is closed. Default 1 MiB.
+    public var maxBytesPerConnection: Int
+    /// UDP replies per source address per second (response rate limiting); requests beyond it
+    /// get no answer. 0 turns it off. Default 20.
+    public var udpRepliesPerSourcePerSecond: Int
     /// Requests being handled at once over both transports; UDP requests beyond it are dropped,
     /// TCP connections wait. Default 32.
     public var maxInFlight: Int
     /// Largest request accepted. Default 16384 octets.
     public var maxMessageSize: Int
 
-    public init(maxTCPConnections: Int = 64, tcpIdleTimeout: Int = 10, maxInFlight: Int = 32, maxMessageSize: Int = 16384) {
+    public init(
+        maxTCPConnections: Int = 64, maxTCPConnectionsPerSource: Int = 8, tcpIdleTimeout: Int = 10, tcpMessageTimeout: Int = 5,
+        maxBytesPerConnection: Int = 1 << 20, udpRepliesPerSourcePerSecond: Int = 20, maxInFlight: Int = 32, maxMessageSize: Int = 16384
+    ) {
         self.maxTCPConnections = maxTCPConnections
+        self.maxTCPConnectionsPerSource = maxTCPConnectionsPerSource
         self.tcpIdleTimeout = tcpIdleTimeout
+        self.tcpMessageTimeout = tcpMessageTimeout
+        self.maxBytesPerConnection = maxBytesPerConnection
+        self.udpRepliesPerSourcePerSecond = udpRepliesPerSourcePerSecond
         self.maxInFlight = maxInFlight
         self.maxMessageSize = maxMessageSize
     }
@@ -74,7 +92,11 @@ public struct DNSServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(limits.tcpIdleTimeout))))
                     try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSTCPFrameDecoder(maxMessageSize: limits.maxMessageSize)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(
+                            DNSTCPFrameDecoder(
+                                maxMessageSize: limits.maxMessageSize, messageTimeout: .seconds(Int64(limits.tcpMessageTimeout)),
+                                maxBytes: limits.maxBytesPerConnection)))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
@@ -89,16 +111,18 @@ public struct DNSServer: Sendable {
         logger.info("listening", metadata: ["delegsync.address": "\(host)", "delegsync.port": "\(boundPort)"])
         onBound(boundPort)
         let gate = InFlightGate(limit: limits.maxInFlight)
-        let connections = NIOLockedValueBox(0)
+        let connections = ConnectionCount(total: limits.maxTCPConnections, perSource: limits.maxTCPConnectionsPerSource)
+        let replies = ReplyRateLimit(perSecond: limits.udpRepliesPerSourcePerSecond)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await udp.executeThenClose { inbound, outbound in
                     try await withThrowingDiscardingTaskGroup { requests in
                         for try await envelope in inbound {
-                            guard envelope.data.readableBytes <= limits.maxMessageSize, gate.tryEnter() else { continue }
-                            let bytes = Array(envelope.data.readableBytesView)
                             let remote = envelope.remoteAddress
-                            let context = DNSRequestContext(sourceAddress: remote.ipAddress ?? "?", sourcePort: remote.port ?? 0, transport: .udp)
+                            let address = remote.ipAddress ?? "?"
+                            guard envelope.data.readableBytes <= limits.maxMessageSize, replies.admit(address), gate.tryEnter() else { continue }
+                            let bytes = Array(envelope.data.readableBytesView)
+                            let context = DNSRequestContext(sourceAddress: address, sourcePort: remote.port ?? 0, transport: .udp)
                             requests.addTask {
                                 defer { gate.leave() }
                                 guard let response = await handler(bytes, context) else { return }
@@ -112,17 +136,13 @@ public struct DNSServer: Sendable {
                 try await tcp.executeThenClose { inbound in
                     try await withThrowingDiscardingTaskGroup { clients in
                         for try await connection in inbound {
-                            let admitted = connections.withLockedValue { count -> Bool in
-                                guard count < limits.maxTCPConnections else { return false }
-                                count += 1
-                                return true
-                            }
-                            guard admitted else {
+                            let address = connection.channel.remoteAddress?.ipAddress ?? "?"
+                            guard connections.open(address) else {
                                 try? await connection.channel.close()
                                 continue
                             }
                             clients.addTask {
-                                defer { connections.withLockedValue { $0 -= 1 } }
+                                defer { connections.close(address) }
                                 await serve(connection, gate: gate)
                             }
                         }
@@ -154,18 +174,44 @@ public struct DNSServer: Sendable {
 }
 
 /// Splits a TCP byte stream into DNS messages (RFC 1035 §4.2.2 two-octet length prefix).
-/// A length over the limit closes the connection.
+/// Closes the connection (by throwing) when a length is over the limit, when one message takes
+/// longer than `messageTimeout` from its first octet (slow senders: the idle timer restarts on
+/// every byte), or when the connection has sent more than `maxBytes` in all.
 struct DNSTCPFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
     let maxMessageSize: Int
+    var messageTimeout: TimeAmount = .seconds(5)
+    var maxBytes: Int = .max
+    /// When the message now being received began; nil between messages.
+    private var started: NIODeadline? = nil
+    /// Octets of complete messages so far.
+    private var consumed = 0
+
+    init(maxMessageSize: Int, messageTimeout: TimeAmount = .seconds(5), maxBytes: Int = .max) {
+        self.maxMessageSize = maxMessageSize
+        self.messageTimeout = messageTimeout
+        self.maxBytes = maxBytes
+    }
 
     struct TooLarge: Error {}
+    struct TooSlow: Error {}
+    struct OverBudget: Error {}
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard buffer.readableBytes > 0 else {
+            started = nil
+            return .needMoreData
+        }
+        let now = NIODeadline.now()
+        if let started, now - started > messageTimeout { throw TooSlow() }
+        if started == nil { started = now }
+        guard consumed + buffer.readableBytes <= maxBytes else { throw OverBudget() }
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) else { return .needMoreData }
         guard Int(length) <= maxMessageSize else { throw TooLarge() }
         guard buffer.readableBytes >= 2 + Int(length) else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: 2)
+        consumed += 2 + Int(length)
+        started = nil
         context.fireChannelRead(Self.wrapInboundOut(buffer.readSlice(length: Int(length))!))
         return .continue
     }
@@ -212,5 +258,56 @@ final class InFlightGate: Sendable {
 
     func leave() {
         count.withLockedValue { $0 -= 1 }
+    }
+}
+
+/// Open TCP connections, in total and per source address (RFC 7766 §6.2: a server should limit
+/// both, so one client cannot take every slot).
+final class ConnectionCount: Sendable {
+    let total: Int
+    let perSource: Int
+    private let state = NIOLockedValueBox<(total: Int, bySource: [String: Int])>((0, [:]))
+
+    init(total: Int, perSource: Int) {
+        self.total = total
+        self.perSource = perSource
+    }
+
+    /// Counts a new connection from `address`; false when a limit is reached.
+    func open(_ address: String) -> Bool {
+        state.withLockedValue { state in
+            guard state.total < total, state.bySource[address, default: 0] < perSource else { return false }
+            state.total += 1
+            state.bySource[address, default: 0] += 1
+            return true
+        }
+    }
+
+    func close(_ address: String) {
+        state.withLockedValue { state in
+            state.total -= 1
+            let left = state.bySource[address, default: 1] - 1
+            state.bySource[address] = left > 0 ? left : nil
+        }
+    }
+}
+
+/// Response rate limiting for UDP (in the spirit of BIND's RRL): at most `perSecond` replies a
+/// second to one source address, so spoofed requests cannot turn the agent into a reflector.
+final class ReplyRateLimit: Sendable {
+    let perSecond: Int
+    private let state = NIOLockedValueBox<(second: Int64, counts: [String: Int])>((0, [:]))
+
+    init(perSecond: Int) { self.perSecond = perSecond }
+
+    func admit(_ address: String, now: Int64 = Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000_000)) -> Bool {
+        guard perSecond > 0 else { return true }
+        return state.withLockedValue { state in
+            if state.second != now { state = (now, [:]) }
+            let count = state.counts[address, default: 0]
+            guard count < perSecond else { return false }
+            state.counts[address] = count + 1
+            return true
+        }
     }
 }

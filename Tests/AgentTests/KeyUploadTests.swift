@@ -90,11 +90,14 @@ extension UpdateReceiverTests {
         }
     }
 
-    func testUploadOverUDPIsRefused() async throws {
+    /// An upload over UDP (a spoofable source) is not decided: an empty reply with TC=1 sends the
+    /// child to TCP; nothing is verified or stored.
+    func testUploadOverUDPIsTruncated() async throws {
         let newKey = try BINDKeyFile.generate(owner: child)
-        let reply = try await send(upload(newKey), context: DNSRequestContext(sourceAddress: "127.0.0.1", sourcePort: 5, transport: .udp))
-        XCTAssertEqual(reply.rcode, .refused)
-        XCTAssertTrue(reply.edns?.extendedError?.extraText.contains("over TCP") == true)
+        let request = try upload(newKey)
+        let reply = try await send(request, context: DNSRequestContext(sourceAddress: "127.0.0.1", sourcePort: 5, transport: .udp))
+        XCTAssertTrue(reply.header.tc)
+        XCTAssertEqual(reply.rcode, .noError)
         XCTAssertNil(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: newKey.keyData.rdata)))
         XCTAssertTrue(try store.bootstraps(child: child, activeOnly: false).isEmpty)
     }
@@ -162,15 +165,15 @@ extension UpdateReceiverTests {
     }
 
     /// Issue 10, point 8: the inquiry told anyone, over UDP and unsigned, a job's state and the
-    /// uploader's source address. Now: UDP is refused; over TCP an inquiry not signed by the key
+    /// uploader's source address. Now: UDP gets TC=1 and nothing else; over TCP an inquiry not signed by the key
     /// asked about (unsigned, or signed by a colliding key) learns "unknown" and nothing more.
     func testKeyStateInquiryRevealsNothingToStrangers() async throws {
         let newKey = try BINDKeyFile.generate(owner: child)
         _ = try await send(upload(newKey))
         let udp = try await inquiry(newKey.keyTag, transport: .udp)
-        XCTAssertEqual(udp.rcode, .refused)
+        XCTAssertTrue(udp.header.tc, "over UDP: TC=1, ask again over TCP")
         XCTAssertNil(udp.edns?.keyState())
-        XCTAssertTrue(udp.edns?.extendedError?.extraText.contains("TCP only") == true)
+        XCTAssertTrue(udp.answer.isEmpty)
         let stranger = try await inquiry(newKey.keyTag)
         XCTAssertEqual(stranger.edns?.keyState()?.state, .unknown)
         XCTAssertFalse(stranger.edns?.keyState()?.extraText.contains("127.0.0.1") == true)

@@ -198,3 +198,48 @@ extension UpdateReceiverTests {
         XCTAssertEqual(try store.pendingCount(), 0)
     }
 }
+
+/// Issue 11, UDP: replies to what nobody authenticated are never larger than the request (no
+/// amplification towards a spoofed source), and a signed UPDATE over UDP costs no verification:
+/// it gets TC=1 and the child retries over TCP.
+extension UpdateReceiverTests {
+    var udp: DNSRequestContext { DNSRequestContext(sourceAddress: "192.0.2.99", sourcePort: 53, transport: .udp) }
+
+    func testUDPRepliesAreNeverLargerThanTheRequest() async throws {
+        var query = Message(question: [Question(name: try DomainName("a.b"), type: .soa)], edns: EDNS())
+        query.id = 5
+        let bytes = try query.wireFormat()
+        let answered = await receiver.handle(bytes, context: udp)
+        let reply = try XCTUnwrap(answered)
+        XCTAssertLessThanOrEqual(reply.count, bytes.count)
+        XCTAssertTrue(try Message(wire: reply).header.tc)
+        // The same over TCP gets the full answer with its EDE.
+        let overTCP = await receiver.handle(bytes, context: tcp)
+        let full = try XCTUnwrap(overTCP)
+        XCTAssertNotNil(try Message(wire: full).edns?.extendedError)
+    }
+
+    func testASignedUpdateOverUDPIsTruncatedWithoutVerification() async throws {
+        let metrics = AgentMetrics()
+        let agent = UpdateReceiver(
+            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, clock: { [now] in now }, logger: Logger(label: "test"),
+            metrics: metrics)
+        let bytes = try signed(addNS("ns.provider2.net."))
+        let truncated = await agent.handle(bytes, context: udp)
+        let reply = try Message(wire: XCTUnwrap(truncated))
+        XCTAssertTrue(reply.header.tc)
+        XCTAssertEqual(reply.rcode, .noError)
+        XCTAssertTrue(metrics.exposition(store: store).contains("delegsync_sig0_verifications_total{result=\"verified\"} 0"))
+        XCTAssertFalse(parent.snapshot(child)!.nameservers.contains(try DomainName("ns.provider2.net.")))
+        // With limits.udp-updates: answer, it is decided as over TCP.
+        var answering = configuration!
+        answering.limits.udpUpdates = .answer
+        let decided = UpdateReceiver(
+            configuration: answering, store: store, backends: [zoneName: parent], reader: parent, clock: { [now] in now }, logger: Logger(label: "test"))
+        let answer = await decided.handle(bytes, context: udp)
+        let applied = try Message(wire: XCTUnwrap(answer))
+        XCTAssertEqual(applied.rcode, .noError)
+        XCTAssertFalse(applied.header.tc)
+        XCTAssertTrue(parent.snapshot(child)!.nameservers.contains(try DomainName("ns.provider2.net.")))
+    }
+}

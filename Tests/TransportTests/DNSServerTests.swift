@@ -93,8 +93,17 @@ final class DNSServerTests: XCTestCase {
         }
     }
 
-    static func connect(_ port: Int) throws -> Int32 {
+    static func connect(_ port: Int, from source: String? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { throw DNSWireError(.encoding, "bind to \(source) failed: \(errno)") }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -117,5 +126,106 @@ final class DNSServerTests: XCTestCase {
             out += buffer.prefix(n)
         }
         return out
+    }
+
+    /// Whether the server has closed `fd` (a read returns end of stream or an error), waiting
+    /// at most `seconds`; 0 only looks.
+    static func isClosed(_ fd: Int32, within seconds: Int) -> Bool {
+        var byte: UInt8 = 0
+        let n: Int
+        if seconds == 0 {
+            n = recv(fd, &byte, 1, Int32(MSG_DONTWAIT))
+        } else {
+            var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            n = recv(fd, &byte, 1, 0)
+        }
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+}
+
+/// Issue 11, transport limits: what an attacker with its own addresses does over TCP and UDP.
+extension DNSServerTests {
+    /// 64 slow connections from one address took every slot: everybody else was locked out.
+    /// Now one source gets at most `maxTCPConnectionsPerSource`, and another source is answered.
+    func testOneSourceCannotTakeEveryConnection() async throws {
+        try await withServer(limits: DNSServerLimits(maxTCPConnections: 64, maxTCPConnectionsPerSource: 8)) { port, _ in
+            var held: [Int32] = []
+            defer { for fd in held { close(fd) } }
+            for _ in 0..<64 {
+                held.append(try Self.connect(port, from: "127.0.0.1"))
+                _ = send(held.last!, [0x00], 1, 0)  // a slowloris: one byte of a length prefix
+            }
+            // Another source is answered at once, while the 64 are still held.
+            let other = try Self.connect(port, from: "127.0.0.2")
+            defer { close(other) }
+            let query = TCPFraming.frame(try Self.query(id: 9))
+            XCTAssertEqual(send(other, query, query.count, Int32(MSG_NOSIGNAL)), query.count)
+            let length = try Self.read(other, 2)
+            let answer = try Self.read(other, Int(length[0]) << 8 | Int(length[1]))
+            XCTAssertEqual(UInt16(answer[0]) << 8 | UInt16(answer[1]), 9)
+            try await Task.sleep(for: .milliseconds(200))
+            let closed = held.filter { Self.isClosed($0, within: 0) }.count
+            XCTAssertGreaterThanOrEqual(closed, 56, "connections beyond 8 from one source are closed")
+        }
+    }
+
+    /// A byte every 0.7 s kept a connection open for ever (the idle timer restarted on every
+    /// byte). Now one message must arrive within `tcpMessageTimeout` of its first octet.
+    func testASlowMessageIsCutOff() async throws {
+        try await withServer(limits: DNSServerLimits(tcpIdleTimeout: 3, tcpMessageTimeout: 1)) { port, _ in
+            let fd = try Self.connect(port)
+            defer { close(fd) }
+            signal(SIGPIPE, SIG_IGN)
+            let frame = TCPFraming.frame(try Self.query(id: 3))
+            let start = Date()
+            var closedAfter: TimeInterval? = nil
+            for byte in frame {
+                if send(fd, [byte], 1, Int32(MSG_NOSIGNAL)) != 1 || Self.isClosed(fd, within: 0) {
+                    closedAfter = Date().timeIntervalSince(start)
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(700))
+                if Date().timeIntervalSince(start) > 8 { break }
+            }
+            let after = try XCTUnwrap(closedAfter, "the trickle was never cut off")
+            XCTAssertLessThan(after, 6)
+        }
+    }
+
+    /// A connection that sends more than its budget in all is closed, however well-formed.
+    func testAConnectionHasAReadBudget() async throws {
+        try await withServer(limits: DNSServerLimits(maxBytesPerConnection: 2000)) { port, seen in
+            let fd = try Self.connect(port)
+            defer { close(fd) }
+            var stream: [UInt8] = []
+            for id in 0..<200 { stream += TCPFraming.frame(try Self.query(id: UInt16(id))) }
+            _ = send(fd, stream, stream.count, Int32(MSG_NOSIGNAL))
+            try await Task.sleep(for: .milliseconds(500))
+            let handled = seen.withLockedValue { $0.count }
+            XCTAssertLessThan(handled, 200)
+            XCTAssertLessThanOrEqual(handled * stream.count / 200, 2000)
+        }
+    }
+
+    /// UDP replies to one source are rate limited: spoofed floods get no reflection.
+    func testUDPRepliesAreRateLimitedPerSource() async throws {
+        try await withServer(limits: DNSServerLimits(udpRepliesPerSourcePerSecond: 5)) { port, seen in
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            for id in 0..<40 {
+                let query = try Self.query(id: UInt16(id))
+                _ = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, query, query.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            // 5 a second, and the burst may straddle a second boundary.
+            XCTAssertLessThanOrEqual(seen.withLockedValue { $0.count }, 10)
+        }
     }
 }
