@@ -111,7 +111,7 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(name: "DelegationCoreTests", dependencies: ["DelegationCore", "DNSWire"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "DelegationCore", "DNSWire"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "DelegationCore", "DNSWire", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TransportTests",
             dependencies: ["Transport", "DNSWire", "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]

@@ -40,6 +40,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var pendingJobsPerChild = 8
         /// Seconds a queued change is retried before it is given up and reported. Default 86400.
         public var changeDeadline: Int64 = 86400
+        /// Days audit entries, finished bootstrap jobs and finished outbox entries are kept.
+        /// Default 90.
+        public var retentionDays = 90
         /// What a signed UPDATE or key upload over UDP gets: `truncate` (an empty reply with TC=1,
         /// so the sender retries over TCP; no signature is checked for a spoofable source) or
         /// `answer` (decided as over TCP). Default truncate.
@@ -245,7 +248,7 @@ public struct ConfigReader {
                     "max-message-size", "max-tcp-connections", "max-tcp-connections-per-source", "tcp-idle-timeout", "tcp-message-timeout",
                     "max-bytes-per-connection", "udp-replies-per-source-per-second", "udp-updates", "max-in-flight", "updates-per-child-per-hour",
                     "uploads-per-source-per-hour", "uploads-per-prefix-per-hour", "uploads-per-hour", "inquiries-per-source-per-hour",
-                    "inquiries-per-hour", "pending-jobs-per-child", "change-deadline",
+                    "inquiries-per-hour", "pending-jobs-per-child", "change-deadline", "retention-days",
                 ], at: "limits")
             limits.server.maxMessageSize = try int(node, "max-message-size", at: "limits", range: 512...65535) ?? limits.server.maxMessageSize
             limits.server.maxTCPConnections = try int(node, "max-tcp-connections", at: "limits", range: 1...100_000) ?? limits.server.maxTCPConnections
@@ -273,6 +276,7 @@ public struct ConfigReader {
             limits.inquiriesPerHour = try int(node, "inquiries-per-hour", at: "limits", range: 1...10_000_000) ?? limits.inquiriesPerHour
             limits.pendingJobsPerChild = try int(node, "pending-jobs-per-child", at: "limits", range: 1...100) ?? limits.pendingJobsPerChild
             limits.changeDeadline = Int64(try int(node, "change-deadline", at: "limits", range: 60...30 * 86400) ?? Int(limits.changeDeadline))
+            limits.retentionDays = try int(node, "retention-days", at: "limits", range: 1...36500) ?? limits.retentionDays
         }
         let keyStateCode = UInt16(try int(root, "keystate-option-code", at: "", range: 1...65535) ?? Int(KeyStateOption.defaultCode))
         var identityKeyFile: String? = nil

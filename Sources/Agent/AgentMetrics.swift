@@ -5,7 +5,8 @@ import Store
 
 /// What the agent counts for the opt-in Prometheus endpoint (`metrics:` in the configuration):
 /// requests by outcome and reason, SIG(0) verifications and their duration, backend failures;
-/// bootstrap jobs by state and the outbox depth are read from the store at each scrape.
+/// bootstrap jobs by state and the outbox depth are counted by the store at each scrape (no
+/// job is read or decoded for it).
 /// Label values come from closed sets (RCODE names, EDE codes, rule names), never from request
 /// data, so a hostile child cannot blow up the number of series.
 public final class AgentMetrics: Sendable {
@@ -93,25 +94,13 @@ public final class AgentMetrics: Sendable {
             out.append("delegsync_outbox_given_up_total{reason=\"\(reason)\"} \(state.givenUp[reason] ?? 0)")
         }
         family("delegsync_bootstrap_jobs", "gauge", "Key bootstrap jobs in the store, by state.")
-        let jobs = (try? store.bootstraps(child: nil, activeOnly: false)) ?? []
         var byState: [String: Int] = ["verifying": 0, "awaiting-confirmation": 0, "trusted": 0, "failed": 0, "rejected": 0, "superseded": 0]
-        for job in jobs { byState[Self.name(job.state), default: 0] += 1 }
+        byState.merge((try? store.bootstrapCounts()) ?? [:]) { _, counted in counted }
         for (name, count) in byState.sorted(by: { $0.key < $1.key }) {
             out.append("delegsync_bootstrap_jobs{state=\"\(name)\"} \(count)")
         }
         family("delegsync_outbox_depth", "gauge", "Accepted changes waiting to be applied at the parent.")
         out.append("delegsync_outbox_depth \((try? store.pendingCount()) ?? 0)")
         return out.joined(separator: "\n") + "\n"
-    }
-
-    static func name(_ state: KeyBootstrap.State) -> String {
-        switch state {
-        case .verifying: "verifying"
-        case .awaitingConfirmation: "awaiting-confirmation"
-        case .trusted: "trusted"
-        case .failed: "failed"
-        case .rejected: "rejected"
-        case .superseded: "superseded"
-        }
     }
 }

@@ -18,6 +18,8 @@ public final class AgentRuntime: Sendable {
     let reader: PrimaryZoneReader
     /// One set of counters for the agent's life, across configuration reloads.
     public let metrics = AgentMetrics()
+    /// Refusals of unauthenticated requests, counted per minute (across reloads too).
+    let audits = AuditAggregator()
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, logger: Logger,
@@ -30,12 +32,13 @@ public final class AgentRuntime: Sendable {
         self.reader = PrimaryZoneReader { message, host, port, transport in
             try await client.exchange(message, host: host, port: port, transport: transport)
         }
-        state = NIOLockedValueBox(try Self.build(configuration, store: store, reader: reader, logger: logger, metrics: metrics, makeBackend: makeBackend))
+        state = NIOLockedValueBox(
+            try Self.build(configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, makeBackend: makeBackend))
     }
 
     static func build(
         _ configuration: AgentConfiguration, store: any DelegationStore, reader: PrimaryZoneReader, logger: Logger, metrics: AgentMetrics,
-        makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
+        audits: AuditAggregator, makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
     ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker, BootstrapWorker) {
         var backends: [DomainName: any DelegationBackend] = [:]
         for zone in configuration.zones { backends[zone.name] = try makeBackend(zone) }
@@ -50,7 +53,7 @@ public final class AgentRuntime: Sendable {
         }
         let receiver = UpdateReceiver(
             configuration: configuration, store: store, backends: backends, reader: reader, clock: clock, logger: logger, identity: identity,
-            metrics: metrics)
+            metrics: metrics, audits: audits)
         let worker = OutboxWorker(configuration: configuration, store: store, backends: backends, reader: reader, logger: logger, metrics: metrics)
         let client = DNSClient()
         let bootstrap = BootstrapWorker(
@@ -65,7 +68,8 @@ public final class AgentRuntime: Sendable {
     public func reload(path: String) {
         do {
             let configuration = try AgentConfiguration.load(path: path)
-            let built = try Self.build(configuration, store: store, reader: reader, logger: logger, metrics: metrics, makeBackend: makeBackend)
+            let built = try Self.build(
+                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, makeBackend: makeBackend)
             state.withLockedValue { $0 = built }
             logger.notice("configuration reloaded", metadata: ["delegsync.config": "\(path)"])
         } catch {
@@ -102,13 +106,19 @@ public final class AgentRuntime: Sendable {
                 }
                 group.addTask { try await server.run() }
             }
-            group.addTask { [state, logger] in
+            group.addTask { [state, logger, store] in
+                var prunedAt: Int64 = 0
                 while !Task.isCancelled {
-                    let (worker, bootstrap) = state.withLockedValue { ($0.worker, $0.bootstrap) }
+                    let (configuration, receiver, worker, bootstrap) = state.withLockedValue { ($0.configuration, $0.receiver, $0.worker, $0.bootstrap) }
                     await worker.runOnce(now: Int64(Date().timeIntervalSince1970))
                     await bootstrap.runOnce(now: Int64(Date().timeIntervalSince1970))
+                    let now = Int64(Date().timeIntervalSince1970)
+                    receiver.flushAudit(now: now)
+                    if now - prunedAt >= 3600 {
+                        prunedAt = now
+                        Self.prune(store: store, configuration: configuration, now: now, logger: logger)
+                    }
                     try? await Task.sleep(for: .seconds(2))
-                    _ = logger
                 }
             }
             group.addTask { [weak self] in
@@ -124,6 +134,20 @@ public final class AgentRuntime: Sendable {
             try await group.next()
             logger.notice("stopping")
             group.cancelAll()
+        }
+        state.withLockedValue { $0.receiver }.flushAudit(now: nil)
+    }
+
+    /// Retention (`limits.retention-days`): old audit entries, finished jobs and finished outbox
+    /// entries go; replay state goes once no signature it guards can still be valid.
+    static func prune(store: any DelegationStore, configuration: AgentConfiguration, now: Int64, logger: Logger) {
+        let window = Int64(configuration.signature.maximumValidity) + 2 * Int64(configuration.signature.allowedSkew)
+        do {
+            let counts = try store.prune(before: now - Int64(configuration.limits.retentionDays) * 86400, replayBefore: now - window)
+            logger.debug(
+                "pruned", metadata: ["delegsync.audit": "\(counts.audit)", "delegsync.jobs": "\(counts.bootstraps)", "delegsync.outbox": "\(counts.outbox)"])
+        } catch {
+            logger.error("cannot prune the store", metadata: ["delegsync.error": "\(error)"])
         }
     }
 }

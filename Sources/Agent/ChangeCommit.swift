@@ -35,6 +35,7 @@ struct ChangeCommit: Sendable {
     func commit(_ request: SignedUpdate, signer: KeyIdentity, now: Int64) async -> UpdateReceiver.Outcome {
         let (update, zone, child) = (request.update, request.zone, request.child)
         var outcome = request.base
+        outcome.authenticated = true
         let deadline = now + configuration.limits.changeDeadline
         let current: DelegationSnapshot?
         do {

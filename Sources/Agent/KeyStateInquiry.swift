@@ -45,6 +45,7 @@ struct KeyStateInquiry: Sendable {
             outcome.reason = "sign the inquiry with SIG(0) by key \(inquiry.keyID) of \(child) to learn its state"
             return outcome
         }
+        outcome.authenticated = true
         let job = ((try? store.bootstraps(child: child, activeOnly: false)) ?? []).last { $0.key == key.rdata }
         if key.state == .trusted {
             outcome.keyState = .trusted

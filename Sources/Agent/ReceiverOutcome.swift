@@ -21,6 +21,9 @@ extension UpdateReceiver {
         public internal(set) var rule: String? = nil
         /// Answer with the header alone and TC=1 (an UPDATE over UDP).
         public internal(set) var truncated = false
+        /// A signature was verified (with a trusted key, the uploaded key, or the key an inquiry
+        /// asks about): the request gets an audit row of its own. Others are aggregated.
+        public internal(set) var authenticated = false
 
         static func reject(_ rcode: RCode, _ infoCode: UInt16, _ reason: String) -> Outcome {
             Outcome(rcode: rcode, infoCode: infoCode, reason: reason)

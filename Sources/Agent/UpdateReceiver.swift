@@ -31,6 +31,8 @@ public final class UpdateReceiver: Sendable {
     let identity: SIG0Signer?
     /// Counters for the Prometheus endpoint.
     let metrics: AgentMetrics
+    /// Where refusals of unauthenticated requests are counted; nil writes one row each.
+    let audits: AuditAggregator?
 
     let screen: RequestScreen
     let inquiries: KeyStateInquiry
@@ -40,8 +42,10 @@ public final class UpdateReceiver: Sendable {
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
-        clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil, metrics: AgentMetrics = AgentMetrics()
+        clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil, metrics: AgentMetrics = AgentMetrics(),
+        audits: AuditAggregator? = nil
     ) {
+        self.audits = audits
         self.metrics = metrics
         self.identity = identity
         self.configuration = configuration
@@ -165,10 +169,37 @@ public final class UpdateReceiver: Sendable {
             time: now, source: context.source, transport: context.transport.rawValue, zone: outcome.zone?.description,
             signer: outcome.signer?.description, keyTag: outcome.keyTag, request: request, decision: outcome.rcode.description,
             reason: outcome.reason, backendResult: outcome.backendResult)
+        guard let audits, !outcome.authenticated else {
+            _ = write(entry)
+            return
+        }
+        if case .write(let first, let kind) = audits.add(entry, address: context.sourceAddress, rule: outcome.rule ?? outcome.infoCode.map(String.init), now: now),
+            let id = write(first)
+        {
+            audits.recorded(kind, id: id)
+        }
+    }
+
+    /// Writes one audit entry; a failure is logged (the decision stands).
+    func write(_ entry: AuditEntry) -> Int64? {
         do {
-            try store.appendAudit(entry)
+            return try store.appendAudit(entry)
         } catch {
             logger.error("cannot write the audit log", metadata: ["delegsync.error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Writes the counts of aggregated refusals of minutes that are over (of all minutes with
+    /// `now` nil, at shutdown).
+    public func flushAudit(now: Int64?) {
+        guard let audits else { return }
+        for (id, count) in audits.drain(now: now) {
+            do {
+                try store.setAuditCount(id: id, count: count)
+            } catch {
+                logger.error("cannot write the audit log", metadata: ["delegsync.error": "\(error)"])
+            }
         }
     }
 }

@@ -45,6 +45,7 @@ struct UploadIntake: Sendable {
             return outcome.refused(
                 failure.rcode, DelegationEDE.prohibited, "the upload is not signed by the key it carries: \(failure.text)", rule: failure.rule)
         }
+        outcome.authenticated = true
         let identity = KeyIdentity(zone: zone.name, child: child, rdata: rdata)
         let sig = upload.signature.sig
         do {

@@ -121,11 +121,15 @@ public struct AuditEntry: Sendable, Hashable {
     public var reason: String
     /// What the backend said, when it was asked.
     public var backendResult: String?
+    /// How many requests this entry stands for: 1, or more for refusals of unauthenticated
+    /// requests aggregated per source, reason and minute.
+    public var count: Int
 
     public init(
         id: Int64? = nil, time: Int64, source: String, transport: String, zone: String?, signer: String?, keyTag: UInt16?, request: String, decision: String,
-        reason: String, backendResult: String? = nil
+        reason: String, backendResult: String? = nil, count: Int = 1
     ) {
+        self.count = count
         self.id = id
         self.time = time
         self.source = source
@@ -211,6 +215,8 @@ public protocol DelegationStore: Sendable {
     func appendAudit(_ entry: AuditEntry) throws -> Int64
     /// Newest first.
     func audit(child: DomainName?, limit: Int) throws -> [AuditEntry]
+    /// Sets how many requests entry `id` stands for (aggregated refusals).
+    func setAuditCount(id: Int64, count: Int) throws
 
     // Outbox
     @discardableResult
@@ -230,4 +236,25 @@ public protocol DelegationStore: Sendable {
     /// Gives up on an entry for good (e.g. the policy refuses it against the parent's data as it
     /// is when the primary is back).
     func markFailed(id: Int64, error: String) throws
+
+    // Bounded state (what strangers can make the agent keep must not grow without end)
+    /// Unfinished jobs due at or before `now` (a round to run, an approval command to ask, a
+    /// deadline passed), oldest first; an index on the due time finds them without reading the rest.
+    func dueBootstraps(now: Int64) throws -> [KeyBootstrap]
+    /// Jobs by state name (verifying, awaiting-confirmation, trusted, failed, rejected,
+    /// superseded), counted without decoding them.
+    func bootstrapCounts() throws -> [String: Int]
+    /// Deletes audit entries, finished jobs and finished outbox entries older than `before`, and
+    /// replay state that can no longer matter (inception older than `replayBefore`).
+    @discardableResult
+    func prune(before: Int64, replayBefore: Int64) throws -> PruneCounts
+}
+
+/// What ``DelegationStore/prune(before:replayBefore:)`` removed.
+public struct PruneCounts: Sendable, Hashable {
+    public var audit = 0
+    public var bootstraps = 0
+    public var outbox = 0
+    public var replay = 0
+    public init() {}
 }

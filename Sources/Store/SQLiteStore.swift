@@ -188,7 +188,52 @@ public final class SQLiteStore: DelegationStore {
                     CREATE INDEX outbox_signer ON outbox (signer_digest, state);
                     """)
         }
+        migrator.registerMigration("v4-bounded-state") { db in
+            // Jobs found by due time and counted by state without decoding them; audit entries
+            // that stand for several aggregated requests.
+            try db.execute(
+                sql: """
+                    ALTER TABLE bootstrap ADD COLUMN state TEXT NOT NULL DEFAULT 'verifying';
+                    ALTER TABLE bootstrap ADD COLUMN due_at INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX bootstrap_due ON bootstrap (final, due_at);
+                    CREATE INDEX bootstrap_updated ON bootstrap (final, updated_at);
+                    ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+                    CREATE INDEX audit_time ON audit (time);
+                    CREATE INDEX outbox_created ON outbox (state, created_at);
+                    """)
+            for row in try Row.fetchAll(db, sql: "SELECT id, job FROM bootstrap") {
+                let text: String = row["job"]
+                guard let job = try? JSONDecoder().decode(KeyBootstrap.self, from: Data(text.utf8)) else { continue }
+                try db.execute(
+                    sql: "UPDATE bootstrap SET state = ?, due_at = ? WHERE id = ?",
+                    arguments: [Self.stateName(job.state), Self.dueAt(job), row["id"] as Int64])
+            }
+        }
         return migrator
+    }
+
+    /// The job's state as the metrics and `bootstrapCounts` name it.
+    public static func stateName(_ state: KeyBootstrap.State) -> String {
+        switch state {
+        case .verifying: "verifying"
+        case .awaitingConfirmation: "awaiting-confirmation"
+        case .trusted: "trusted"
+        case .failed: "failed"
+        case .rejected: "rejected"
+        case .superseded: "superseded"
+        }
+    }
+
+    /// When the worker must next look at the job: its next round; for one that waits for an
+    /// approval command, at once; otherwise when its deadline passes.
+    static func dueAt(_ job: KeyBootstrap) -> Int64 {
+        let deadline = job.createdAt + job.policy.deadline + 1
+        switch job.state {
+        case .verifying(_, let nextAt): return min(nextAt, deadline)
+        case .awaitingConfirmation where job.policy.confirmation == .command && job.method == .unsigned: return job.createdAt
+        case .awaitingConfirmation: return deadline
+        default: return Int64.max
+        }
     }
 
     // MARK: Trust store
@@ -333,13 +378,13 @@ public final class SQLiteStore: DelegationStore {
         try write("append an audit entry") { db in
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO audit (time, source, transport, zone, signer, key_tag, request, decision, reason, backend_result)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO audit (time, source, transport, zone, signer, key_tag, request, decision, reason, backend_result, count)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(
                 arguments: [
                     entry.time, entry.source, entry.transport, entry.zone, entry.signer, entry.keyTag,
-                    entry.request, entry.decision, entry.reason, entry.backendResult,
+                    entry.request, entry.decision, entry.reason, entry.backendResult, entry.count,
                 ])
             return db.lastInsertedRowID
         }
@@ -359,6 +404,12 @@ public final class SQLiteStore: DelegationStore {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id DESC LIMIT ?", arguments: [limit])
             }
             return rows.map(Self.auditEntry)
+        }
+    }
+
+    public func setAuditCount(id: Int64, count: Int) throws {
+        try write("count audit entry \(id)") { db in
+            try db.execute(sql: "UPDATE audit SET count = ? WHERE id = ?", arguments: [count, id])
         }
     }
 
@@ -448,11 +499,13 @@ public final class SQLiteStore: DelegationStore {
         try write("store the bootstrap job of \(job.child) key \(job.keyTag)") { db in
             try db.execute(
                 sql: """
-                    INSERT INTO bootstrap (zone, child, key, key_tag, final, job, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (zone, child, key) DO UPDATE SET final = excluded.final, job = excluded.job, updated_at = excluded.updated_at
+                    INSERT INTO bootstrap (zone, child, key, key_tag, final, job, updated_at, state, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (zone, child, key) DO UPDATE SET final = excluded.final, job = excluded.job, updated_at = excluded.updated_at,
+                        state = excluded.state, due_at = excluded.due_at
                     """,
                 arguments: [
                     Self.text(try DomainName(job.zone)), Self.text(try DomainName(job.child)), Data(job.key), job.keyTag, job.state.isFinal, json, now,
+                    Self.stateName(job.state), Self.dueAt(job),
                 ])
         }
     }
@@ -467,13 +520,51 @@ public final class SQLiteStore: DelegationStore {
             }
             if activeOnly { conditions.append("final = 0") }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            return try String.fetchAll(db, sql: "SELECT job FROM bootstrap \(filter) ORDER BY id", arguments: arguments).map { text in
-                do {
-                    return try JSONDecoder().decode(KeyBootstrap.self, from: Data(text.utf8))
-                } catch {
-                    throw StoreError(.corrupt, "cannot read a bootstrap job: \(error)")
-                }
+            return try String.fetchAll(db, sql: "SELECT job FROM bootstrap \(filter) ORDER BY id", arguments: arguments).map(Self.job)
+        }
+    }
+
+    public func dueBootstraps(now: Int64) throws -> [KeyBootstrap] {
+        try read("read due bootstrap jobs") { db in
+            try String.fetchAll(
+                db.cachedStatement(sql: "SELECT job FROM bootstrap WHERE final = 0 AND due_at <= ? ORDER BY due_at, id"), arguments: [now]
+            ).map(Self.job)
+        }
+    }
+
+    public func bootstrapCounts() throws -> [String: Int] {
+        try read("count bootstrap jobs") { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM bootstrap GROUP BY state") {
+                counts[row["state"]] = row["n"]
             }
+            return counts
+        }
+    }
+
+    private static func job(_ text: String) throws -> KeyBootstrap {
+        do {
+            return try JSONDecoder().decode(KeyBootstrap.self, from: Data(text.utf8))
+        } catch {
+            throw StoreError(.corrupt, "cannot read a bootstrap job: \(error)")
+        }
+    }
+
+    // MARK: Retention
+
+    public func prune(before: Int64, replayBefore: Int64) throws -> PruneCounts {
+        try write("prune old entries") { db in
+            var counts = PruneCounts()
+            try db.execute(sql: "DELETE FROM audit WHERE time < ?", arguments: [before])
+            counts.audit = db.changesCount
+            try db.execute(sql: "DELETE FROM bootstrap WHERE final = 1 AND updated_at < ?", arguments: [before])
+            counts.bootstraps = db.changesCount
+            try db.execute(sql: "DELETE FROM outbox WHERE state != ? AND created_at < ?", arguments: [OutboxEntry.State.pending.rawValue, before])
+            counts.outbox = db.changesCount
+            try db.execute(sql: "DELETE FROM replay WHERE last_inception < ?", arguments: [replayBefore])
+            counts.replay = db.changesCount
+            try db.execute(sql: "DELETE FROM seen_signatures WHERE expires_at < ?", arguments: [replayBefore])
+            return counts
         }
     }
 
@@ -507,7 +598,7 @@ public final class SQLiteStore: DelegationStore {
         AuditEntry(
             id: row["id"], time: row["time"], source: row["source"], transport: row["transport"],
             zone: row["zone"], signer: row["signer"], keyTag: row["key_tag"], request: row["request"],
-            decision: row["decision"], reason: row["reason"], backendResult: row["backend_result"])
+            decision: row["decision"], reason: row["reason"], backendResult: row["backend_result"], count: row["count"])
     }
 
     private static func outboxEntry(_ row: Row) throws -> OutboxEntry {

@@ -245,7 +245,7 @@ struct AuditCommand: ParsableCommand {
             for entry in try store.audit(child: childName, limit: limit) {
                 let time = Date(timeIntervalSince1970: TimeInterval(entry.time))
                 print(
-                    "\(time) \(entry.source) \(entry.transport) signer=\(entry.signer ?? "-") key=\(entry.keyTag.map(String.init) ?? "-") \(entry.decision): \(entry.reason)"
+                    "\(time) \(entry.source) \(entry.transport) signer=\(entry.signer ?? "-") key=\(entry.keyTag.map(String.init) ?? "-") \(entry.decision)\(entry.count > 1 ? " ×\(entry.count)" : ""): \(entry.reason)"
                 )
                 for line in entry.request.split(separator: "\n") { print("    \(line)") }
                 if let result = entry.backendResult { print("    backend: \(result)") }

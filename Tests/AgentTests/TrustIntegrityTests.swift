@@ -243,3 +243,31 @@ extension UpdateReceiverTests {
         XCTAssertTrue(parent.snapshot(child)!.nameservers.contains(try DomainName("ns.provider2.net.")))
     }
 }
+
+/// Issue 11, bounded state: every unsigned packet used to write an audit row (70,000 rows in ten
+/// seconds of flooding). Refusals of unauthenticated requests are now one row per kind, source
+/// and minute with a count; authenticated requests keep a row each.
+extension UpdateReceiverTests {
+    func testUnauthenticatedRefusalsAreAggregated() async throws {
+        let audits = AuditAggregator()
+        let agent = UpdateReceiver(
+            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, clock: { [now] in now }, logger: Logger(label: "test"),
+            audits: audits)
+        let unsigned = try update(addNS("ns.evil.net."))
+        for _ in 0..<500 { _ = await agent.handle(unsigned, context: context("203.0.113.5")) }
+        for _ in 0..<500 { _ = await agent.handle(unsigned, context: context("203.0.113.6")) }
+        let rows = try store.audit(child: nil, limit: 10_000)
+        XCTAssertEqual(rows.count, 2, "one row per source and kind, written at once")
+        // Two authenticated requests: a row each.
+        _ = await agent.handle(try signed(addNS("ns.provider2.net.")), context: tcp)
+        _ = await agent.handle(try signed(addNS("ns.provider3.net."), at: now + 1), context: tcp)
+        XCTAssertEqual(try store.audit(child: nil, limit: 10_000).count, 4)
+        agent.flushAudit(now: nil)
+        let counted = try store.audit(child: nil, limit: 10_000).filter { $0.decision == "REFUSED" }
+        XCTAssertEqual(counted.map(\.count).sorted(), [500, 500])
+        // Spoofed sources beyond the per-minute kinds share one row.
+        for index in 0..<300 { _ = await agent.handle(unsigned, context: context("198.51.100.\(index % 250)")) }
+        agent.flushAudit(now: nil)
+        XCTAssertLessThanOrEqual(try store.audit(child: nil, limit: 10_000).count, 4 + 101)
+    }
+}

@@ -1,6 +1,7 @@
 import DNSWire
 import DelegationCore
 import Foundation
+import class GRDB.DatabaseQueue
 import XCTest
 
 @testable import Store
@@ -340,5 +341,75 @@ final class SQLiteStoreMigrationRaceTests: XCTestCase {
             }
             XCTAssertEqual(errors, [], "trial \(trial)")
         }
+    }
+}
+
+/// Issue 11, bounded state: the worker reads only due jobs (an index on the due time), the
+/// metrics count jobs without decoding them, retention prunes what is old.
+final class SQLiteStoreBoundedStateTests: XCTestCase {
+    let parent = try! DomainName("parent.")
+
+    func job(_ child: String, key: UInt8, now: Int64, policy: BootstrapPolicy = BootstrapPolicy(minimumInterval: 300)) throws -> KeyBootstrap {
+        KeyBootstrap(zone: parent, child: try DomainName(child), key: [1, 0, 3, 15, key], source: "192.0.2.1 (TCP)", now: now, policy: policy)
+    }
+
+    func testOnlyDueJobsAreRead() throws {
+        let store = try SQLiteStore.inMemory()
+        var waiting = try job("a.parent.", key: 1, now: 1000)
+        _ = waiting.nextAction(now: 1000)
+        waiting.record([], now: 1000)  // round 1 fails: "no nameserver address to ask"
+        try store.putBootstrap(waiting, now: 1000)
+        try store.putBootstrap(try job("b.parent.", key: 2, now: 1000), now: 1000)
+        var later = try job("c.parent.", key: 3, now: 1000, policy: BootstrapPolicy(minimumInterval: 300, onFailure: .restart))
+        _ = later.nextAction(now: 1000)
+        later.record([], now: 1000)
+        try store.putBootstrap(later, now: 1000)
+        XCTAssertEqual(try store.dueBootstraps(now: 1000).map(\.child), ["b.parent."])
+        XCTAssertEqual(try store.dueBootstraps(now: 1300).map(\.child), ["b.parent.", "c.parent."])
+        XCTAssertEqual(try store.bootstrapCounts(), ["failed": 1, "verifying": 2])
+    }
+
+    func testPruneRemovesOnlyWhatIsOld() throws {
+        let store = try SQLiteStore.inMemory()
+        let child = try DomainName("a.parent.")
+        try store.appendAudit(AuditEntry(time: 10, source: "x", transport: "tcp", zone: nil, signer: nil, keyTag: nil, request: "", decision: "REFUSED", reason: "old"))
+        try store.appendAudit(AuditEntry(time: 5000, source: "x", transport: "tcp", zone: nil, signer: nil, keyTag: nil, request: "", decision: "REFUSED", reason: "new"))
+        var failed = try job("a.parent.", key: 1, now: 10)
+        _ = failed.nextAction(now: 10)
+        failed.record([], now: 10)
+        try store.putBootstrap(failed, now: 10)
+        try store.putBootstrap(try job("b.parent.", key: 2, now: 10), now: 10)  // unfinished: kept
+        let applied = try store.enqueue(OutboxEntry(zone: parent, child: child, operations: [], createdAt: 10, nextAttemptAt: 10))
+        try store.markApplied(id: applied)
+        try store.enqueue(OutboxEntry(zone: parent, child: child, operations: [], createdAt: 10, nextAttemptAt: 10))  // pending: kept
+        let id = KeyIdentity(zone: parent, child: child, rdata: [1])
+        XCTAssertEqual(try store.admit(Admission(key: id, inception: 100, signatureDigest: [1], expiresAt: 200, budget: nil), now: 100), .admitted)
+        let counts = try store.prune(before: 1000, replayBefore: 150)
+        XCTAssertEqual([counts.audit, counts.bootstraps, counts.outbox, counts.replay], [1, 1, 1, 1])
+        XCTAssertEqual(try store.audit(child: nil, limit: 10).map(\.reason), ["new"])
+        XCTAssertEqual(try store.bootstraps(child: nil, activeOnly: false).map(\.child), ["b.parent."])
+        XCTAssertEqual(try store.pendingCount(), 1)
+    }
+
+    /// Jobs stored before schema v4 get their state and due time on the upgrade.
+    func testMigrationFillsDueTimesOfOldJobs() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("delegsync-v4-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("state.sqlite").path
+        let old = try job("a.parent.", key: 1, now: 1000)
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteStore.migrator.migrate(queue, upTo: "v3-key-identity")
+            try queue.write { db in
+                try db.execute(
+                    sql: "INSERT INTO bootstrap (zone, child, key, key_tag, final, job, updated_at) VALUES (?, ?, ?, ?, 0, ?, 1000)",
+                    arguments: ["parent.", "a.parent.", Data(old.key), old.keyTag, String(decoding: try JSONEncoder().encode(old), as: UTF8.self)])
+            }
+        }
+        let store = try SQLiteStore(path: path)
+        XCTAssertEqual(try store.dueBootstraps(now: 1000).map(\.child), ["a.parent."])
+        XCTAssertEqual(try store.dueBootstraps(now: 999).count, 0)
+        XCTAssertEqual(try store.bootstrapCounts(), ["verifying": 1])
     }
 }
