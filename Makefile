@@ -4,7 +4,7 @@
 # Both run as root on Debian 12 (or with sudo available).
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := make pkg-config libldns-dev ldnsutils libssl-dev libsqlite3-dev \
+APT_PACKAGES := make pkg-config libldns-dev ldnsutils libssl-dev libsqlite3-dev sqlite3 \
 	bind9 bind9-dnsutils knot knot-dnsutils nsd python3 python3-cryptography
 SWIFT ?= swift
 
