@@ -95,7 +95,11 @@ let package = Package(
             path: "Benchmarks/SIG0Bench"
         ),
         // Helpers shared by the test targets: running external tools, a capture listener.
-        .target(name: "TestSupport", dependencies: ["DNSWire", "SIG0"], path: "Tests/TestSupport"),
+        // Real nameservers and tools on loopback, without XCTest: for the tests and the benchmarks.
+        .target(
+            name: "LabSupport", dependencies: ["DNSWire", "SIG0"], path: "Tests/TestSupport",
+            sources: ["LabServer.swift", "Tool.swift", "CollidingKey.swift", "CaptureListener.swift"]),
+        .target(name: "TestSupport", dependencies: ["LabSupport", "DNSWire", "SIG0"], path: "Tests/TestSupport", sources: ["Lab.swift"]),
         .executableTarget(
             name: "AgentBench",
             dependencies: [

@@ -1,5 +1,6 @@
 import DNSWire
 import Foundation
+@_exported import LabSupport
 import XCTest
 
 /// The parent zone every backend test starts from, the update the battery applies, and ways to
