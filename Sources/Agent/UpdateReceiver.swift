@@ -33,11 +33,15 @@ public final class UpdateReceiver: Sendable {
     let identity: SIG0Signer?
     /// Counters for the Prometheus endpoint.
     let metrics: AgentMetrics
+    /// Asks the child's servers for the content checks before a commit.
+    let contentProbe: ChildContentProbe
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
-        clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil, metrics: AgentMetrics = AgentMetrics()
+        contentProbe: ChildContentProbe, clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil,
+        metrics: AgentMetrics = AgentMetrics()
     ) {
+        self.contentProbe = contentProbe
         self.metrics = metrics
         self.identity = identity
         self.configuration = configuration
@@ -567,6 +571,8 @@ public final class UpdateReceiver: Sendable {
             outcome.reason = "nothing to change: the parent already holds this delegation"
             return roll(rollover, zone: zone.name, child: child, outcome: outcome, now: now)
         }
+        // Content checks (issue 10, point 7): the result against the child's own servers; UpdateReceiver+ContentCheck.swift.
+        if let refused = await checkContent(current: current, result: expected, zone: zone, base: outcome) { return refused }
         let entry = OutboxEntry(zone: zone.name, child: child, operations: operations, createdAt: now, nextAttemptAt: now)
         let id: Int64
         do {
