@@ -54,7 +54,11 @@ let signer = try SIG0Signer(keyFile: key)
 let now: Int64 = 1_800_000_000
 var logger = Logger(label: "bench")
 logger.logLevel = .critical
-let receiver = UpdateReceiver(configuration: configuration, store: store, backends: [zone: parent], reader: parent, clock: { now }, logger: logger)
+// Each UPDATE asks for what the parent holds, so the content checks never ask the child's
+// servers; were they asked, this exchange fails and the checks refuse (nothing leaves the host).
+let noChildServers = ChildContentProbe(exchange: { _, host, _, _ in throw BackendError("the benchmark asks no nameserver (\(host))") })
+let receiver = UpdateReceiver(
+    configuration: configuration, store: store, backends: [zone: parent], reader: parent, contentProbe: noChildServers, clock: { now }, logger: logger)
 
 // Distinct messages (IDs differ, so signatures differ and the replay guard lets each through).
 var update = Update(zone: zone)

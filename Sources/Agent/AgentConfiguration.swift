@@ -89,6 +89,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         /// A recursive resolver for the addresses of child nameservers outside the child zone
         /// (those inside it have glue in the parent).
         public var resolver: Listen? = nil
+        /// What is checked against the child's own servers before a change is committed
+        /// (`content-checks`); every check is on by default.
+        public var contentChecks = ContentChecks()
     }
 
     public var version: Int
@@ -192,6 +195,12 @@ public struct ConfigReader {
             guard let value = item.string else { throw fail("\(join(path, key))[\(index)]", "must be a string") }
             return value
         }
+    }
+
+    public func bool(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> Bool? {
+        guard let node = mapping[key] else { return nil }
+        guard let value = node.bool else { throw fail(join(path, key), "must be true or false") }
+        return value
     }
 
     public func mapping(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> Node.Mapping? {
@@ -313,7 +322,7 @@ public struct ConfigReader {
     }
 
     func zone(_ node: Node.Mapping, at path: String) throws -> AgentConfiguration.Zone {
-        try keys(node, allowed: ["name", "primary", "ttl", "backend", "policy", "bootstrap"], at: path)
+        try keys(node, allowed: ["name", "primary", "ttl", "backend", "policy", "bootstrap", "content-checks"], at: path)
         guard let nameText = try string(node, "name", at: path) else { throw fail("\(path).name", "missing") }
         let name: DomainName
         do {
@@ -423,16 +432,22 @@ public struct ConfigReader {
                 guard IPAddressText.isValid(address) else { throw fail("\(bpath).resolver.address", "\"\(address)\" is not an IPv4 or IPv6 address") }
                 resolver = AgentConfiguration.Listen(address: address, port: try int(resolverNode, "port", at: "\(bpath).resolver", range: 1...65535) ?? 53)
             }
-            if let value = node["publish-key"] {
-                guard let flag = value.bool else { throw fail("\(bpath).publish-key", "must be true or false") }
-                bootstrap.publishKey = flag
-            }
+            bootstrap.publishKey = try bool(node, "publish-key", at: bpath) ?? bootstrap.publishKey
             if bootstrap.confirmation == .command, bootstrap.approvalCommand?.isEmpty ?? true {
                 throw fail("\(bpath).approval-command", "missing: confirmation: command needs the command, e.g. [/usr/local/bin/approve-key]")
             }
         }
+        var contentChecks = ContentChecks()
+        if let checks = try mapping(node, "content-checks", at: path) {
+            let cpath = "\(path).content-checks"
+            try keys(checks, allowed: ["ns-authoritative", "ds-matches-dnskey", "ds-removal-needs-cds-delete"], at: cpath)
+            contentChecks.nsAuthoritative = try bool(checks, "ns-authoritative", at: cpath) ?? true
+            contentChecks.dsMatchesDNSKEY = try bool(checks, "ds-matches-dnskey", at: cpath) ?? true
+            contentChecks.dsRemovalNeedsCDSDelete = try bool(checks, "ds-removal-needs-cds-delete", at: cpath) ?? true
+        }
         return AgentConfiguration.Zone(
-            name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits, bootstrap: bootstrap, resolver: resolver)
+            name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits, bootstrap: bootstrap, resolver: resolver,
+            contentChecks: contentChecks)
     }
 }
 

@@ -51,10 +51,17 @@ public final class AgentRuntime: Sendable {
                 throw ConfigurationError(file: path, key: "", problem: "the receiver's key cannot be used: \(error)")
             }
         }
+        // The content checks ask the child's servers while the child waits for its reply: a
+        // short timeout per exchange (the child agent waits 5 s for the whole answer).
+        let probeClient = DNSClient(timeout: .seconds(2))
+        let contentProbe = ChildContentProbe(exchange: { message, host, port, transport in
+            try await probeClient.exchange(message, host: host, port: port, transport: transport)
+        })
         let receiver = UpdateReceiver(
-            configuration: configuration, store: store, backends: backends, reader: reader, clock: clock, logger: logger, identity: identity,
-            metrics: metrics, audits: audits)
-        let worker = OutboxWorker(configuration: configuration, store: store, backends: backends, reader: reader, logger: logger, metrics: metrics)
+            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, clock: clock, logger: logger,
+            identity: identity, metrics: metrics, audits: audits)
+        let worker = OutboxWorker(
+            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, logger: logger, metrics: metrics)
         let client = DNSClient()
         let bootstrap = BootstrapWorker(
             configuration: configuration, store: store, reader: reader, backends: backends,

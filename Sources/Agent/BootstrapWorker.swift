@@ -161,54 +161,23 @@ public struct BootstrapWorker: Sendable {
             return [KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable("\(child) is not delegated from \(zone.name)"))]
         }
         var observations: [KeyObservation] = []
+        let addresses = NameserverAddresses(exchange: exchange, resolver: zone.resolver)
         for nameserver in delegation.nameservers.sorted() {
-            var addresses = addresses(of: nameserver, in: delegation)
-            if addresses.isEmpty, !nameserver.isSubdomain(of: child), let resolver = zone.resolver {
-                addresses = await resolve(nameserver, with: resolver)
-            }
-            guard !addresses.isEmpty else {
-                let why =
-                    nameserver.isSubdomain(of: child)
-                    ? "no glue in the parent" : (zone.resolver == nil ? "outside the child and no resolver configured" : "the resolver knows no address")
-                observations.append(KeyObservation(nameserver: nameserver, address: "-", answer: .unreachable("no address known for \(nameserver) (\(why))")))
-                continue
-            }
-            for address in addresses {
-                observations.append(KeyObservation(nameserver: nameserver, address: address, answer: await ask(child: child, at: address)))
+            switch await addresses.lookup(nameserver, child: child, glue: delegation.glue[nameserver] ?? []) {
+            case .failure(let missing):
+                observations.append(KeyObservation(nameserver: nameserver, address: "-", answer: .unreachable("\(missing)")))
+            case .success(let found):
+                for address in found {
+                    observations.append(KeyObservation(nameserver: nameserver, address: address, answer: await ask(child: child, at: address)))
+                }
             }
         }
         return observations
     }
 
-    /// Addresses from the parent's glue (in-bailiwick names). Names outside the child get theirs
-    /// from `bootstrap.resolver` (``resolve(_:with:)``); without one the round fails saying so.
-    func addresses(of nameserver: DomainName, in delegation: DelegationSnapshot) -> [String] {
-        (delegation.glue[nameserver] ?? []).compactMap { IPAddressText.text(type: $0.type, rdata: $0.rdata) }.sorted()
-    }
-
-    /// A and AAAA of an out-of-bailiwick nameserver from the configured resolver (RD=1, TCP).
-    func resolve(_ name: DomainName, with resolver: AgentConfiguration.Listen) async -> [String] {
-        var found: [String] = []
-        for type in [RRType.a, .aaaa] {
-            var header = Header()
-            header.id = UInt16.random(in: 0...UInt16.max)
-            header.rd = true
-            let query = Message(header: header, question: [Question(name: name, type: type)], edns: EDNS())
-            guard let bytes = try? query.wireFormat(), let answer = try? await exchange(bytes, resolver.address, resolver.port, .tcp),
-                let reply = try? Message(wire: answer), reply.id == header.id, reply.rcode == .noError
-            else { continue }
-            found += reply.answer.filter { $0.type == type }.compactMap { IPAddressText.text(type: $0.type, rdata: $0.rdata) }
-        }
-        return found.sorted()
-    }
-
     func ask(child: DomainName, at address: String) async -> KeyObservation.Answer {
-        var header = Header()
-        header.id = UInt16.random(in: 0...UInt16.max)
-        let query = Message(header: header, question: [Question(name: child, type: .key)], edns: EDNS())
         do {
-            let reply = try Message(wire: await exchange(try query.wireFormat(), address, nameserverPort, .tcp))
-            guard reply.id == header.id, reply.header.qr else { return .unreachable("the answer does not match the query") }
+            let reply = try await DirectQuery.ask(child, .key, at: address, port: nameserverPort, exchange: exchange)
             let keys = reply.answer.filter { $0.type == .key && $0.name == child }
             return .answered(rcode: reply.rcode.rawValue, authoritative: reply.header.aa, keys: keys.map(\.rdata), ttl: keys.map(\.ttl).max() ?? 0)
         } catch {

@@ -13,6 +13,8 @@ struct ChangeCommit: Sendable {
     let store: any DelegationStore
     let backends: [DomainName: any DelegationBackend]
     let reader: any ParentZoneReader
+    /// Asks the child's servers for the content checks before a commit.
+    let contentProbe: ChildContentProbe
     let metrics: AgentMetrics
     /// Each zone's policy engine, built once.
     let policies: [DomainName: DelegationPolicyEngine]
@@ -21,8 +23,9 @@ struct ChangeCommit: Sendable {
 
     init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
-        metrics: AgentMetrics, trustChanged: @escaping @Sendable () -> Void
+        contentProbe: ChildContentProbe, metrics: AgentMetrics, trustChanged: @escaping @Sendable () -> Void
     ) {
+        self.contentProbe = contentProbe
         self.configuration = configuration
         self.store = store
         self.backends = backends
@@ -87,6 +90,11 @@ struct ChangeCommit: Sendable {
             outcome.rcode = .noError
             outcome.reason = "nothing to change: the parent already holds this delegation"
             return roll(rollover, zone: zone.name, child: child, outcome: outcome, now: now)
+        }
+        // The result against the child's own servers (issue 10, point 7): every NS answers, a new
+        // DS matches a served DNSKEY, the last DS goes only with the CDS delete signal.
+        if let violation = await contentProbe.check(current: current, result: expected, zone: zone) {
+            return outcome.refused(.refused, violation.infoCode, violation.description, rule: violation.rule)
         }
         let entry = OutboxEntry(zone: zone.name, child: child, operations: operations, createdAt: now, nextAttemptAt: now, signer: signer, deadline: deadline)
         let id: Int64

@@ -17,11 +17,14 @@ public struct OutboxWorker: Sendable {
     let reader: any ParentZoneReader
     let logger: Logger
     let metrics: AgentMetrics
+    /// Asks the child's servers for the content checks before a deferred apply.
+    let contentProbe: ChildContentProbe
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
-        logger: Logger, metrics: AgentMetrics = AgentMetrics()
+        contentProbe: ChildContentProbe, logger: Logger, metrics: AgentMetrics = AgentMetrics()
     ) {
+        self.contentProbe = contentProbe
         self.metrics = metrics
         self.configuration = configuration
         self.store = store
@@ -117,6 +120,8 @@ public struct OutboxWorker: Sendable {
                 try? store.markApplied(id: id)
                 continue
             }
+            // Content checks (issue 10, point 7), again before a deferred apply; OutboxWorker+ContentCheck.swift.
+            if await refusedByContent(entry, id: id, current: current, result: expected, zone: zone, now: now) { continue }
             var normalized = entry
             normalized.operations = operations
             let result = await Self.apply(

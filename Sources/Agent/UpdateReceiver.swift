@@ -17,7 +17,8 @@ import Transport
 ///    for exactly that key);
 /// 4. ``SignerAuthentication`` — a trusted key of the child by identity, its signature, replay
 ///    and budget, durably;
-/// 5. ``ChangeCommit`` — policy, prerequisites, rollover, commit through the backend.
+/// 5. ``ChangeCommit`` — policy, prerequisites, rollover, the content checks against the child's
+///    own servers (``ContentCheck``), commit through the backend.
 ///
 /// NOERROR to a change means committed at the primary and seen there again. Every decision goes
 /// to the audit log.
@@ -42,8 +43,8 @@ public final class UpdateReceiver: Sendable {
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
-        clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil, metrics: AgentMetrics = AgentMetrics(),
-        audits: AuditAggregator? = nil
+        contentProbe: ChildContentProbe, clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil,
+        metrics: AgentMetrics = AgentMetrics(), audits: AuditAggregator? = nil
     ) {
         self.audits = audits
         self.metrics = metrics
@@ -67,7 +68,8 @@ public final class UpdateReceiver: Sendable {
             strangers: StrangerBudget(.init(perSource: limits.uploadsPerSourcePerHour, perPrefix: limits.uploadsPerPrefixPerHour, total: limits.uploadsPerHour)),
             trustChanged: { authentication.forget() })
         self.changes = ChangeCommit(
-            configuration: configuration, store: store, backends: backends, reader: reader, metrics: metrics, trustChanged: { authentication.forget() })
+            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, metrics: metrics,
+            trustChanged: { authentication.forget() })
     }
 
     /// Runs the decision pipeline on one request as received (and, for an accepted change, the

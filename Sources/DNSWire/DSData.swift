@@ -12,6 +12,10 @@ public struct DSData: Sendable, Hashable, CustomStringConvertible {
 
     /// Digest type 2, SHA-256 (RFC 4509 §5).
     public static let sha256: UInt8 = 2
+    /// Digest type 4, SHA-384 (RFC 6605 §6).
+    public static let sha384: UInt8 = 4
+    /// The digest types ``init(dnskey:owner:digestType:)`` computes.
+    public static let computableDigestTypes: Set<UInt8> = [sha256, sha384]
 
     public init(keyTag: UInt16, algorithm: UInt8, digestType: UInt8, digest: [UInt8]) {
         self.keyTag = keyTag
@@ -40,13 +44,26 @@ public struct DSData: Sendable, Hashable, CustomStringConvertible {
     /// key tag is computed differently (RFC 4034 Appendix B.1) and which must not be used any
     /// more (RFC 8624 §3.1).
     public init(sha256OfDNSKEY rdata: [UInt8], owner: DomainName) throws {
+        try self.init(dnskey: rdata, owner: owner, digestType: Self.sha256)
+    }
+
+    /// The DS for a DNSKEY RDATA at `owner` with digest type 2 (SHA-256, RFC 4509 §2.1) or 4
+    /// (SHA-384, RFC 6605 §6): the digest of the canonical owner name followed by the RDATA, as
+    /// above. Throws for other digest types (SHA-1 must not be created any more, RFC 8624 §3.3;
+    /// GOST is not implemented), and for what ``init(sha256OfDNSKEY:owner:)`` refuses.
+    public init(dnskey rdata: [UInt8], owner: DomainName, digestType: UInt8) throws {
         guard rdata.count >= 4 else { throw DNSWireError(.truncated, "DNSKEY RDATA of \(rdata.count) octets (at least 4)") }
         guard rdata[3] != 1 else {
             throw DNSWireError(.badRdata, "DNSKEY algorithm 1 (RSAMD5) has no DS here: it must not be used (RFC 8624 §3.1)")
         }
-        self.init(
-            keyTag: KEYData.keyTag(rdata: rdata), algorithm: rdata[3], digestType: Self.sha256,
-            digest: SHA256.digest(owner.lowercased.wire + rdata))
+        let data = owner.lowercased.wire + rdata
+        let digest: [UInt8]
+        switch digestType {
+        case Self.sha256: digest = SHA256.digest(data)
+        case Self.sha384: digest = SHA384.digest(data)
+        default: throw DNSWireError(.badRdata, "DS digest type \(digestType) is not computed here (only 2, SHA-256, and 4, SHA-384)")
+        }
+        self.init(keyTag: KEYData.keyTag(rdata: rdata), algorithm: rdata[3], digestType: digestType, digest: digest)
     }
 
     public var rdata: [UInt8] {

@@ -3,7 +3,7 @@ import SIG0
 
 /// DS records must be well-formed (RFC 4034 §5.1) with a digest type the parent accepts:
 /// SHA-256 (2) or SHA-384 (4). SHA-1 (1) must not be created any more (RFC 8624 §3.3).
-/// Whether the DS matches the child's DNSKEYs is checked against the child's servers elsewhere.
+/// Whether the DS matches the child's DNSKEYs is checked against the child's servers by ``ContentCheck``.
 public struct DSPolicy: DelegationPolicy {
     public var limits: DelegationLimits
     public init(limits: DelegationLimits = DelegationLimits()) { self.limits = limits }

@@ -26,12 +26,15 @@ final class BootstrapIntegrationTests: XCTestCase {
         """
     }
 
+    /// The delegation to ns1 and ns2, and the address of ns.provider.parent. (a nameserver
+    /// outside the child, on ns1's address) for the agent's resolver, which is this server.
     func parentZone(ns1: String, ns2: String) -> String {
         Lab.apex + """
             child.parent.\t3600\tIN\tNS\tns1.child.parent.
             child.parent.\t3600\tIN\tNS\tns2.child.parent.
             ns1.child.parent.\t3600\tIN\tA\t\(ns1)
             ns2.child.parent.\t3600\tIN\tA\t\(ns2)
+            ns.provider.parent.\t3600\tIN\tA\t\(ns1)
 
             """
     }
@@ -66,7 +69,7 @@ final class BootstrapIntegrationTests: XCTestCase {
         let agent = try await ServeIntegrationTests.startAgent(
             parent: parent, port: 15400 + base,
             backend:
-                "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: \(restartAfterRound1 ? 6 : 1), maximum-interval: \(restartAfterRound1 ? 6 : 2) }",
+                "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: \(restartAfterRound1 ? 6 : 1), maximum-interval: \(restartAfterRound1 ? 6 : 2), resolver: { address: \(parent.address), port: \(parent.port) } }",
             importKey: false, keyBase: keyBase)
         // The self-signed upload, by BIND's nsupdate, over TCP.
         let keyRecord = try BINDKeyFile.load(path: keyBase + ".key").record
@@ -118,10 +121,11 @@ final class BootstrapIntegrationTests: XCTestCase {
             try await Task.sleep(for: .milliseconds(250))
         }
         XCTAssertEqual(published.replacingOccurrences(of: " ", with: ""), keyRecord.rdataPresentation.replacingOccurrences(of: " ", with: "") + "\n")
-        // The next UPDATE signed with the now trusted key changes the delegation at the parent.
-        let change = try ServeIntegrationTests.nsupdate(result.agent, ["update add child.parent. 3600 NS ns.provider.example."])
-        XCTAssertEqual(change.status, 0, change.stdout + change.stderr)
-        XCTAssertTrue(try Lab.served(result.parent).ns.contains("child.parent. ns ns.provider.example."))
+        // The next UPDATE signed with the now trusted key changes the delegation at the parent
+        // (the new nameserver, outside the child, serves the child zone: the content checks ask).
+        let change = try ServeIntegrationTests.nsupdate(result.agent, ["update add child.parent. 3600 NS ns.provider.parent."])
+        XCTAssertEqual(change.status, 0, change.stdout + change.stderr + result.agent.logText)
+        XCTAssertTrue(try Lab.served(result.parent).ns.contains("child.parent. ns ns.provider.parent."))
     }
 
     /// The agent is stopped after round 1 and started again: the job resumes at round 2 and
@@ -140,8 +144,8 @@ final class BootstrapIntegrationTests: XCTestCase {
         XCTAssertFalse(result.trusted, result.status)
         XCTAssertTrue(result.status.contains("failed: round 1: ns2.child.parent. at 127.0.0.152 served key tag"), result.status)
         // The key stays "known": an UPDATE signed by it is refused.
-        let change = try ServeIntegrationTests.nsupdate(result.agent, ["update add child.parent. 3600 NS ns.provider.example."])
+        let change = try ServeIntegrationTests.nsupdate(result.agent, ["update add child.parent. 3600 NS ns.provider.parent."])
         XCTAssertNotEqual(change.status, 0)
-        XCTAssertFalse(try Lab.served(result.parent).ns.contains("child.parent. ns ns.provider.example."))
+        XCTAssertFalse(try Lab.served(result.parent).ns.contains("child.parent. ns ns.provider.parent."))
     }
 }

@@ -74,6 +74,7 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
             Lab.apex + """
                 *._dsync.parent.\t3600\tIN\tTYPE66\t\\# \(dsync.rdata.count) \(dsync.rdata.map { String(format: "%02X", $0) }.joined())
                 agent.parent.\t3600\tIN\tA\t127.0.0.1
+                ns.provider.parent.\t3600\tIN\tA\t\(ns2)
 
                 """ + (parentKind == .nsd ? "$INCLUDE \(LabServer.directoryPlaceholder)/\(Lab.fragmentName)\n" : delegationText)
         // A KSK (SEP bit) at the child's apex: the parent should hold its SHA-256 DS (the zone
@@ -104,13 +105,15 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
             ? "{ type: nsd, zone-file: \(parent.zoneFile), fragment-file: \(parent.directory)/\(Lab.fragmentName), nsd-control-config: \(parent.configFile) }"
             : "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }"
         let childText = ChildZone.text(serial: 1, records: initial)
-        // The child primary NOTIFYs `delegsync child watch` here after each change.
+        // The child primary NOTIFYs `delegsync child watch` here after each change. It also
+        // answers on ns2's address: the parent's agent asks every nameserver the child names
+        // before it commits a change (content checks), so ns2 must really serve the zone.
         let watcher = (address: "127.0.0.1", port: 15700 + base)
         let server: LabServer =
             switch kind {
-            case .bind: try LabServer.bind(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53, notify: watcher)
-            case .knot: try LabServer.knot(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53, notify: watcher)
-            case .nsd: try LabServer.nsd(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53, notify: watcher)
+            case .bind: try LabServer.bind(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53, notify: watcher, alsoListenOn: [ns2])
+            case .knot: try LabServer.knot(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53, notify: watcher, alsoListenOn: [ns2])
+            case .nsd: try LabServer.nsd(zone: "child.parent.", zoneFileText: childText, address: ns1, port: 53, notify: watcher, alsoListenOn: [ns2])
             }
         defer { server.stop() }
         let zone = ChildZone(server: server, records: initial)
@@ -121,7 +124,10 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         let identityBase = "\(identityDirectory)/\(identity.stdout.split(separator: "\n")[0])"
         let agent = try await ServeIntegrationTests.startAgent(
             parent: parent, port: agentPort,
-            backend: backend + "\n    bootstrap: { rounds: 2, minimum-interval: 1, maximum-interval: 2 }", importKey: false,
+            // The resolver gives the agent the address of ns.provider.parent. (outside the child).
+            backend: backend
+                + "\n    bootstrap: { rounds: 2, minimum-interval: 1, maximum-interval: 2, resolver: { address: \(parentAddress), port: \(parent.port) } }",
+            importKey: false,
             identity: identityBase + ".private")
         defer {
             agent.stop()
@@ -234,18 +240,19 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         XCTAssertEqual(watch.terminationStatus, 0, watchText())
 
         // Without the watcher: `sync --dry-run` shows the UPDATE and sends nothing, `sync` sends
-        // it, a second `sync` finds nothing to do.
-        try zone.change(add: ["child.parent. \(kind == .nsd ? "" : "1 ")IN NS ns.provider.example."])
+        // it, a second `sync` finds nothing to do. The new NS is outside the child (no glue); the
+        // parent zone has its address, pointing at the child's server.
+        try zone.change(add: ["child.parent. \(kind == .nsd ? "" : "1 ")IN NS ns.provider.parent."])
         let dry = try run("sync", "--dry-run")
         XCTAssertEqual(dry.status, 0, dry.stderr)
-        XCTAssertTrue(dry.stdout.contains("update add child.parent. 3600 IN NS ns.provider.example."), dry.stdout)
-        XCTAssertFalse(dry.stdout.contains("provider.example. 3600 IN A"), dry.stdout)
+        XCTAssertTrue(dry.stdout.contains("update add child.parent. 3600 IN NS ns.provider.parent."), dry.stdout)
+        XCTAssertFalse(dry.stdout.contains("provider.parent. 3600 IN A"), dry.stdout)
         XCTAssertEqual(try Lab.served(parent).ns.count, 1, "--dry-run sent something")
         let sync = try run("sync")
         XCTAssertEqual(sync.status, 0, sync.stdout + sync.stderr + agent.logText)
         XCTAssertTrue(sync.stdout.contains("applied: the parent committed the change"), sync.stdout)
         now = try Lab.served(parent)
-        XCTAssertEqual(now.ns, ["child.parent. ns ns2.child.parent.", "child.parent. ns ns.provider.example."])
+        XCTAssertEqual(now.ns, ["child.parent. ns ns2.child.parent.", "child.parent. ns ns.provider.parent."])
         XCTAssertEqual(now.glue, ["ns2.child.parent. a \(ns2)"])
         let again = try run("sync")
         XCTAssertEqual(again.status, 0, again.stderr)

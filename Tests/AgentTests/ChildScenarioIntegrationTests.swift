@@ -12,10 +12,10 @@ import XCTest
 /// parent serves, read with dig.
 final class ChildScenarioIntegrationTests: XCTestCase {
     /// The parent zone: apex, the wildcard DSYNC naming the agent on 127.0.0.1, the delegation.
-    static func parentZone(agentPort: Int, nameservers: [(String, String)]) -> String {
+    static func parentZone(agentPort: Int, nameservers: [(String, String)], extra: String = "") -> String {
         let dsync = DSYNCData(rrType: .any, scheme: .update, port: UInt16(agentPort), target: try! DomainName("agent.parent."))
         var text = Lab.apex + "*._dsync.parent.\t3600\tIN\tTYPE66\t\\# \(dsync.rdata.count) \(dsync.rdata.map { String(format: "%02X", $0) }.joined())\n"
-        text += "agent.parent.\t3600\tIN\tA\t127.0.0.1\n"
+        text += "agent.parent.\t3600\tIN\tA\t127.0.0.1\n" + extra
         for (name, address) in nameservers {
             text += "child.parent.\t3600\tIN\tNS\t\(name).child.parent.\n\(name).child.parent.\t3600\tIN\tA\t\(address)\n"
         }
@@ -53,16 +53,20 @@ final class ChildScenarioIntegrationTests: XCTestCase {
         return "child.parent. IN KEY " + (try BINDKeyFile.load(path: base + ".key").record.rdataPresentation)
     }
 
-    /// BIND serving the parent zone on 127.0.0.`base` and `delegsync serve` in front of it
-    /// (2 bootstrap rounds, `interval` seconds apart).
-    static func parentAndAgent(base: Int, nameservers: [(String, String)], interval: Int) async throws -> (LabServer, ServeIntegrationTests.Agent) {
+    /// BIND serving the parent zone on 127.0.0.`base` (with `extra` records) and `delegsync
+    /// serve` in front of it (2 bootstrap rounds, `interval` seconds apart; the parent server is
+    /// also its resolver, for nameservers outside the child).
+    static func parentAndAgent(base: Int, nameservers: [(String, String)], interval: Int, extra: String = "") async throws -> (
+        LabServer, ServeIntegrationTests.Agent
+    ) {
         let parent = try LabServer.bind(
-            zone: "parent.", zoneFileText: parentZone(agentPort: 15400 + base, nameservers: nameservers), address: "127.0.0.\(base)", port: 15300 + base)
+            zone: "parent.", zoneFileText: parentZone(agentPort: 15400 + base, nameservers: nameservers, extra: extra), address: "127.0.0.\(base)",
+            port: 15300 + base)
         do {
             let agent = try await ServeIntegrationTests.startAgent(
                 parent: parent, port: 15400 + base,
                 backend:
-                    "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: \(interval), maximum-interval: \(max(2, interval)) }",
+                    "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: \(interval), maximum-interval: \(max(2, interval)), resolver: { address: \(parent.address), port: \(parent.port) } }",
                 importKey: false)
             return (parent, agent)
         } catch {
@@ -143,12 +147,13 @@ final class ChildScenarioIntegrationTests: XCTestCase {
             agent.stop()
             try? FileManager.default.removeItem(atPath: agent.directory)
         }
-        // ns2 is named in the child zone but not run: the child reads its apex from ns1 only.
+        // The child agent reads its apex from ns1 only; NSD answers on ns2's address too, since
+        // the parent's agent asks every nameserver before it commits the change (content checks).
         let (directory, config) = try Self.childConfig(resolver: secondary, primary: ns1, servers: [ns1])
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let keyRecord = try Self.keygen(config, directory)
         var records = ["child.parent. IN NS ns1.child.parent.", "ns1.child.parent. IN A \(ns1)", keyRecord]
-        let child = try LabServer.nsd(zone: "child.parent.", zoneFileText: Self.childZone(1, records), address: ns1, port: 53)
+        let child = try LabServer.nsd(zone: "child.parent.", zoneFileText: Self.childZone(1, records), address: ns1, port: 53, alsoListenOn: [ns2])
         defer { child.stop() }
         let bootstrap = try Self.child(config, "bootstrap", "--wait", "30", "--poll", "1")
         XCTAssertEqual(bootstrap.status, 0, bootstrap.stdout + bootstrap.stderr + agent.logText)
@@ -191,7 +196,9 @@ final class ChildScenarioIntegrationTests: XCTestCase {
         try Lab.skipUnlessAvailable(.nsd)
         let base = 245
         let ns1 = "127.0.0.\(base + 1)"
-        let (parent, agent) = try await Self.parentAndAgent(base: base, nameservers: [("ns1", ns1)], interval: 6)
+        // ns.provider.parent. (outside the child) points at the child's server.
+        let (parent, agent) = try await Self.parentAndAgent(
+            base: base, nameservers: [("ns1", ns1)], interval: 6, extra: "ns.provider.parent.\t3600\tIN\tA\t\(ns1)\n")
         defer { Self.stop(parent, agent) }
         let (directory, config) = try Self.childConfig(resolver: parent, primary: ns1, servers: [ns1])
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -217,12 +224,12 @@ final class ChildScenarioIntegrationTests: XCTestCase {
 
         // Meanwhile the child adds a nameserver; `sync --wait` sees "known but not yet trusted",
         // follows the bootstrap to its end, then sends the change.
-        try child.reload(zoneFileText: Self.childZone(2, records + ["child.parent. IN NS ns.provider.example."]))
+        try child.reload(zoneFileText: Self.childZone(2, records + ["child.parent. IN NS ns.provider.parent."]))
         let second = try Self.child(config, "sync", "--wait", "30")
         XCTAssertEqual(second.status, 0, second.stdout + second.stderr + agent.logText)
         XCTAssertTrue(second.stdout.contains("waiting up to"), second.stdout)
         XCTAssertTrue(second.stdout.contains("applied: the parent committed the change"), second.stdout)
-        XCTAssertTrue(try Lab.served(parent).ns.contains("child.parent. ns ns.provider.example."))
+        XCTAssertTrue(try Lab.served(parent).ns.contains("child.parent. ns ns.provider.parent."))
         status = try Tool.run(ServeIntegrationTests.binary, ["status", "--config", agent.config, "child.parent."]).stdout
         XCTAssertTrue(status.contains(": trusted, from bootstrap"), status)
         XCTAssertEqual(status.components(separatedBy: "round 1 of 2 passed").count, 2, "round 1 ran twice: \(status)")

@@ -4,6 +4,7 @@ import DNSWire
 import DelegationCore
 import NIOConcurrencyHelpers
 import Store
+import Transport
 
 /// A parent zone in memory: the reader sees what the backend wrote. `reachable = false`
 /// simulates the primary being down for both.
@@ -45,5 +46,98 @@ final class FakeParent: ParentZoneReader, DelegationBackend, @unchecked Sendable
             }
             value.applied += 1
         }
+    }
+}
+
+/// A child's nameservers (and a recursive resolver) in memory, answering through a
+/// ``DNSExchange`` as real ones would: each address serves the child zone's records
+/// authoritatively (AA, NOERROR or NXDOMAIN, RRSIGs with the DO bit), or misbehaves as told.
+/// Every query is recorded, so tests can check what was asked, how and where.
+final class FakeChildServers: @unchecked Sendable {
+    enum Behaviour: Sendable {
+        /// Serves the records authoritatively.
+        case authoritative
+        /// Answers like a parent: a referral, AA clear.
+        case referral
+        /// Answers REFUSED (a server that does not serve the zone).
+        case refused
+        /// Does not answer (connection refused).
+        case silent
+    }
+
+    struct Asked: Sendable {
+        let host: String
+        let port: Int
+        let question: Question
+        let transport: DNSTransportKind
+        let recursionDesired: Bool
+        let dnssecOK: Bool
+    }
+
+    let zone: DomainName
+    let resolverAddress: String
+    let state: NIOLockedValueBox<(servers: [String: (Behaviour, [Record])], resolved: [DomainName: [Record]], asked: [Asked])>
+
+    init(zone: DomainName, resolverAddress: String = "127.0.0.53") {
+        self.zone = zone
+        self.resolverAddress = resolverAddress
+        state = NIOLockedValueBox(([:], [:], []))
+    }
+
+    /// `address` serves `records` (the whole zone) with `behaviour`.
+    func serve(_ address: String, _ records: [Record], _ behaviour: Behaviour = .authoritative) {
+        state.withLockedValue { $0.servers[address] = (behaviour, records) }
+    }
+
+    /// Every address listed serves the same records.
+    func serve(_ addresses: [String], _ records: [Record]) {
+        for address in addresses { serve(address, records) }
+    }
+
+    /// The resolver answers `name` with these A/AAAA records.
+    func resolve(_ name: DomainName, _ records: [Record]) {
+        state.withLockedValue { $0.resolved[name] = records }
+    }
+
+    var asked: [Asked] { state.withLockedValue { $0.asked } }
+
+    var exchange: DNSExchange {
+        { [self] bytes, host, port, transport in try self.answer(bytes, host: host, port: port, transport: transport) }
+    }
+
+    func answer(_ bytes: [UInt8], host: String, port: Int, transport: DNSTransportKind) throws -> [UInt8] {
+        let query = try Message(wire: bytes)
+        guard let question = query.question.first else { throw BackendError("no question") }
+        let (server, resolved) = state.withLockedValue { value in
+            value.asked.append(
+                Asked(
+                    host: host, port: port, question: question, transport: transport, recursionDesired: query.header.rd,
+                    dnssecOK: query.edns?.dnssecOK ?? false))
+            return (value.servers[host], value.resolved)
+        }
+        var reply = query.makeResponse()
+        if host == resolverAddress {
+            reply.header.ra = true
+            reply.answer = (resolved[question.name] ?? []).filter { $0.type == question.type }
+            return try reply.wireFormat()
+        }
+        guard let (behaviour, records) = server, behaviour != .silent else { throw BackendError("connection refused by \(host)") }
+        switch behaviour {
+        case .refused:
+            reply.rcode = .refused
+        case .referral:
+            reply.authority = [Record(name: zone, type: .ns, ttl: 3600, rdata: try DomainName("ns.elsewhere.example.").wire)]
+        case .authoritative, .silent:
+            reply.header.aa = true
+            let atName = records.filter { $0.name == question.name }
+            if atName.isEmpty && !records.contains(where: { $0.name.isSubdomain(of: question.name) }) { reply.rcode = .nxDomain }
+            reply.answer = atName.filter { $0.type == question.type }
+            if query.edns?.dnssecOK == true {
+                reply.answer += atName.filter {
+                    $0.type == .rrsig && $0.rdata.count >= 2 && RRType(UInt16($0.rdata[0]) << 8 | UInt16($0.rdata[1])) == question.type
+                }
+            }
+        }
+        return try reply.wireFormat()
     }
 }

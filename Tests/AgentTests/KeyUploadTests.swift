@@ -72,8 +72,8 @@ extension UpdateReceiverTests {
                 """)
             store = try SQLiteStore.inMemory()
             receiver = UpdateReceiver(
-                configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, clock: { [now] in now }, logger: Logger(label: "test")
-            )
+                configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, contentProbe: probe, clock: { [now] in now },
+                logger: Logger(label: "test"))
             let newKey = try BINDKeyFile.generate(owner: child)
             let reply = try await send(upload(newKey, keyState: true))
             XCTAssertEqual(reply.edns?.keyState()?.state, expected, methods)
@@ -191,8 +191,8 @@ extension UpdateReceiverTests {
         let receiverKey = try BINDKeyFile.generate(owner: DomainName("updater.parent."))
         let clock: @Sendable () -> Int64 = { [now] in now }
         let signing = UpdateReceiver(
-            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, clock: clock, logger: Logger(label: "test"),
-            identity: try SIG0Signer(keyFile: receiverKey))
+            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, contentProbe: probe, clock: clock,
+            logger: Logger(label: "test"), identity: try SIG0Signer(keyFile: receiverKey))
         for request in [try signed([.add(try Record("example.example. 60 IN NS ns.provider2.net."))]), try update([.deleteRRset(child, .ns)])] {
             let handled = await signing.handle(request, context: tcp)
             let reply = try XCTUnwrap(handled)

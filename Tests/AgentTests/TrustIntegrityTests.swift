@@ -124,7 +124,7 @@ extension UpdateReceiverTests {
             let clock: @Sendable () -> Int64 = { [now] in now }
             return (
                 UpdateReceiver(
-                    configuration: limited, store: fileStore, backends: [zoneName: parent], reader: parent, clock: clock, logger: Logger(label: "test")),
+                    configuration: limited, store: fileStore, backends: [zoneName: parent], reader: parent, contentProbe: probe, clock: clock, logger: Logger(label: "test")),
                 fileStore
             )
         }
@@ -159,7 +159,7 @@ extension UpdateReceiverTests {
         XCTAssertEqual(try store.pendingCount(), 1)
         XCTAssertEqual(try store.setKeyState(keyIdentity, state: .revoked), KeyStateChange(found: true, cancelledChanges: 1))
         parent.reachable = true
-        let worker = OutboxWorker(configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, logger: Logger(label: "test"))
+        let worker = OutboxWorker(configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, contentProbe: probe, logger: Logger(label: "test"))
         let applied = await worker.runOnce(now: now + 3600)
         XCTAssertEqual(applied, 0)
         XCTAssertFalse(parent.snapshot(child)!.nameservers.contains(try DomainName("ns.provider2.net.")))
@@ -189,7 +189,7 @@ extension UpdateReceiverTests {
     /// the child, failed in the outbox — instead of being retried forever.
     func testAPermanentBackendErrorIsNotRetried() async throws {
         let refusing = UpdateReceiver(
-            configuration: configuration, store: store, backends: [zoneName: RefusingBackend()], reader: parent, clock: { [now] in now },
+            configuration: configuration, store: store, backends: [zoneName: RefusingBackend()], reader: parent, contentProbe: probe, clock: { [now] in now },
             logger: Logger(label: "test"))
         let bytes = try signed(addNS("ns.provider2.net."))
         let reply = try await ask(refusing, bytes)
@@ -222,7 +222,7 @@ extension UpdateReceiverTests {
     func testASignedUpdateOverUDPIsTruncatedWithoutVerification() async throws {
         let metrics = AgentMetrics()
         let agent = UpdateReceiver(
-            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, clock: { [now] in now }, logger: Logger(label: "test"),
+            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, contentProbe: probe, clock: { [now] in now }, logger: Logger(label: "test"),
             metrics: metrics)
         let bytes = try signed(addNS("ns.provider2.net."))
         let truncated = await agent.handle(bytes, context: udp)
@@ -235,7 +235,7 @@ extension UpdateReceiverTests {
         var answering = configuration!
         answering.limits.udpUpdates = .answer
         let decided = UpdateReceiver(
-            configuration: answering, store: store, backends: [zoneName: parent], reader: parent, clock: { [now] in now }, logger: Logger(label: "test"))
+            configuration: answering, store: store, backends: [zoneName: parent], reader: parent, contentProbe: probe, clock: { [now] in now }, logger: Logger(label: "test"))
         let answer = await decided.handle(bytes, context: udp)
         let applied = try Message(wire: XCTUnwrap(answer))
         XCTAssertEqual(applied.rcode, .noError)
@@ -251,7 +251,7 @@ extension UpdateReceiverTests {
     func testUnauthenticatedRefusalsAreAggregated() async throws {
         let audits = AuditAggregator()
         let agent = UpdateReceiver(
-            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, clock: { [now] in now }, logger: Logger(label: "test"),
+            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, contentProbe: probe, clock: { [now] in now }, logger: Logger(label: "test"),
             audits: audits)
         let unsigned = try update(addNS("ns.evil.net."))
         for _ in 0..<500 { _ = await agent.handle(unsigned, context: context("203.0.113.5")) }

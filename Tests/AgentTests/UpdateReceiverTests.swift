@@ -20,6 +20,11 @@ final class UpdateReceiverTests: XCTestCase {
     var signer: SIG0Signer!
     var configuration: AgentConfiguration!
     let tcp = DNSRequestContext(sourceAddress: "127.0.0.1", sourcePort: 40000, transport: .tcp)
+    /// The child's nameservers, answering like real ones (the content checks ask them).
+    var servers: FakeChildServers!
+    var probe: ChildContentProbe { ChildContentProbe(exchange: servers.exchange) }
+    /// The child's KSK (random key bytes: its DS is a digest, it needs no usable key).
+    let ksk = try! Record("example.example. 60 IN DNSKEY 257 3 15 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=")
 
     var initial: DelegationSnapshot {
         try! DelegationSnapshot(
@@ -41,6 +46,7 @@ final class UpdateReceiverTests: XCTestCase {
                 primary: { address: 127.0.0.1, port: 53 }
                 ttl: 7200
                 backend: { type: script, output: "-" }
+                bootstrap: { resolver: { address: 127.0.0.53 } }
             """)
         parent = FakeParent([initial, DelegationSnapshot(child: try DomainName("other.example."), nameservers: [try DomainName("ns.other.net.")])])
         store = try SQLiteStore.inMemory()
@@ -49,9 +55,22 @@ final class UpdateReceiverTests: XCTestCase {
         try store.putKey(
             StoredKey(
                 zone: zoneName, child: child, keyTag: key.keyTag, algorithm: 15, rdata: key.keyData.rdata, state: .trusted, addedAt: now, origin: "import"))
+        // Every nameserver named in these tests serves the child (addresses are only names here:
+        // the fake exchange answers, nothing goes on the network).
+        servers = FakeChildServers(zone: child)
+        let zone = [
+            try Record("example.example. 60 IN SOA ns1.example.example. hostmaster.example.example. 1 3600 900 604800 60"),
+            try Record("example.example. 60 IN NS ns1.example.example."), ksk,
+        ]
+        servers.serve(["192.0.2.1", "2001:db8::2"] + (1...9).map { "198.51.100.\($0)" }, zone)
+        let names = ["ns.provider.net.", "ns.provider2.net.", "ns.provider3.net.", "ns.provider4.net."] + (0..<5).map { "ns\($0).provider.net." }
+        for (index, name) in names.enumerated() {
+            servers.resolve(try DomainName(name), [try Record("\(name) 60 IN A 198.51.100.\(index + 1)")])
+        }
         let clock: @Sendable () -> Int64 = { [now] in now }
         receiver = UpdateReceiver(
-            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, clock: clock, logger: Logger(label: "test"))
+            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, contentProbe: probe, clock: clock,
+            logger: Logger(label: "test"))
     }
 
     func update(_ operations: [Update.Operation], zone: String = "example.", id: UInt16 = 1, edns: Bool = true) throws -> [UInt8] {
@@ -94,7 +113,7 @@ final class UpdateReceiverTests: XCTestCase {
                 .add(try Record("example.example. 60 IN NS ns2.example.example.")),
                 .add(try Record("example.example. 60 IN NS ns.provider.net.")),
                 .add(try Record("ns2.example.example. 60 IN AAAA 2001:db8::2")),
-                .add(try Record("example.example. 60 IN DS 12345 15 2 49fd46e6c4b45c55d4ac69cbd3cd34ac1afe51de8c4a3d2d4f9b1f2c7c2c3f1a")),
+                .add(Record(name: child, type: .ds, ttl: 60, rdata: try DSData(sha256OfDNSKEY: ksk.rdata, owner: child).rdata)),
             ]))
         XCTAssertEqual(reply.rcode, .noError, reply.edns?.extendedError?.extraText ?? "")
         XCTAssertNil(reply.edns?.extendedError)
@@ -200,7 +219,8 @@ final class UpdateReceiverTests: XCTestCase {
         XCTAssertEqual(reply.rcode, .servFail)
         XCTAssertEqual(reply.edns?.extendedError?.infoCode, DelegationEDE.noReachableAuthority)
         XCTAssertEqual(try store.pendingCount(), 1)
-        let worker = OutboxWorker(configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, logger: Logger(label: "test"))
+        let worker = OutboxWorker(
+            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, contentProbe: probe, logger: Logger(label: "test"))
         let stillDown = await worker.runOnce(now: now + 60)
         XCTAssertEqual(stillDown, 0)
         parent.reachable = true
@@ -221,13 +241,15 @@ final class UpdateReceiverTests: XCTestCase {
         let failing = FailingBackend()
         let clock: @Sendable () -> Int64 = { [now] in now }
         let flaky = UpdateReceiver(
-            configuration: configuration, store: store, backends: [zoneName: failing], reader: parent, clock: clock, logger: Logger(label: "test"))
+            configuration: configuration, store: store, backends: [zoneName: failing], reader: parent, contentProbe: probe, clock: clock,
+            logger: Logger(label: "test"))
         let reply = await flaky.handle(try signed([.add(try Record("example.example. 60 IN NS ns.provider2.net."))]), context: tcp)
         let message = try Message(wire: XCTUnwrap(reply))
         XCTAssertEqual(message.rcode, .servFail)
         XCTAssertEqual(message.edns?.extendedError?.infoCode, DelegationEDE.networkError)
         XCTAssertEqual(try store.pendingCount(), 1)
-        let worker = OutboxWorker(configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, logger: Logger(label: "test"))
+        let worker = OutboxWorker(
+            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, contentProbe: probe, logger: Logger(label: "test"))
         let applied = await worker.runOnce(now: now + 3600)
         XCTAssertEqual(applied, 1)
         XCTAssertEqual(parent.appliedCount, 1)
@@ -240,7 +262,8 @@ final class UpdateReceiverTests: XCTestCase {
         parent.reachable = true
         // Meanwhile the operator removed ns1: deleting ns.provider.net would now empty the NS set.
         try await parent.apply(Update(zone: zoneName, operations: [.delete(try Record("example.example. 0 IN NS ns1.example.example."))]))
-        let worker = OutboxWorker(configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, logger: Logger(label: "test"))
+        let worker = OutboxWorker(
+            configuration: configuration, store: store, backends: [zoneName: parent], reader: parent, contentProbe: probe, logger: Logger(label: "test"))
         let applied = await worker.runOnce(now: now + 3600)
         XCTAssertEqual(applied, 0)
         XCTAssertEqual(try store.pendingCount(), 0)

@@ -66,4 +66,31 @@ final class DSDataTests: XCTestCase {
         XCTAssertFalse(notZone.isZoneKey)
         XCTAssertTrue(notZone.isSecureEntryPoint)
     }
+
+    /// The P-384 KSK of RFC 6605 §6.2 and its SHA-384 DS as the RFC prints it; the same DS
+    /// comes out of BIND 9.18's `dnssec-dsfromkey -a SHA-384` and ldns 1.8's `ldns-key2ds -4`.
+    static let rfc6605Key =
+        "example.net. 3600 IN DNSKEY 257 3 14 xKYaNhWdGOfJ+nPrL8/arkwf2EY3MDJ+SErKivBVSum1w/egsXvSADtNJhyem5RCOpgQ6K8X1DRSEkrbYQ+OB+v8"
+        + "/uX45NBwY8rp65F6Glur8I/mlVNgF6W/qTI37m40"
+    static let rfc6605DS = "10771 14 4 72D7B62976CE06438E9C0BF319013CF801F09ECC84B8D7E9495F27E305C6A9B0563A9B5F4D288405C3008A946DF983D6"
+
+    func testSHA384FromRFC6605() throws {
+        let key = try Record(Self.rfc6605Key)
+        let ds = try DSData(dnskey: key.rdata, owner: key.name, digestType: DSData.sha384)
+        XCTAssertEqual(ds.description, Self.rfc6605DS)
+        XCTAssertEqual(ds.rdata, try Record("example.net. 3600 IN DS \(Self.rfc6605DS)").rdata)
+        // SHA-256 of the same key, as `dnssec-dsfromkey -a SHA-256` prints it.
+        XCTAssertEqual(
+            try DSData(dnskey: key.rdata, owner: key.name, digestType: DSData.sha256).description,
+            "10771 14 2 FDE87F87D3A32AD8781EB0D79AC02F80D1381CECDA3567C2352B4986645C2DD0")
+    }
+
+    /// SHA-1 (1) must not be made any more (RFC 8624 §3.3), GOST (3) is not implemented.
+    func testOtherDigestTypesAreNotComputed() throws {
+        let key = try Record(Self.rfc6605Key)
+        for type: UInt8 in [0, 1, 3, 5] {
+            XCTAssertThrowsError(try DSData(dnskey: key.rdata, owner: key.name, digestType: type), "digest type \(type)")
+        }
+        XCTAssertEqual(DSData.computableDigestTypes, [2, 4])
+    }
 }

@@ -36,6 +36,9 @@ public final class LabServer: @unchecked Sendable {
     public let kind: Kind
     public let zone: String
     public let address: String
+    /// More addresses the daemon listens on (same port), each with its alias: one server
+    /// standing for several nameservers of a zone.
+    public let alsoListenOn: [String]
     public let port: Int
     public let directory: String
     public let zoneFile: String
@@ -55,6 +58,7 @@ public final class LabServer: @unchecked Sendable {
     public private(set) var pid: pid_t = 0
     private var process: Process?
     private var aliasHeld = false
+    private var extraAliasesHeld: [String] = []
     private var stopped = false
 
     /// Why `kind` cannot run here (a missing binary), or nil.
@@ -75,11 +79,11 @@ public final class LabServer: @unchecked Sendable {
     /// (the last three so tests can change a child's keys the way its operator would).
     public static func bind(
         zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String? = "tsig-key.", tsigSecret: String? = nil,
-        files: [String: String] = [:], notify: (address: String, port: Int)? = nil
+        files: [String: String] = [:], notify: (address: String, port: Int)? = nil, alsoListenOn: [String] = []
     ) throws -> LabServer {
         try LabServer(
             kind: .bind, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: tsigKeyName, tsigSecret: tsigSecret,
-            files: files, notify: notify)
+            files: files, notify: notify, alsoListenOn: alsoListenOn)
     }
 
     /// named (BIND 9) as a secondary for `zone`, transferring from `primary` (which NOTIFYs it
@@ -92,27 +96,32 @@ public final class LabServer: @unchecked Sendable {
     /// knotd (Knot DNS 3) as primary for `zone`, with an update ACL for the key.
     public static func knot(
         zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String? = "tsig-key.", files: [String: String] = [:],
-        notify: (address: String, port: Int)? = nil
+        notify: (address: String, port: Int)? = nil, alsoListenOn: [String] = []
     ) throws -> LabServer {
         try LabServer(
-            kind: .knot, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: tsigKeyName, files: files, notify: notify)
+            kind: .knot, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: tsigKeyName, files: files, notify: notify,
+            alsoListenOn: alsoListenOn)
     }
 
     /// nsd (NSD 4) serving `zone` from its zone file, with remote control on a Unix socket
     /// (``controlSocket``) for `nsd-control -c configFile reload`.
     public static func nsd(
-        zone: String, zoneFileText: String, address: String, port: Int, files: [String: String] = [:], notify: (address: String, port: Int)? = nil
+        zone: String, zoneFileText: String, address: String, port: Int, files: [String: String] = [:], notify: (address: String, port: Int)? = nil,
+        alsoListenOn: [String] = []
     ) throws -> LabServer {
         try LabServer(
-            kind: .nsd, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: nil, files: files, notify: notify)
+            kind: .nsd, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: nil, files: files, notify: notify,
+            alsoListenOn: alsoListenOn)
     }
 
     init(
         kind: Kind, zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String?, tsigSecret givenSecret: String? = nil,
-        files: [String: String], notify: (address: String, port: Int)? = nil, primary: (address: String, port: Int)? = nil
+        files: [String: String], notify: (address: String, port: Int)? = nil, primary: (address: String, port: Int)? = nil,
+        alsoListenOn: [String] = []
     ) throws {
         if let missing = Self.missing(kind) { throw ToolError(missing) }
         self.kind = kind
+        self.alsoListenOn = alsoListenOn
         self.notify = notify
         self.primary = primary
         self.zone = zone.hasSuffix(".") ? zone : zone + "."
@@ -145,6 +154,10 @@ public final class LabServer: @unchecked Sendable {
             try write(configText(), to: configFile)
             try Self.holdAlias(address)
             aliasHeld = true
+            for extra in alsoListenOn {
+                try Self.holdAlias(extra)
+                extraAliasesHeld.append(extra)
+            }
             try start()
             try waitUntilAnswering()
         } catch {
@@ -171,7 +184,7 @@ public final class LabServer: @unchecked Sendable {
                     pid-file "\(dir)/named.pid";
                     session-keyfile "\(dir)/session.key";
                     managed-keys-directory "\(dir)";
-                    listen-on port \(port) { \(address); };
+                    listen-on port \(port) { \(([address] + alsoListenOn).map { "\($0);" }.joined(separator: " ")) };
                     listen-on-v6 { none; };
                     recursion no;
                     dnssec-validation no;
@@ -189,7 +202,7 @@ public final class LabServer: @unchecked Sendable {
             var lines = [
                 "server:",
                 "    rundir: \"\(dir)\"",
-                "    listen: \(address)@\(port)",
+                "    listen: [\(([address] + alsoListenOn).map { "\($0)@\(port)" }.joined(separator: ", "))]",
                 "    user: root",
                 "database:",
                 "    storage: \"\(dir)\"",
@@ -228,7 +241,7 @@ public final class LabServer: @unchecked Sendable {
         case .nsd:
             return """
                 server:
-                    ip-address: \(address)@\(port)
+                \(([address] + alsoListenOn).map { "    ip-address: \($0)@\(port)" }.joined(separator: "\n"))
                     username: ""
                     chroot: ""
                     zonesdir: "\(dir)"
@@ -333,6 +346,8 @@ public final class LabServer: @unchecked Sendable {
             Self.releaseAlias(address)
             aliasHeld = false
         }
+        for extra in extraAliasesHeld { Self.releaseAlias(extra) }
+        extraAliasesHeld = []
     }
 
     /// Stops only the daemon, keeping its directory (config, zone, keys) and address: for tests
