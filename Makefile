@@ -8,7 +8,7 @@ APT_PACKAGES := make pkg-config libldns-dev ldnsutils libssl-dev libsqlite3-dev 
 	bind9 bind9-dnsutils knot knot-dnsutils nsd python3 python3-cryptography
 SWIFT ?= swift
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps build test demo bench bench-hostile clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -34,6 +34,12 @@ bench: deps
 	$(SWIFT) build -c release --product AgentBench
 	.build/release/SIG0Bench
 	.build/release/AgentBench
+
+# A real serve and BIND parent, quiet and then under a hostile load (as root; HOSTILE_SECONDS=30).
+bench-hostile: deps
+	$(SWIFT) build -c release --product delegsync
+	$(SWIFT) build -c release --product HostileBench
+	.build/release/HostileBench
 
 clean:
 	rm -rf .build

@@ -108,6 +108,11 @@ let package = Package(
             ],
             path: "Benchmarks/AgentBench"
         ),
+        .executableTarget(
+            name: "HostileBench",
+            dependencies: ["BenchSupport", "DNSWire", "SIG0", "Transport", "LabSupport"],
+            path: "Benchmarks/HostileBench"
+        ),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(
             name: "SIG0Tests",

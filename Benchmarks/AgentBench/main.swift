@@ -17,7 +17,6 @@ import Store
 import Transport
 
 /// Unbuffered output: figures appear even when the run is cut short.
-func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
 let seconds = Double(CommandLine.arguments.dropFirst().first ?? "") ?? 3
 

@@ -4,6 +4,9 @@ import Foundation
     import Glibc
 #endif
 
+/// Prints a line at once (unbuffered, also into a pipe).
+public func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
 /// Seconds on the monotonic clock.
 public func monotonicSeconds() -> Double {
     var now = timespec()
