@@ -33,8 +33,14 @@ final class KeysCommandTests: CommandLineTestCase {
             StoredKey(
                 zone: DomainName("parent."), child: child, keyTag: key.keyTag, algorithm: 15, rdata: key.keyData.rdata, state: .known, addedAt: 1,
                 origin: "upload"))
+        try putConfirmableJob(for: key, from: "192.0.2.7 (TCP)", in: store)
+        return (config, key, store)
+    }
+
+    /// Stores a job for `key` whose one round passed and which waits for the operator.
+    func putConfirmableJob(for key: BINDKeyFile, from source: String, in store: SQLiteStore) throws {
         var job = KeyBootstrap(
-            zone: try DomainName("parent."), child: child, key: key.keyData.rdata, source: "192.0.2.7 (TCP)", now: Int64(Date().timeIntervalSince1970),
+            zone: try DomainName("parent."), child: key.owner, key: key.keyData.rdata, source: source, now: Int64(Date().timeIntervalSince1970),
             policy: BootstrapPolicy(rounds: 1, confirmation: .always))
         _ = job.nextAction(now: job.createdAt)
         job.record(
@@ -45,7 +51,6 @@ final class KeysCommandTests: CommandLineTestCase {
             ], now: job.createdAt)
         XCTAssertEqual(job.state, .awaitingConfirmation)
         try store.putBootstrap(job, now: job.createdAt)
-        return (config, key, store)
     }
 
     func identity(_ key: BINDKeyFile) throws -> KeyIdentity {
@@ -130,17 +135,7 @@ extension KeysCommandTests {
         let (config, attacker, store) = try prepareKey()
         let child = try DomainName("child.parent.")
         let genuine = try CollidingKey.make(owner: child, tag: attacker.keyTag, notRDATA: attacker.keyData.rdata)
-        var job = KeyBootstrap(
-            zone: try DomainName("parent."), child: child, key: genuine.keyData.rdata, source: "198.51.100.9 (TCP)", now: Int64(Date().timeIntervalSince1970),
-            policy: BootstrapPolicy(rounds: 1, confirmation: .always))
-        _ = job.nextAction(now: job.createdAt)
-        job.record(
-            [
-                KeyObservation(
-                    nameserver: try DomainName("ns1.child.parent."), address: "192.0.2.1",
-                    answer: .answered(rcode: 0, authoritative: true, keys: [genuine.keyData.rdata], ttl: 60))
-            ], now: job.createdAt)
-        try store.putBootstrap(job, now: job.createdAt)
+        try putConfirmableJob(for: genuine, from: "198.51.100.9 (TCP)", in: store)
 
         let byTag = try delegsync("keys", "approve", "--config", config, "child.parent.", "--keytag", String(attacker.keyTag))
         XCTAssertEqual(byTag.status, 2)
