@@ -46,8 +46,8 @@ public struct BootstrapWorker: Sendable {
             let before = job
             var action = job.nextAction(now: now)
             if case .runRound(let round) = action {
-                let observations = await observe(child: child, zone: zone)
-                action = job.record(observations, now: now)
+                let (observations, delegation) = await observe(child: child, zone: zone)
+                action = job.record(observations, delegation: delegation, now: now)
                 let result = job.rounds.last?.failure ?? "passed"
                 audit(job, now: now, decision: "ROUND \(round)", reason: result, observations: observations)
             }
@@ -129,30 +129,46 @@ public struct BootstrapWorker: Sendable {
         }
     }
 
-    /// One observation per address of every NS of the child's delegation in the parent.
-    func observe(child: DomainName, zone: AgentConfiguration.Zone) async -> [KeyObservation] {
-        let delegation: DelegationSnapshot?
+    /// One observation per address of every NS of the child's delegation in the parent, and
+    /// that delegation (the NS names with their addresses) for the job to pin and compare;
+    /// `nil` when it could not be read completely (the parent did not answer, a resolver lookup
+    /// failed, no resolver for a name outside the child): the observations then say why, and
+    /// the round fails.
+    func observe(child: DomainName, zone: AgentConfiguration.Zone) async -> (observations: [KeyObservation], delegation: DelegationNameservers?) {
+        let snapshot: DelegationSnapshot?
         do {
-            delegation = try await reader.delegation(in: zone, child: child)
+            snapshot = try await reader.delegation(in: zone, child: child)
         } catch {
-            return [
-                KeyObservation(
-                    nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable("cannot read the delegation from the parent: \(error)"))
-            ]
+            let why = "cannot read the delegation from the parent: \(error)"
+            return ([KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable(why))], nil)
         }
-        guard let delegation else {
-            return [KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable("\(child) is not delegated from \(zone.name)"))]
+        guard let snapshot else {
+            let why = "\(child) is not delegated from \(zone.name)"
+            return ([KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable(why))], nil)
         }
         var observations: [KeyObservation] = []
-        for nameserver in delegation.nameservers.sorted() {
-            var addresses = addresses(of: nameserver, in: delegation)
-            if addresses.isEmpty, !nameserver.isSubdomain(of: child), let resolver = zone.resolver {
-                addresses = await resolve(nameserver, with: resolver)
+        var known: [DomainName: [String]] = [:]
+        var complete = true
+        for nameserver in snapshot.nameservers.sorted() {
+            var addresses = addresses(of: nameserver, in: snapshot)
+            if addresses.isEmpty, !nameserver.isSubdomain(of: child) {
+                guard let resolver = zone.resolver else {
+                    complete = false
+                    let why = "no address known for \(nameserver) (outside the child and no resolver configured)"
+                    observations.append(KeyObservation(nameserver: nameserver, address: "-", answer: .unreachable(why)))
+                    continue
+                }
+                do {
+                    addresses = try await resolve(nameserver, with: resolver)
+                } catch {
+                    complete = false
+                    observations.append(KeyObservation(nameserver: nameserver, address: "-", answer: .unreachable("\(error)")))
+                    continue
+                }
             }
+            known[nameserver] = addresses
             guard !addresses.isEmpty else {
-                let why =
-                    nameserver.isSubdomain(of: child)
-                    ? "no glue in the parent" : (zone.resolver == nil ? "outside the child and no resolver configured" : "the resolver knows no address")
+                let why = nameserver.isSubdomain(of: child) ? "no glue in the parent" : "the resolver knows no address"
                 observations.append(KeyObservation(nameserver: nameserver, address: "-", answer: .unreachable("no address known for \(nameserver) (\(why))")))
                 continue
             }
@@ -160,7 +176,7 @@ public struct BootstrapWorker: Sendable {
                 observations.append(KeyObservation(nameserver: nameserver, address: address, answer: await ask(child: child, at: address)))
             }
         }
-        return observations
+        return (observations, complete ? DelegationNameservers(known) : nil)
     }
 
     /// Addresses from the parent's glue (in-bailiwick names). Names outside the child get theirs
@@ -170,17 +186,34 @@ public struct BootstrapWorker: Sendable {
     }
 
     /// A and AAAA of an out-of-bailiwick nameserver from the configured resolver (RD=1, TCP).
-    func resolve(_ name: DomainName, with resolver: AgentConfiguration.Listen) async -> [String] {
+    /// Only a clean answer counts: NOERROR, with or without addresses of the type (RFC 2308
+    /// NODATA), or NXDOMAIN for the name. Any other RCODE, no answer or one that does not match
+    /// the query throws ``ResolverLookupError``: a family that cannot be looked up is not a
+    /// family without addresses, and asking fewer addresses than the child has must fail the round.
+    func resolve(_ name: DomainName, with resolver: AgentConfiguration.Listen) async throws -> [String] {
         var found: [String] = []
         for type in [RRType.a, .aaaa] {
             var header = Header()
             header.id = UInt16.random(in: 0...UInt16.max)
             header.rd = true
             let query = Message(header: header, question: [Question(name: name, type: type)], edns: EDNS())
-            guard let bytes = try? query.wireFormat(), let answer = try? await exchange(bytes, resolver.address, resolver.port, .tcp),
-                let reply = try? Message(wire: answer), reply.id == header.id, reply.rcode == .noError
-            else { continue }
-            found += reply.answer.filter { $0.type == type }.compactMap { IPAddressText.text(type: $0.type, rdata: $0.rdata) }
+            let reply: Message
+            do {
+                reply = try Message(wire: await exchange(try query.wireFormat(), resolver.address, resolver.port, .tcp))
+            } catch {
+                throw ResolverLookupError(resolver: resolver, name: name, type: type, problem: "\(error)")
+            }
+            guard reply.id == header.id, reply.header.qr, reply.question == query.question else {
+                throw ResolverLookupError(resolver: resolver, name: name, type: type, problem: "the answer does not match the query")
+            }
+            switch reply.rcode {
+            case .noError:
+                found += reply.answer.filter { $0.type == type }.compactMap { IPAddressText.text(type: $0.type, rdata: $0.rdata) }
+            case .nxDomain:
+                continue
+            default:
+                throw ResolverLookupError(resolver: resolver, name: name, type: type, problem: "\(reply.rcode)")
+            }
         }
         return found.sorted()
     }
@@ -191,7 +224,7 @@ public struct BootstrapWorker: Sendable {
         let query = Message(header: header, question: [Question(name: child, type: .key)], edns: EDNS())
         do {
             let reply = try Message(wire: await exchange(try query.wireFormat(), address, nameserverPort, .tcp))
-            guard reply.id == header.id, reply.header.qr else { return .unreachable("the answer does not match the query") }
+            guard reply.id == header.id, reply.header.qr, reply.question == query.question else { return .unreachable("the answer does not match the query") }
             let keys = reply.answer.filter { $0.type == .key && $0.name == child }
             return .answered(rcode: reply.rcode.rawValue, authoritative: reply.header.aa, keys: keys.map(\.rdata), ttl: keys.map(\.ttl).max() ?? 0)
         } catch {
@@ -212,5 +245,19 @@ public struct BootstrapWorker: Sendable {
             AuditEntry(
                 time: now, source: job.source, transport: "bootstrap", zone: job.zone, signer: job.child, keyTag: job.keyTag,
                 request: lines.joined(separator: "\n"), decision: decision, reason: reason))
+    }
+}
+
+/// The configured resolver could not say which addresses a nameserver has: the round fails
+/// with this text.
+struct ResolverLookupError: Error, CustomStringConvertible {
+    let resolver: AgentConfiguration.Listen
+    let name: DomainName
+    let type: RRType
+    let problem: String
+
+    var description: String {
+        let at = resolver.port == 53 ? resolver.address : "\(resolver.address) port \(resolver.port)"
+        return "the resolver \(at) could not look up \(name) \(type): \(problem)"
     }
 }
