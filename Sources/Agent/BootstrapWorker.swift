@@ -51,7 +51,12 @@ public struct BootstrapWorker: Sendable {
                 let result = job.rounds.last?.failure ?? "passed"
                 audit(job, now: now, decision: "ROUND \(round)", reason: result, observations: observations)
             }
-            if action == .awaitConfirmation, job.policy.confirmation == .command, let command = job.policy.approvalCommand {
+            // The approval command confirms the source of an `unsigned` job in addition to its
+            // rounds, once they have all passed. A `manual` job is an operator's act: only
+            // `delegsync keys approve` trusts its key.
+            if action == .awaitConfirmation, job.method == .unsigned, job.roundsPassed, job.policy.confirmation == .command,
+                let command = job.policy.approvalCommand
+            {
                 let verdict = await ask(command, about: job)
                 if verdict.approved {
                     action = job.approve(now: now)

@@ -299,6 +299,15 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
         return .promote
     }
 
+    /// Whether every round of the current count (`policy.rounds` of them, numbered from 1)
+    /// has passed. Never true for a `manual` job, which runs none: only this lets the approval
+    /// command confirm a job's source, in addition to its rounds.
+    public var roundsPassed: Bool {
+        guard method == .unsigned, policy.rounds > 0 else { return false }
+        let counted = rounds.suffix(policy.rounds)
+        return counted.map(\.number) == Array(1...policy.rounds) && counted.allSatisfy { $0.failure == nil }
+    }
+
     /// A job stored before pinning existed has neither pin: take both from the round 1 that
     /// started its current count (it passed, so every nameserver had addresses and every
     /// address served the same KEY RRset).

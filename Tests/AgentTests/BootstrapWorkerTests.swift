@@ -305,3 +305,18 @@ extension BootstrapWorkerTests {
 struct ResolverTimeout: Error, CustomStringConvertible {
     var description: String { "127.0.0.53:53 over tcp: timeout: no answer within 5 s" }
 }
+
+/// The manual method is an operator's act: the approval command never decides a manual job
+/// (it confirms the source of an `unsigned` job, after its rounds have passed).
+extension BootstrapWorkerTests {
+    func testApprovalCommandDoesNotApproveAManualJob() async throws {
+        let (worker, store, key) = try worker(
+            parent: FakeParent([try snapshot(Self.delegation)]), confirmation: ", confirmation: command, approval-command: [/bin/true]", method: .manual)
+        for minutes in 0..<3 { await worker.runOnce(now: now + Int64(minutes) * 60) }
+        let job = try XCTUnwrap(store.bootstraps(child: child, activeOnly: false).first)
+        XCTAssertEqual(job.state, .awaitingConfirmation)
+        XCTAssertTrue(job.rounds.isEmpty)
+        XCTAssertEqual(try store.key(zone: zoneName, child: child, keyTag: key.keyTag, algorithm: 15)?.state, .known)
+        XCTAssertEqual(try store.audit(child: child, limit: 10).map(\.decision), [])
+    }
+}

@@ -400,4 +400,28 @@ extension KeyBootstrapScenarioTests {
         XCTAssertEqual(bootstrap.state, .trusted(at: start + 1200))
         XCTAssertEqual(bootstrap.pinnedKeys.map(Set.init), [uploaded, other])
     }
+
+    /// `roundsPassed`: what lets the approval command confirm a job. An `unsigned` job once its
+    /// count of rounds has passed (also after a restart); never a `manual` job.
+    func testRoundsPassed() {
+        var unsigned = job(BootstrapPolicy(confirmation: .command))
+        XCTAssertFalse(unsigned.roundsPassed)
+        _ = unsigned.nextAction(now: start)
+        unsigned.record(child3().map { KeyObservation(nameserver: try! DomainName($0.name), address: $0.address, answer: $0.answer(1)) }, now: start)
+        XCTAssertFalse(unsigned.roundsPassed)
+        _ = drive(&unsigned, servers: child3())
+        XCTAssertEqual(unsigned.state, .awaitingConfirmation)
+        XCTAssertTrue(unsigned.roundsPassed)
+
+        var restarted = job(BootstrapPolicy(onFailure: .restart, confirmation: .command))
+        _ = drive(&restarted, servers: child3(growsAfterTheFirstRound()))
+        XCTAssertEqual(restarted.rounds.map(\.number), [1, 2, 1, 2, 3])
+        XCTAssertEqual(restarted.state, .awaitingConfirmation)
+        XCTAssertTrue(restarted.roundsPassed)
+
+        var manual = KeyBootstrap(
+            zone: zone, child: child, key: uploaded, source: "x", now: start, policy: BootstrapPolicy(confirmation: .command), method: .manual)
+        XCTAssertEqual(manual.nextAction(now: start), .awaitConfirmation)
+        XCTAssertFalse(manual.roundsPassed)
+    }
 }
