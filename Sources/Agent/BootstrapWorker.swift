@@ -34,24 +34,34 @@ public struct BootstrapWorker: Sendable {
         self.nameserverPort = nameserverPort
     }
 
-    /// Advances every active job that is due at `now`; returns how many keys became trusted.
+    /// Advances every job that is due at `now` (the store finds them by due time; jobs waiting
+    /// for a later round or for an operator are not read); returns how many keys became trusted.
     @discardableResult
     public func runOnce(now: Int64) async -> Int {
-        guard let jobs = try? store.bootstraps(child: nil, activeOnly: true) else { return 0 }
+        guard let jobs = try? store.dueBootstraps(now: now) else { return 0 }
         var promoted = 0
+        // A promotion supersedes the child's other jobs in the store: their copies here are stale.
+        var promotedChildren: Set<DomainName> = []
         for var job in jobs {
-            guard let zoneName = try? DomainName(job.zone), let zone = configuration.zone(named: zoneName), let child = try? DomainName(job.child) else {
+            guard let zoneName = try? DomainName(job.zone), let zone = configuration.zone(named: zoneName), let child = try? DomainName(job.child),
+                !promotedChildren.contains(child)
+            else {
                 continue
             }
             let before = job
             var action = job.nextAction(now: now)
             if case .runRound(let round) = action {
-                let observations = await observe(child: child, zone: zone)
-                action = job.record(observations, now: now)
+                let (observations, delegation) = await observe(child: child, zone: zone)
+                action = job.record(observations, delegation: delegation, now: now)
                 let result = job.rounds.last?.failure ?? "passed"
                 audit(job, now: now, decision: "ROUND \(round)", reason: result, observations: observations)
             }
-            if action == .awaitConfirmation, job.policy.confirmation == .command, let command = job.policy.approvalCommand {
+            // The approval command confirms the source of an `unsigned` job in addition to its
+            // rounds, once they have all passed. A `manual` job is an operator's act: only
+            // `delegsync keys approve` trusts its key.
+            if action == .awaitConfirmation, job.method == .unsigned, job.roundsPassed, job.policy.confirmation == .command,
+                let command = job.policy.approvalCommand
+            {
                 let verdict = await ask(command, about: job)
                 if verdict.approved {
                     action = job.approve(now: now)
@@ -67,10 +77,8 @@ public struct BootstrapWorker: Sendable {
                 do {
                     try promote(job, zone: zone.name, child: child, now: now)
                     promoted += 1
+                    promotedChildren.insert(child)
                     audit(job, now: now, decision: "TRUSTED", reason: "key \(job.keyTag) for \(child) is trusted; older keys revoked", observations: [])
-                    if job.policy.publishKey, let backend = backends[zone.name] {
-                        await publish(job, child: child, zone: zone, backend: backend, now: now)
-                    }
                 } catch {
                     logger.error("cannot promote a key", metadata: ["delegsync.child": "\(child)", "delegsync.error": "\(error)"])
                     continue
@@ -79,7 +87,12 @@ public struct BootstrapWorker: Sendable {
             if case .failed(let reason) = job.state, before.state != job.state {
                 audit(job, now: now, decision: "FAILED", reason: reason, observations: [])
             }
+            // Saved before the KEY is published: `status` never shows a trusted key whose job
+            // still waits for its last round.
             if job != before { try? store.putBootstrap(job, now: now) }
+            if action == .promote, job.policy.publishKey, let backend = backends[zone.name] {
+                await publish(job, child: child, zone: zone, backend: backend, now: now)
+            }
         }
         return promoted
     }
@@ -146,33 +159,40 @@ public struct BootstrapWorker: Sendable {
         }
     }
 
-    /// One observation per address of every NS of the child's delegation in the parent.
-    func observe(child: DomainName, zone: AgentConfiguration.Zone) async -> [KeyObservation] {
-        let delegation: DelegationSnapshot?
+    /// One observation per address of every NS of the child's delegation in the parent, and
+    /// that delegation (the NS names with their addresses) for the job to pin and compare;
+    /// `nil` when it could not be read completely (the parent did not answer, a resolver lookup
+    /// failed, no resolver for a name outside the child): the observations then say why, and
+    /// the round fails.
+    func observe(child: DomainName, zone: AgentConfiguration.Zone) async -> (observations: [KeyObservation], delegation: DelegationNameservers?) {
+        let snapshot: DelegationSnapshot?
         do {
-            delegation = try await reader.delegation(in: zone, child: child)
+            snapshot = try await reader.delegation(in: zone, child: child)
         } catch {
-            return [
-                KeyObservation(
-                    nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable("cannot read the delegation from the parent: \(error)"))
-            ]
+            let why = "cannot read the delegation from the parent: \(error)"
+            return ([KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable(why))], nil)
         }
-        guard let delegation else {
-            return [KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable("\(child) is not delegated from \(zone.name)"))]
+        guard let snapshot else {
+            let why = "\(child) is not delegated from \(zone.name)"
+            return ([KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable(why))], nil)
         }
         var observations: [KeyObservation] = []
+        var known: [DomainName: [String]] = [:]
+        var complete = true
         let addresses = NameserverAddresses(exchange: exchange, resolver: zone.resolver)
-        for nameserver in delegation.nameservers.sorted() {
-            switch await addresses.lookup(nameserver, child: child, glue: delegation.glue[nameserver] ?? []) {
+        for nameserver in snapshot.nameservers.sorted() {
+            switch await addresses.lookup(nameserver, child: child, glue: snapshot.glue[nameserver] ?? []) {
             case .failure(let missing):
+                complete = false
                 observations.append(KeyObservation(nameserver: nameserver, address: "-", answer: .unreachable("\(missing)")))
             case .success(let found):
+                known[nameserver] = found
                 for address in found {
                     observations.append(KeyObservation(nameserver: nameserver, address: address, answer: await ask(child: child, at: address)))
                 }
             }
         }
-        return observations
+        return (observations, complete ? DelegationNameservers(known) : nil)
     }
 
     func ask(child: DomainName, at address: String) async -> KeyObservation.Answer {
@@ -200,3 +220,4 @@ public struct BootstrapWorker: Sendable {
                 request: lines.joined(separator: "\n"), decision: decision, reason: reason))
     }
 }
+

@@ -16,11 +16,17 @@ struct NameserverAddresses: Sendable {
     }
 
     /// The nameserver's addresses, sorted: its glue when there is any, else (outside the child)
-    /// what the resolver answers. Fails, saying why, when that leaves none.
+    /// what the resolver answers. Fails, saying why, when that leaves none or when the resolver
+    /// could not answer for an address family (asking fewer addresses than the child has must
+    /// fail a bootstrap round, and must not pass a content check).
     func lookup(_ nameserver: DomainName, child: DomainName, glue: Set<DelegationSnapshot.GlueAddress>) async -> Result<[String], Missing> {
         var addresses = glue.compactMap { IPAddressText.text(type: $0.type, rdata: $0.rdata) }.sorted()
         if addresses.isEmpty, !nameserver.isSubdomain(of: child), let resolver {
-            addresses = await resolve(nameserver, with: resolver)
+            do {
+                addresses = try await resolve(nameserver, with: resolver)
+            } catch {
+                return .failure(Missing(description: "no address known for \(nameserver) (\(error))"))
+            }
         }
         guard addresses.isEmpty else { return .success(addresses) }
         let why =
@@ -29,18 +35,43 @@ struct NameserverAddresses: Sendable {
         return .failure(Missing(description: "no address known for \(nameserver) (\(why))"))
     }
 
-    /// A and AAAA of an out-of-bailiwick nameserver from the resolver (RD=1, TCP).
-    func resolve(_ name: DomainName, with resolver: AgentConfiguration.Listen) async -> [String] {
+    /// A and AAAA of an out-of-bailiwick nameserver from the resolver (RD=1, TCP). Only a clean
+    /// answer counts: NOERROR, with or without addresses of the type (RFC 2308 NODATA), or
+    /// NXDOMAIN for the name. Any other RCODE, no answer, or one that does not match the query
+    /// throws ``ResolverLookupError``: a family that cannot be looked up is not a family without
+    /// addresses.
+    func resolve(_ name: DomainName, with resolver: AgentConfiguration.Listen) async throws(ResolverLookupError) -> [String] {
         var found: [String] = []
         for type in [RRType.a, .aaaa] {
-            guard
-                let reply = try? await DirectQuery.ask(
-                    name, type, at: resolver.address, port: resolver.port, recursionDesired: true, exchange: exchange),
-                reply.rcode == .noError
-            else { continue }
-            found += reply.answer.filter { $0.type == type }.compactMap { IPAddressText.text(type: $0.type, rdata: $0.rdata) }
+            let reply: Message
+            do {
+                reply = try await DirectQuery.ask(name, type, at: resolver.address, port: resolver.port, recursionDesired: true, exchange: exchange)
+            } catch {
+                throw ResolverLookupError(resolver: resolver, name: name, type: type, problem: "\(error)")
+            }
+            switch reply.rcode {
+            case .noError:
+                found += reply.answer.filter { $0.type == type }.compactMap { IPAddressText.text(type: $0.type, rdata: $0.rdata) }
+            case .nxDomain:
+                continue
+            default:
+                throw ResolverLookupError(resolver: resolver, name: name, type: type, problem: "\(reply.rcode)")
+            }
         }
         return found.sorted()
+    }
+}
+
+/// The configured resolver could not say which addresses a nameserver has.
+struct ResolverLookupError: Error, CustomStringConvertible {
+    let resolver: AgentConfiguration.Listen
+    let name: DomainName
+    let type: RRType
+    let problem: String
+
+    var description: String {
+        let at = resolver.port == 53 ? resolver.address : "\(resolver.address) port \(resolver.port)"
+        return "the resolver \(at) could not look up \(name) \(type): \(problem)"
     }
 }
 

@@ -103,6 +103,51 @@ public struct BootstrapRound: Sendable, Hashable, Codable {
     public var failure: String?
 }
 
+/// The child's nameservers as the parent's delegation names them, each with its addresses (the
+/// glue, or the configured resolver's answer for a name outside the child): whom a round asks.
+/// A job pins them in its first round; every later round must find the same.
+public struct DelegationNameservers: Sendable, Hashable, Codable {
+    /// One NS name (presentation text) and its addresses (sorted).
+    public struct Nameserver: Sendable, Hashable, Codable {
+        public var name: String
+        public var addresses: [String]
+    }
+
+    /// In canonical order of the names (RFC 4034 §6.1).
+    public private(set) var nameservers: [Nameserver]
+
+    public init(_ addresses: [DomainName: [String]]) {
+        nameservers = addresses.keys.sorted().map { Nameserver(name: $0.description, addresses: (addresses[$0] ?? []).sorted()) }
+    }
+
+    /// What differs from `pinned`, one clause per NS name ("NS ns3.child.parent. added",
+    /// "addresses of ns1.child.parent. changed from 192.0.2.1 to 192.0.2.9"); empty when nothing
+    /// does. Names compare case-insensitively.
+    public func changes(since pinned: DelegationNameservers) -> [String] {
+        let before = pinned.byName, after = byName
+        var changes: [String] = []
+        for nameserver in pinned.nameservers {
+            guard let now = after[nameserver.name.lowercased()] else {
+                changes.append("NS \(nameserver.name) removed")
+                continue
+            }
+            if now != nameserver.addresses {
+                changes.append("addresses of \(nameserver.name) changed from \(Self.list(nameserver.addresses)) to \(Self.list(now))")
+            }
+        }
+        for nameserver in nameservers where before[nameserver.name.lowercased()] == nil {
+            changes.append("NS \(nameserver.name) added")
+        }
+        return changes
+    }
+
+    var byName: [String: [String]] {
+        Dictionary(nameservers.map { ($0.name.lowercased(), $0.addresses) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    static func list(_ addresses: [String]) -> String { addresses.isEmpty ? "none" : addresses.joined(separator: ", ") }
+}
+
 /// A bootstrap job for one (child, key): a pure state machine (no I/O; time passed in) whose
 /// value the store persists, so a restart resumes every job at the right round and time.
 ///
@@ -158,6 +203,12 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
     public private(set) var approved: Bool
     /// How the key is being bootstrapped.
     public private(set) var method: BootstrapPolicy.Method
+    /// The delegation the job's first round read; `nil` until then (and in jobs stored before
+    /// pinning existed, which take it from their round 1).
+    public private(set) var pinnedDelegation: DelegationNameservers?
+    /// The KEY RRset (RDATAs, sorted) every address served in round 1 of the current count;
+    /// every later round must serve exactly this set.
+    public private(set) var pinnedKeys: [[UInt8]]?
 
     /// A new job. With `unsigned` the first round runs at once; with `manual` the job waits for
     /// an operator from the start.
@@ -197,12 +248,30 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
 
     /// Records a round's answers and moves on. A round passes only if every address of every
     /// nameserver answered NOERROR with AA set and the same KEY RRset, which contains the
-    /// uploaded key; anything else is a failure with the reason recorded.
+    /// uploaded key and, after round 1, is the set round 1 saw; anything else is a failure with
+    /// the reason recorded.
+    ///
+    /// `delegation` is whom the round asked, as the parent's delegation named them (`nil` when
+    /// it could not be read completely: the observations then say why). The first complete one
+    /// is pinned; a later round whose delegation differs fails the job (whatever `onFailure`
+    /// says), naming what changed: the rounds only count if they asked the same servers.
     /// Returns ``Action/promote`` when the key is now trusted.
     @discardableResult
-    public mutating func record(_ observations: [KeyObservation], now: Int64) -> Action {
+    public mutating func record(_ observations: [KeyObservation], delegation: DelegationNameservers? = nil, now: Int64) -> Action {
         guard case .verifying(let number, _) = state else { return .done }
-        let failure = Self.judge(observations, uploaded: key, keyTag: keyTag)
+        pinFromRound1IfStoredBeforePinning(number: number)
+        if let delegation, let pinned = pinnedDelegation {
+            let changes = delegation.changes(since: pinned)
+            if !changes.isEmpty {
+                let failure = "the delegation of \(child) in \(zone) changed since round 1: " + changes.joined(separator: "; ")
+                rounds.append(BootstrapRound(number: number, at: now, observations: observations, failure: failure))
+                state = .failed(reason: "round \(number): \(failure)")
+                return .done
+            }
+        } else if pinnedDelegation == nil {
+            pinnedDelegation = delegation
+        }
+        let failure = Self.judge(observations, uploaded: key, keyTag: keyTag, pinned: number > 1 ? pinnedKeys.map(Set.init) : nil)
         rounds.append(BootstrapRound(number: number, at: now, observations: observations, failure: failure))
         if let failure {
             switch policy.onFailure {
@@ -210,10 +279,13 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
                 state = .failed(reason: "round \(number): \(failure)")
                 return .done
             case .restart:
+                // The count starts over, and so does the KEY RRset it holds the servers to.
+                pinnedKeys = nil
                 state = .verifying(round: 1, nextAt: now + interval(after: observations))
                 return .waitUntil(now + interval(after: observations))
             }
         }
+        if number == 1 { pinnedKeys = Self.keySet(observations).sorted { $0.lexicographicallyPrecedes($1) } }
         if number < policy.rounds {
             let next = now + interval(after: observations)
             state = .verifying(round: number + 1, nextAt: next)
@@ -225,6 +297,31 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
         }
         state = .trusted(at: now)
         return .promote
+    }
+
+    /// Whether every round of the current count (`policy.rounds` of them, numbered from 1)
+    /// has passed. Never true for a `manual` job, which runs none: only this lets the approval
+    /// command confirm a job's source, in addition to its rounds.
+    public var roundsPassed: Bool {
+        guard method == .unsigned, policy.rounds > 0 else { return false }
+        let counted = rounds.suffix(policy.rounds)
+        return counted.map(\.number) == Array(1...policy.rounds) && counted.allSatisfy { $0.failure == nil }
+    }
+
+    /// A job stored before pinning existed has neither pin: take both from the round 1 that
+    /// started its current count (it passed, so every nameserver had addresses and every
+    /// address served the same KEY RRset).
+    mutating func pinFromRound1IfStoredBeforePinning(number: Int) {
+        guard number > 1, pinnedDelegation == nil, pinnedKeys == nil, let round1 = rounds.last(where: { $0.number == 1 }), round1.failure == nil else {
+            return
+        }
+        var addresses: [DomainName: [String]] = [:]
+        for observation in round1.observations {
+            guard let name = try? DomainName(observation.nameserver) else { return }
+            addresses[name, default: []].append(observation.address)
+        }
+        pinnedDelegation = DelegationNameservers(addresses)
+        pinnedKeys = Self.keySet(round1.observations).sorted { $0.lexicographicallyPrecedes($1) }
     }
 
     /// The operator approves. Before the rounds have passed this only notes the approval.
@@ -262,8 +359,9 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
         return min(policy.maximumInterval, max(policy.minimumInterval, ttl))
     }
 
-    /// `nil` when the round passes, else the first reason it does not.
-    static func judge(_ observations: [KeyObservation], uploaded: [UInt8], keyTag: UInt16) -> String? {
+    /// `nil` when the round passes, else the first reason it does not. `pinned` is the KEY
+    /// RRset of round 1, which every address must serve in every later round.
+    static func judge(_ observations: [KeyObservation], uploaded: [UInt8], keyTag: UInt16, pinned: Set<[UInt8]>? = nil) -> String? {
         guard !observations.isEmpty else { return "no nameserver address to ask" }
         var agreed: Set<[UInt8]>? = nil
         for observation in observations {
@@ -276,8 +374,10 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
                 guard authoritative else { return "\(at) is not authoritative (lame): no AA flag" }
                 let set = Set(keys)
                 guard set.contains(uploaded) else {
-                    let served = set.isEmpty ? "no KEY" : "key tag " + set.map { String(KEYData.keyTag(rdata: $0)) }.sorted().joined(separator: ", ")
-                    return "\(at) served \(served), uploaded key tag \(keyTag)"
+                    return "\(at) served \(tags(set)), uploaded key tag \(keyTag)"
+                }
+                if let pinned, set != pinned {
+                    return "\(at) served \(tags(set)); round 1 saw \(tags(pinned)): the KEY RRset changed between rounds"
                 }
                 if let agreed, agreed != set {
                     return "\(at) served a different KEY RRset than the other servers"
@@ -286,6 +386,20 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
             }
         }
         return nil
+    }
+
+    /// "no KEY", "key tag 1852", "key tags 1852, 4711".
+    static func tags(_ keys: Set<[UInt8]>) -> String {
+        let tags = keys.map { KEYData.keyTag(rdata: $0) }.sorted().map(String.init)
+        return tags.isEmpty ? "no KEY" : (tags.count == 1 ? "key tag " : "key tags ") + tags.joined(separator: ", ")
+    }
+
+    /// The KEY RRset the addresses of a passed round agreed on.
+    static func keySet(_ observations: [KeyObservation]) -> Set<[UInt8]> {
+        for observation in observations {
+            if case .answered(_, _, let keys, _) = observation.answer { return Set(keys) }
+        }
+        return []
     }
 
     /// One screen for `delegsync status`: what happened and what the job waits for.

@@ -4,8 +4,10 @@ import NIOPosix
 /// A DNS client for single exchanges with one server (RFC 1035 §4.2): over TCP with the two-octet
 /// length prefix (RFC 7766 §8), over UDP waiting for a datagram from that server with the request's
 /// ID. It sends the bytes it is given (no retries, no recursion flag changes, no TC fallback).
+/// ``transfer(_:host:port:limit:isLast:)`` reads an answer of several messages on one TCP
+/// connection, as a zone transfer sends it (RFC 5936 §2.2).
 ///
-/// Limitations: one message per TCP connection (no pipelining); a truncated UDP answer is
+/// Limitations: one request per TCP connection (no pipelining); a truncated UDP answer is
 /// returned as it is, the caller decides whether to repeat over TCP.
 public struct DNSClient: Sendable {
     /// How long one exchange (connect, send, answer) may take in all.
@@ -19,6 +21,23 @@ public struct DNSClient: Sendable {
     /// the server does not answer within ``timeout``, refuses the connection, or the message
     /// is not a DNS message (shorter than the 12-octet header).
     public func exchange(_ message: [UInt8], host: String, port: Int, transport: DNSTransportKind) async throws -> [UInt8] {
+        try await answers(to: message, host: host, port: port, transport: transport, limit: 65535, isLast: { _, _ in true })[0]
+    }
+
+    /// Sends `message` over TCP and returns the answer messages carrying its ID, in order, up to
+    /// and including the first one `isLast` accepts (it gets each message and its index) — the
+    /// messages of a zone transfer, for instance (RFC 5936 §2.2: the caller knows the end by the
+    /// closing SOA). ``timeout`` bounds the whole transfer; more than `limit` octets in all, or a
+    /// connection closed before the last message, throw ``DNSClientError``.
+    public func transfer(
+        _ message: [UInt8], host: String, port: Int, limit: Int = 64 << 20, isLast: @escaping @Sendable (_ message: [UInt8], _ index: Int) -> Bool
+    ) async throws -> [[UInt8]] {
+        try await answers(to: message, host: host, port: port, transport: .tcp, limit: limit, isLast: isLast)
+    }
+
+    func answers(
+        to message: [UInt8], host: String, port: Int, transport: DNSTransportKind, limit: Int, isLast: @escaping @Sendable ([UInt8], Int) -> Bool
+    ) async throws -> [[UInt8]] {
         guard message.count >= 12, message.count <= 65535 else {
             throw DNSClientError(.badRequest, server: host, port: port, transport: transport, "a request of \(message.count) octets is not a DNS message")
         }
@@ -26,7 +45,7 @@ public struct DNSClient: Sendable {
         let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
         let deadline = NIODeadline.now() + .nanoseconds(nanoseconds)
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
-        let promise = eventLoop.makePromise(of: [UInt8].self)
+        let promise = eventLoop.makePromise(of: [[UInt8]].self)
         let channel: Channel
         do {
             switch transport {
@@ -36,7 +55,7 @@ public struct DNSClient: Sendable {
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSTCPFrameDecoder(maxMessageSize: 65535)))
-                            try channel.pipeline.syncOperations.addHandler(DNSAnswerHandler(id: id, promise: promise))
+                            try channel.pipeline.syncOperations.addHandler(DNSAnswerHandler(id: id, limit: limit, isLast: isLast, promise: promise))
                         }
                     }
                     .connect(host: host, port: port).get()
@@ -69,6 +88,8 @@ public struct DNSClient: Sendable {
             return try await promise.futureResult.get()
         } catch let error as DNSClientError {
             throw error
+        } catch let error as DNSAnswerHandler.TooLong {
+            throw DNSClientError(.tooLong, server: host, port: port, transport: transport, "\(error)")
         } catch {
             throw DNSClientError(.connection, server: host, port: port, transport: transport, "\(error)")
         }
@@ -86,6 +107,8 @@ public struct DNSClientError: Error, Sendable, CustomStringConvertible {
         public static let connection = Code(name: "connection failed")
         /// The request was not a DNS message.
         public static let badRequest = Code(name: "bad request")
+        /// A transfer's answer went over its limit.
+        public static let tooLong = Code(name: "answer too long")
     }
 
     public let code: Code
@@ -102,25 +125,40 @@ public struct DNSClientError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(server): \(code): \(detail)" }
 }
 
-/// Completes the promise with the first TCP message whose ID matches; an ended stream fails it.
+/// Collects the TCP messages whose ID matches and completes the promise with them once
+/// `isLast` accepts one; more than `limit` octets, or an ended stream, fail it.
 final class DNSAnswerHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     let id: UInt16
-    let promise: EventLoopPromise<[UInt8]>
+    let limit: Int
+    let isLast: @Sendable ([UInt8], Int) -> Bool
+    let promise: EventLoopPromise<[[UInt8]]>
+    var answers: [[UInt8]] = []
+    var octets = 0
 
-    init(id: UInt16, promise: EventLoopPromise<[UInt8]>) {
+    init(id: UInt16, limit: Int, isLast: @escaping @Sendable ([UInt8], Int) -> Bool, promise: EventLoopPromise<[[UInt8]]>) {
         self.id = id
+        self.limit = limit
+        self.isLast = isLast
         self.promise = promise
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = Self.unwrapInboundIn(data)
         guard frame.readableBytes >= 12, frame.getInteger(at: frame.readerIndex, as: UInt16.self) == id else { return }
-        promise.succeed(Array(frame.readableBytesView))
+        let answer = Array(frame.readableBytesView)
+        octets += answer.count
+        guard octets <= limit else {
+            promise.fail(TooLong(limit: limit))
+            context.close(promise: nil)
+            return
+        }
+        answers.append(answer)
+        if isLast(answer, answers.count - 1) { promise.succeed(answers) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        promise.fail(ConnectionClosed())
+        promise.fail(ConnectionClosed(received: answers.count))
         context.fireChannelInactive()
     }
 
@@ -130,7 +168,18 @@ final class DNSAnswerHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     struct ConnectionClosed: Error, CustomStringConvertible {
-        var description: String { "the server closed the connection without an answer" }
+        /// Messages of the answer that did arrive (a transfer cut short).
+        var received = 0
+        var description: String {
+            received == 0
+                ? "the server closed the connection without an answer"
+                : "the server closed the connection after \(received) message(s) of the answer, before its last"
+        }
+    }
+
+    struct TooLong: Error, CustomStringConvertible {
+        let limit: Int
+        var description: String { "the answer is longer than \(limit) octets" }
     }
 }
 
@@ -140,9 +189,9 @@ final class DNSDatagramAnswerHandler: ChannelInboundHandler, @unchecked Sendable
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let id: UInt16
     let remote: SocketAddress
-    let promise: EventLoopPromise<[UInt8]>
+    let promise: EventLoopPromise<[[UInt8]]>
 
-    init(id: UInt16, remote: SocketAddress, promise: EventLoopPromise<[UInt8]>) {
+    init(id: UInt16, remote: SocketAddress, promise: EventLoopPromise<[[UInt8]]>) {
         self.id = id
         self.remote = remote
         self.promise = promise
@@ -154,7 +203,7 @@ final class DNSDatagramAnswerHandler: ChannelInboundHandler, @unchecked Sendable
         guard envelope.remoteAddress == remote, data.readableBytes >= 12,
             data.getInteger(at: data.readerIndex, as: UInt16.self) == id
         else { return }
-        promise.succeed(Array(data.readableBytesView))
+        promise.succeed([Array(data.readableBytesView)])
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

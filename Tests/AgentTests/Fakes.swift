@@ -26,6 +26,9 @@ final class FakeParent: ParentZoneReader, DelegationBackend, @unchecked Sendable
 
     func snapshot(_ child: DomainName) -> DelegationSnapshot? { state.withLockedValue { $0.snapshots[child] } }
 
+    /// Replaces the delegation of `snapshot.child`, as the parent's operator would.
+    func set(_ snapshot: DelegationSnapshot) { state.withLockedValue { $0.snapshots[snapshot.child] = snapshot } }
+
     func delegation(in zone: AgentConfiguration.Zone, child: DomainName) async throws -> DelegationSnapshot? {
         try state.withLockedValue {
             guard $0.reachable else { throw BackendError("primary unreachable") }

@@ -6,13 +6,16 @@ import Foundation
 
 /// A one-shot DNS listener on 127.0.0.1: takes the first message (UDP datagram, or the first
 /// length-prefixed TCP message), answers NOERROR with the same ID, and returns what it got.
+/// Over TCP, `answers` may give several messages to send instead, each framed, in order.
 public final class CaptureListener {
     let socket: Int32
     public let port: UInt16
     let tcp: Bool
+    let answers: (([UInt8]) -> [[UInt8]])?
 
-    public init(tcp: Bool) throws {
+    public init(tcp: Bool, answers: (([UInt8]) -> [[UInt8]])? = nil) throws {
         self.tcp = tcp
+        self.answers = answers
         let socket = Glibc.socket(AF_INET, Int32(tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), 0)
         self.socket = socket
         guard socket >= 0 else { throw ToolError("socket: \(errno)") }
@@ -72,9 +75,10 @@ public final class CaptureListener {
         }
         let prefix = try read(2)
         let request = try read(Int(prefix[0]) << 8 | Int(prefix[1]))
-        let response = reply(to: request)
-        let framed = [UInt8(response.count >> 8), UInt8(response.count & 0xFF)] + response
-        _ = send(connection, framed, framed.count, Int32(MSG_NOSIGNAL))
+        for response in answers?(request) ?? [reply(to: request)] {
+            let framed = [UInt8(response.count >> 8), UInt8(response.count & 0xFF)] + response
+            _ = send(connection, framed, framed.count, Int32(MSG_NOSIGNAL))
+        }
         return request
     }
 }

@@ -55,6 +55,10 @@ public final class LabServer: @unchecked Sendable {
     public let notify: (address: String, port: Int)?
     /// For a secondary (BIND only): where it transfers the zone from.
     public let primary: (address: String, port: Int)?
+    /// Further zones a BIND primary serves (name → zone file text), each from ``moreZoneFile(_:)``.
+    public let moreZones: [String: String]
+    /// BIND's `allow-transfer` list.
+    public let allowTransfer: String
     public private(set) var pid: pid_t = 0
     private var process: Process?
     private var aliasHeld = false
@@ -77,13 +81,17 @@ public final class LabServer: @unchecked Sendable {
 
     /// named (BIND 9) as primary for `zone`, with `update-policy { grant KEY zonesub NS DS A AAAA KEY DNSKEY CDS CDNSKEY; }`
     /// (the last three so tests can change a child's keys the way its operator would).
+    ///
+    /// `moreZones` (name → zone file text) are served as further primary zones, e.g. a child
+    /// zone next to its parent; `allowTransfer` is the `allow-transfer` address match list.
     public static func bind(
         zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String? = "tsig-key.", tsigSecret: String? = nil,
-        files: [String: String] = [:], notify: (address: String, port: Int)? = nil, alsoListenOn: [String] = []
+        files: [String: String] = [:], notify: (address: String, port: Int)? = nil, alsoListenOn: [String] = [], moreZones: [String: String] = [:],
+        allowTransfer: String = "any"
     ) throws -> LabServer {
         try LabServer(
             kind: .bind, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: tsigKeyName, tsigSecret: tsigSecret,
-            files: files, notify: notify, alsoListenOn: alsoListenOn)
+            files: files, notify: notify, alsoListenOn: alsoListenOn, moreZones: moreZones, allowTransfer: allowTransfer)
     }
 
     /// named (BIND 9) as a secondary for `zone`, transferring from `primary` (which NOTIFYs it
@@ -117,11 +125,13 @@ public final class LabServer: @unchecked Sendable {
     init(
         kind: Kind, zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String?, tsigSecret givenSecret: String? = nil,
         files: [String: String], notify: (address: String, port: Int)? = nil, primary: (address: String, port: Int)? = nil,
-        alsoListenOn: [String] = []
+        alsoListenOn: [String] = [], moreZones: [String: String] = [:], allowTransfer: String = "any"
     ) throws {
         if let missing = Self.missing(kind) { throw ToolError(missing) }
         self.kind = kind
         self.alsoListenOn = alsoListenOn
+        self.moreZones = moreZones
+        self.allowTransfer = allowTransfer
         self.notify = notify
         self.primary = primary
         self.zone = zone.hasSuffix(".") ? zone : zone + "."
@@ -148,6 +158,7 @@ public final class LabServer: @unchecked Sendable {
             // A secondary starts without a zone file and transfers the zone.
             if primary == nil { try write(zoneFileText, to: zoneFile) }
             for (name, text) in files { try write(text, to: "\(directory)/\(name)") }
+            for (name, text) in moreZones { try write(text, to: moreZoneFile(name)) }
             if let tsigKeyFile, let tsigKeyName, let tsigSecret {
                 try write("key \"\(tsigKeyName)\" {\n\talgorithm hmac-sha256;\n\tsecret \"\(tsigSecret)\";\n};\n", to: tsigKeyFile)
             }
@@ -167,6 +178,11 @@ public final class LabServer: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// The file of one of ``moreZones``: `child.parent.` → `DIR/child.parent.db`.
+    func moreZoneFile(_ name: String) -> String {
+        "\(directory)/\(name.hasSuffix(".") ? String(name.dropLast()) : name).db"
+    }
 
     func write(_ text: String, to path: String) throws {
         try text.replacingOccurrences(of: Self.directoryPlaceholder, with: directory).write(toFile: path, atomically: false, encoding: .utf8)
@@ -189,13 +205,14 @@ public final class LabServer: @unchecked Sendable {
                     recursion no;
                     dnssec-validation no;
                     \(notify.map { "notify explicit;\n    also-notify { \($0.address) port \($0.port); };\n    notify-source \(address);" } ?? "notify no;")
-                    allow-transfer { any; };
+                    allow-transfer { \(allowTransfer); };
                 };
                 controls { };
                 \(include)zone "\(zone)" {
                     \(primary.map { "type secondary;\n    primaries { \($0.address) port \($0.port); };\n    transfer-source \(address);" } ?? "type primary;")
                     file "\(zoneFile)";\(policy)
                 };
+                \(moreZones.keys.sorted().map { "zone \"\($0)\" {\n    type primary;\n    file \"\(moreZoneFile($0))\";\n};\n" }.joined())
 
                 """
         case .knot:

@@ -9,13 +9,9 @@ import XCTest
 /// `delegsync keys pending|approve|reject` and `delegsync status` on a store holding a job that
 /// passed its rounds and waits for the operator.
 final class KeysCommandTests: CommandLineTestCase {
-    func prepare() throws -> (config: String, keyTag: UInt16, store: SQLiteStore) {
-        let prepared = try prepareKey()
-        return (prepared.config, prepared.key.keyTag, prepared.store)
-    }
-
-    /// A job for a fresh key of child.parent. that passed its one round and waits for the operator.
-    func prepareKey() throws -> (config: String, key: BINDKeyFile, store: SQLiteStore) {
+    /// A configuration with `bootstrap` for `parent.`, and its store holding a known key for
+    /// `child.parent.`.
+    func configuration(bootstrap: String) throws -> (config: String, store: SQLiteStore, key: BINDKeyFile) {
         let config = "\(directory)/delegsync.yaml"
         try """
         version: 1
@@ -24,17 +20,31 @@ final class KeysCommandTests: CommandLineTestCase {
           - name: parent.
             primary: { address: 127.0.0.1 }
             backend: { type: script, output: "-" }
-            bootstrap: { rounds: 1, confirmation: always }
+            bootstrap: \(bootstrap)
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let store = try SQLiteStore(path: "\(directory)/state.sqlite")
-        let child = try DomainName("child.parent.")
-        let key = try BINDKeyFile.generate(owner: child)
+        let key = try BINDKeyFile.generate(owner: DomainName("child.parent."))
         try store.putKey(
             StoredKey(
-                zone: DomainName("parent."), child: child, keyTag: key.keyTag, algorithm: 15, rdata: key.keyData.rdata, state: .known, addedAt: 1,
-                origin: "upload"))
+                zone: DomainName("parent."), child: DomainName("child.parent."), keyTag: key.keyTag, algorithm: 15, rdata: key.keyData.rdata, state: .known,
+                addedAt: 1, origin: "upload"))
+        return (config, store, key)
+    }
+
+    func prepare() throws -> (config: String, keyTag: UInt16, store: SQLiteStore) {
+        let prepared = try prepareKey()
+        return (prepared.config, prepared.key.keyTag, prepared.store)
+    }
+
+    /// A job for a fresh key of child.parent. that passed its one round and waits for the operator.
+    func prepareKey() throws -> (config: String, key: BINDKeyFile, store: SQLiteStore) {
+        let (config, store, key) = try configuration(bootstrap: "{ rounds: 1, confirmation: always }")
         try putConfirmableJob(for: key, from: "192.0.2.7 (TCP)", in: store)
         return (config, key, store)
+    }
+
+    func identity(_ key: BINDKeyFile) throws -> KeyIdentity {
+        KeyIdentity(zone: try DomainName("parent."), child: key.owner, rdata: key.keyData.rdata)
     }
 
     /// Stores a job for `key` whose one round passed and which waits for the operator.
@@ -51,10 +61,6 @@ final class KeysCommandTests: CommandLineTestCase {
             ], now: job.createdAt)
         XCTAssertEqual(job.state, .awaitingConfirmation)
         try store.putBootstrap(job, now: job.createdAt)
-    }
-
-    func identity(_ key: BINDKeyFile) throws -> KeyIdentity {
-        KeyIdentity(zone: try DomainName("parent."), child: key.owner, rdata: key.keyData.rdata)
     }
 
     func testPendingThenApprove() throws {
@@ -183,5 +189,26 @@ extension KeysCommandTests {
         // The bootstrap methods offered, in ServiceMode (the default methods: unsigned, manual).
         XCTAssertTrue(lines.contains("update add agent.parent. 3600 IN SVCB 1 . port=5302 key65282=unsigned,manual"), result.stdout)
         XCTAssertEqual(lines.last, "send")
+    }
+}
+
+extension KeysCommandTests {
+    /// A `manual` job (no rounds) is trusted by `delegsync keys approve`, the operator's act,
+    /// even with `confirmation: command` (the approval command never decides it).
+    func testApproveAManualJob() throws {
+        let (config, store, key) = try configuration(bootstrap: "{ confirmation: command, approval-command: [/bin/false] }")
+        let child = try DomainName("child.parent.")
+        let now = Int64(Date().timeIntervalSince1970)
+        try store.putBootstrap(
+            KeyBootstrap(
+                zone: try DomainName("parent."), child: child, key: key.keyData.rdata, source: "192.0.2.7 (TCP)", now: now,
+                policy: BootstrapPolicy(confirmation: .command, approvalCommand: ["/bin/false"]), method: .manual),
+            now: now)
+        let pending = try delegsync("keys", "pending", "--config", config)
+        XCTAssertTrue(pending.stdout.contains("manual bootstrap: waiting for an operator"), pending.stdout)
+        let approved = try delegsync("keys", "approve", "--config", config, "child.parent.", "--keytag", String(key.keyTag))
+        XCTAssertEqual(approved.status, 0, approved.stderr)
+        XCTAssertTrue(approved.stdout.contains("approved and trusted"), approved.stdout)
+        XCTAssertEqual(try store.key(KeyIdentity(zone: DomainName("parent."), child: child, rdata: key.keyData.rdata))?.state, .trusted)
     }
 }
