@@ -35,7 +35,7 @@ let child = try DomainName("child.parent.")
 let configuration = try AgentConfiguration.parse(
     """
     version: 1
-    limits: { updates-per-child-per-hour: 100000 }
+    limits: { updates-per-child-per-hour: 100000, verifications-per-source-per-second: 1000000, max-verifications-in-flight: 1024 }
     zones:
       - name: parent.
         primary: { address: 127.0.0.1 }

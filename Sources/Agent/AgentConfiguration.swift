@@ -43,6 +43,11 @@ public struct AgentConfiguration: Sendable, Equatable {
         /// Days audit entries, finished bootstrap jobs and finished outbox entries are kept.
         /// Default 90.
         public var retentionDays = 90
+        /// Signature verifications per source address per second (the prefix gets three times
+        /// as many), counted before the crypto. Default 50.
+        public var verificationsPerSourcePerSecond = 50
+        /// Signature verifications running at once; beyond it a request gets SERVFAIL. Default 8.
+        public var maxVerificationsInFlight = 8
         /// What a signed UPDATE or key upload over UDP gets: `truncate` (an empty reply with TC=1,
         /// so the sender retries over TCP; no signature is checked for a spoofable source) or
         /// `answer` (decided as over TCP). Default truncate.
@@ -258,6 +263,7 @@ public struct ConfigReader {
                     "max-bytes-per-connection", "udp-replies-per-source-per-second", "udp-updates", "max-in-flight", "updates-per-child-per-hour",
                     "uploads-per-source-per-hour", "uploads-per-prefix-per-hour", "uploads-per-hour", "inquiries-per-source-per-hour",
                     "inquiries-per-hour", "pending-jobs-per-child", "change-deadline", "retention-days",
+                    "verifications-per-source-per-second", "max-verifications-in-flight",
                 ], at: "limits")
             limits.server.maxMessageSize = try int(node, "max-message-size", at: "limits", range: 512...65535) ?? limits.server.maxMessageSize
             limits.server.maxTCPConnections = try int(node, "max-tcp-connections", at: "limits", range: 1...100_000) ?? limits.server.maxTCPConnections
@@ -286,6 +292,9 @@ public struct ConfigReader {
             limits.pendingJobsPerChild = try int(node, "pending-jobs-per-child", at: "limits", range: 1...100) ?? limits.pendingJobsPerChild
             limits.changeDeadline = Int64(try int(node, "change-deadline", at: "limits", range: 60...30 * 86400) ?? Int(limits.changeDeadline))
             limits.retentionDays = try int(node, "retention-days", at: "limits", range: 1...36500) ?? limits.retentionDays
+            limits.verificationsPerSourcePerSecond =
+                try int(node, "verifications-per-source-per-second", at: "limits", range: 1...1_000_000) ?? limits.verificationsPerSourcePerSecond
+            limits.maxVerificationsInFlight = try int(node, "max-verifications-in-flight", at: "limits", range: 1...1024) ?? limits.maxVerificationsInFlight
         }
         let keyStateCode = UInt16(try int(root, "keystate-option-code", at: "", range: 1...65535) ?? Int(KeyStateOption.defaultCode))
         var identityKeyFile: String? = nil

@@ -40,7 +40,8 @@ struct KeyStateInquiry: Sendable {
             return outcome.refused(.refused, DelegationEDE.blocked, "too many KeyState inquiries: \(spent); try again later", rule: "inquiry-budget")
         }
         outcome.rcode = .noError
-        guard let key = authenticatedKey(bytes, layout: layout, child: child, zone: zone.name, keyTag: inquiry.keyID, now: now) else {
+        guard let key = authenticatedKey(bytes, layout: layout, child: child, zone: zone.name, keyTag: inquiry.keyID, source: context.sourceAddress, now: now)
+        else {
             outcome.keyState = .unknown
             outcome.reason = "sign the inquiry with SIG(0) by key \(inquiry.keyID) of \(child) to learn its state"
             return outcome
@@ -67,14 +68,16 @@ struct KeyStateInquiry: Sendable {
     }
 
     /// The stored key with tag `keyTag` that signed the inquiry, if one did.
-    func authenticatedKey(_ bytes: [UInt8], layout: MessageLayout, child: DomainName, zone: DomainName, keyTag: UInt16, now: Int64) -> StoredKey? {
+    func authenticatedKey(_ bytes: [UInt8], layout: MessageLayout, child: DomainName, zone: DomainName, keyTag: UInt16, source: String, now: Int64)
+        -> StoredKey?
+    {
         guard let signature = try? SIG0Signature(message: bytes, layout: layout), signature.sig.keyTag == keyTag, signature.sig.signerName == child,
             let keys = try? store.keys(zone: zone, child: child, keyTag: keyTag, algorithm: signature.sig.algorithm)
         else { return nil }
         for key in keys.prefix(Self.maximumCandidates) {
-            let failure = signatures.failure(signature, rdata: key.rdata, signer: child, now: now)
+            let failure = signatures.failure(signature, rdata: key.rdata, signer: child, source: source, now: now)
             if failure == nil { return key }
-            if failure?.rcode == .badTime { return nil }
+            if failure?.rcode != .badSig { return nil }
         }
         return nil
     }

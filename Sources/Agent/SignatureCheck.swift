@@ -1,4 +1,5 @@
 import DNSWire
+import DelegationCore
 import NIOConcurrencyHelpers
 import SIG0
 
@@ -6,14 +7,25 @@ import SIG0
 /// timed for the metrics; shared by every stage that verifies. Parsed public keys are kept by
 /// KEY RDATA: building an OpenSSL key per request costs more than the lookup, and a key never
 /// changes under the same RDATA.
+///
+/// The crypto is bounded before it runs (CVE-2024-1975): each source address and prefix has a
+/// budget of verifications a second, and only so many run at once; beyond either the request
+/// is refused without a verification.
 final class SignatureCheck: Sendable {
     let verifier: SIG0Verifier
     let metrics: AgentMetrics
     private let parsedKeys = NIOLockedValueBox<[[UInt8]: SIG0PublicKey]>([:])
+    /// Verifications per source address and prefix, per second.
+    private let budget: StrangerBudget
+    private let maximumInFlight: Int
+    private let inFlight = NIOLockedValueBox(0)
 
-    init(verifier: SIG0Verifier, metrics: AgentMetrics) {
+    init(verifier: SIG0Verifier, metrics: AgentMetrics, perSourcePerSecond: Int = 50, maximumInFlight: Int = 8) {
         self.verifier = verifier
         self.metrics = metrics
+        self.budget = StrangerBudget(
+            .init(perSource: perSourcePerSecond, perPrefix: perSourcePerSecond * 3, total: perSourcePerSecond * 1000, interval: 1))
+        self.maximumInFlight = maximumInFlight
     }
 
     func publicKey(_ rdata: [UInt8]) throws -> SIG0PublicKey {
@@ -31,16 +43,32 @@ final class SignatureCheck: Sendable {
         let rcode: RCode
         let rule: String
         let text: String
+        /// The Extended DNS Error INFO-CODE (RFC 8914) to send.
+        var infoCode: UInt16 = DelegationEDE.prohibited
     }
 
-    /// Verifies `signature` with the key whose RDATA is `rdata`; nil when it verifies.
-    func failure(_ signature: SIG0Signature, rdata: [UInt8], signer: DomainName, now: Int64) -> Failure? {
+    /// Verifies `signature` with the key whose RDATA is `rdata` for a request from `source`
+    /// (an address); nil when it verifies.
+    func failure(_ signature: SIG0Signature, rdata: [UInt8], signer: DomainName, source: String, now: Int64) -> Failure? {
         let key: SIG0PublicKey
         do {
             key = try publicKey(rdata)
         } catch {
             return Failure(rcode: .badKey, rule: "unusable-key", text: "the key \(KEYData.keyTag(rdata: rdata)) for \(signer) is unusable: \(error)")
         }
+        if let spent = budget.spend(source: source, now: now) {
+            return Failure(rcode: .refused, rule: "verification-budget", text: "too many signature checks: \(spent)", infoCode: DelegationEDE.blocked)
+        }
+        let admitted = inFlight.withLockedValue { count -> Bool in
+            guard count < maximumInFlight else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            return Failure(
+                rcode: .servFail, rule: "verifications-busy", text: "\(maximumInFlight) signature checks are running; try again", infoCode: DelegationEDE.blocked)
+        }
+        defer { inFlight.withLockedValue { $0 -= 1 } }
         let start = ContinuousClock.now
         do {
             try verifier.verify(signature, key: key, expectedSigner: signer, now: UInt32(truncatingIfNeeded: now))

@@ -82,17 +82,17 @@ final class SignerAuthentication: Sendable {
         var failure: SignatureCheck.Failure? = nil
         var signer: KeyIdentity? = nil
         for key in trusted {
-            failure = signatures.failure(request.signature, rdata: key.rdata, signer: child, now: now)
+            failure = signatures.failure(request.signature, rdata: key.rdata, signer: child, source: request.context.sourceAddress, now: now)
             if failure == nil {
                 signer = key.identity
                 break
             }
-            // A time-window refusal is the same for every candidate: no second verification.
-            if failure?.rcode == .badTime { break }
+            // A time-window refusal or a spent budget is the same for every candidate.
+            if failure?.rcode != .badSig { break }
         }
         guard let signer else {
             let failure = failure!
-            return .done(outcome.refused(failure.rcode, DelegationEDE.prohibited, failure.text, rule: failure.rule))
+            return .done(outcome.refused(failure.rcode, failure.infoCode, failure.text, rule: failure.rule))
         }
         let admission = Admission(
             key: signer, inception: sig.inception, signatureDigest: SHA256.digest(sig.signature),

@@ -55,7 +55,8 @@ public final class UpdateReceiver: Sendable {
         self.logger = logger
         let signatures = SignatureCheck(
             verifier: SIG0Verifier(allowedSkew: configuration.signature.allowedSkew, maximumValidity: configuration.signature.maximumValidity),
-            metrics: metrics)
+            metrics: metrics, perSourcePerSecond: configuration.limits.verificationsPerSourcePerSecond,
+            maximumInFlight: configuration.limits.maxVerificationsInFlight)
         let limits = configuration.limits
         let authentication = SignerAuthentication(configuration: configuration, store: store, signatures: signatures)
         self.authentication = authentication

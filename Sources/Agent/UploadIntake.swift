@@ -41,9 +41,8 @@ struct UploadIntake: Sendable {
         if let spent = strangers.spend(source: context.sourceAddress, now: now) {
             return outcome.refused(.refused, DelegationEDE.blocked, "too many key uploads: \(spent); try again later", rule: "upload-budget")
         }
-        if let failure = signatures.failure(upload.signature, rdata: rdata, signer: child, now: now) {
-            return outcome.refused(
-                failure.rcode, DelegationEDE.prohibited, "the upload is not signed by the key it carries: \(failure.text)", rule: failure.rule)
+        if let failure = signatures.failure(upload.signature, rdata: rdata, signer: child, source: context.sourceAddress, now: now) {
+            return outcome.refused(failure.rcode, failure.infoCode, "the upload is not signed by the key it carries: \(failure.text)", rule: failure.rule)
         }
         outcome.authenticated = true
         let identity = KeyIdentity(zone: zone.name, child: child, rdata: rdata)

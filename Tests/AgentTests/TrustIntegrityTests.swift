@@ -18,8 +18,8 @@ extension UpdateReceiverTests {
         DNSRequestContext(sourceAddress: address, sourcePort: 4000, transport: .tcp)
     }
 
-    func ask(_ agent: UpdateReceiver, _ bytes: [UInt8]) async throws -> Message {
-        let reply = await agent.handle(bytes, context: tcp)
+    func ask(_ agent: UpdateReceiver, _ bytes: [UInt8], from source: DNSRequestContext? = nil) async throws -> Message {
+        let reply = await agent.handle(bytes, context: source ?? tcp)
         return try Message(wire: XCTUnwrap(reply))
     }
 
@@ -269,5 +269,31 @@ extension UpdateReceiverTests {
         for index in 0..<300 { _ = await agent.handle(unsigned, context: context("198.51.100.\(index % 250)")) }
         agent.flushAudit(now: nil)
         XCTAssertLessThanOrEqual(try store.audit(child: nil, limit: 10_000).count, 4 + 101)
+    }
+}
+
+/// Issue 11, bounded crypto: a source sending forged signatures over TCP under the child's name
+/// and tag used to get one verification per request, without limit. Now each source has a
+/// verification budget counted before the crypto; another source is not affected.
+extension UpdateReceiverTests {
+    func testForgedSignaturesSpendOnlyTheirSourcesVerificationBudget() async throws {
+        let metrics = AgentMetrics()
+        var limited = configuration!
+        limited.limits.verificationsPerSourcePerSecond = 10
+        let agent = UpdateReceiver(
+            configuration: limited, store: store, backends: [zoneName: parent], reader: parent, contentProbe: probe, clock: { [now] in now },
+            logger: Logger(label: "test"), metrics: metrics)
+        let forger = try CollidingKey.make(owner: child, tag: key.keyTag, notRDATA: key.keyData.rdata)
+        var budgetRefusals = 0
+        for index in 0..<40 {
+            let forged = try SIG0Signer(keyFile: forger).sign(update(addNS("ns.evil\(index).net.")), now: UInt32(now))
+            let reply = try await ask(agent, forged, from: context("203.0.113.5"))
+            if reply.edns?.extendedError?.infoCode == DelegationEDE.blocked { budgetRefusals += 1 }
+        }
+        XCTAssertEqual(budgetRefusals, 30, "10 verifications for one source this second, the other 30 refused before any crypto")
+        let exposition = metrics.exposition(store: store)
+        XCTAssertTrue(exposition.contains("delegsync_sig0_verifications_total{result=\"rejected\"} 10"), exposition)
+        let genuine = try await ask(agent, try signed(addNS("ns.provider2.net.")), from: context("198.51.100.7"))
+        XCTAssertEqual(genuine.rcode, .noError, genuine.edns?.extendedError?.extraText ?? "")
     }
 }
