@@ -136,8 +136,8 @@ func storeBytes() -> Int {
 
 let signer = try SIG0Signer(keyFile: key)
 
-/// One signed change (ns2 in, then out again), over TCP; seconds to NOERROR, or nil.
-func legitimateChange(_ round: Int) async -> Double? {
+/// One signed change (ns2 in, then out again), over TCP; seconds to NOERROR, or why not.
+func legitimateChange(_ round: Int) async -> Result<Double, Refusal> {
     let ns2 = try! DomainName("ns2.child.parent.")
     var update = Update(zone: zone)
     if round % 2 == 0 {
@@ -148,16 +148,26 @@ func legitimateChange(_ round: Int) async -> Double? {
         update.deleteRRset(ns2, .a)
     }
     let start = monotonicSeconds()
-    guard let bytes = try? signer.sign(update.message(id: .random(in: 0...UInt16.max), edns: EDNS()).wireFormat(), now: UInt32(Date().timeIntervalSince1970)),
-        let answer = try? await DNSClient(timeout: .seconds(10)).exchange(bytes, host: "127.0.0.1", port: agentPort, transport: .tcp),
-        let reply = try? Message(wire: answer), reply.rcode == RCode.noError
-    else { return nil }
-    return monotonicSeconds() - start
+    do {
+        let bytes = try signer.sign(update.message(id: .random(in: 0...UInt16.max), edns: EDNS()).wireFormat(), now: UInt32(Date().timeIntervalSince1970))
+        let reply = try Message(wire: await DNSClient(timeout: .seconds(10)).exchange(bytes, host: "127.0.0.1", port: agentPort, transport: .tcp))
+        guard reply.rcode == RCode.noError else {
+            return .failure(Refusal(text: "\(reply.rcode): \(reply.edns?.extendedError?.extraText ?? "")"))
+        }
+        return .success(monotonicSeconds() - start)
+    } catch {
+        return .failure(Refusal(text: "\(error)"))
+    }
+}
+
+struct Refusal: Error {
+    let text: String
 }
 
 struct Phase {
     var latencies: [Double] = []
     var failures = 0
+    var reasons: [String: Int] = [:]
     var cpu = 0.0
     var peakMiB = 0.0
     var storeGrowth = 0
@@ -177,7 +187,12 @@ func phase(seconds: Int, firstRound: Int) async -> Phase {
     let before = agentUsage(), bytes = storeBytes(), start = monotonicSeconds()
     for _ in 0..<seconds {
         let tick = monotonicSeconds()
-        if let latency = await legitimateChange(round) { result.latencies.append(latency) } else { result.failures += 1 }
+        switch await legitimateChange(round) {
+        case .success(let latency): result.latencies.append(latency)
+        case .failure(let refusal):
+            result.failures += 1
+            result.reasons[String(refusal.text.prefix(160)), default: 0] += 1
+        }
         round += 1
         let rest = 1.0 - (monotonicSeconds() - tick)
         if rest > 0 { try? await Task.sleep(for: .milliseconds(Int(rest * 1000))) }
@@ -396,6 +411,9 @@ say("")
 say(row("quiet", quiet))
 say(row("under attack", hostile))
 say(String(format: "p50 under attack / quiet: %.2f", hostile.percentile(0.5) / quiet.percentile(0.5)))
+for (name, p) in [("quiet", quiet), ("under attack", hostile)] {
+    for (reason, count) in p.reasons.sorted(by: { $0.value > $1.value }) { say("\(name): \(count)× failed: \(reason)") }
+}
 say("attack sent: " + counter.snapshot.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
 let targets = [
     ("p99 under attack < 1 s", hostile.percentile(0.99) < 1),
