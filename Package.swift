@@ -104,7 +104,7 @@ let package = Package(
             ],
             path: "Benchmarks/AgentBench"
         ),
-        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
         .testTarget(
             name: "SIG0Tests",
             dependencies: ["SIG0", "DNSWire", "TestSupport"],
