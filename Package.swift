@@ -94,12 +94,13 @@ let package = Package(
             dependencies: ["DNSWire", "SIG0", "BenchSupport"],
             path: "Benchmarks/SIG0Bench"
         ),
-        // Helpers shared by the test targets: running external tools, a capture listener.
         // Real nameservers and tools on loopback, without XCTest: for the tests and the benchmarks.
         .target(
             name: "LabSupport", dependencies: ["DNSWire", "SIG0"], path: "Tests/TestSupport",
             sources: ["LabServer.swift", "Tool.swift", "CollidingKey.swift", "CaptureListener.swift"]),
-        .target(name: "TestSupport", dependencies: ["LabSupport", "DNSWire", "SIG0"], path: "Tests/TestSupport", sources: ["Lab.swift"]),
+        .target(
+            name: "TestSupport", dependencies: ["LabSupport", "DNSWire", "SIG0"], path: "Tests/TestSupport",
+            exclude: ["LabServer.swift", "Tool.swift", "CollidingKey.swift", "CaptureListener.swift"]),  // XCTest helpers for the tests
         .executableTarget(
             name: "AgentBench",
             dependencies: [
@@ -113,7 +114,7 @@ let package = Package(
             dependencies: ["BenchSupport", "DNSWire", "SIG0", "Transport", "LabSupport"],
             path: "Benchmarks/HostileBench"
         ),
-        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
         .testTarget(
             name: "SIG0Tests",
             dependencies: ["SIG0", "DNSWire", "TestSupport"],

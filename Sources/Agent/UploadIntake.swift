@@ -42,6 +42,11 @@ struct UploadIntake: Sendable {
             return outcome.refused(.refused, DelegationEDE.blocked, "too many key uploads: \(spent); try again later", rule: "upload-budget")
         }
         if let failure = signatures.failure(upload.signature, rdata: rdata, signer: child, source: context.sourceAddress, now: now) {
+            // A key this parent will never verify with (no crypto was done): REFUSED, not BADKEY,
+            // which would tell the child to upload the same key again.
+            if failure.rule == "unusable-key" {
+                return outcome.refused(.refused, DelegationEDE.prohibited, "the uploaded key cannot be used: \(failure.text)", rule: failure.rule)
+            }
             return outcome.refused(failure.rcode, failure.infoCode, "the upload is not signed by the key it carries: \(failure.text)", rule: failure.rule)
         }
         outcome.authenticated = true

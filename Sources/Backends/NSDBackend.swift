@@ -6,10 +6,15 @@ import Transport
 /// fragment file of delegation records (``ZoneFragment``) that the operator's zone file
 /// `$INCLUDE`s, rewrites it, raises the SOA serial in the zone file, and reloads the zone.
 ///
-/// Steps, each of which must succeed:
-/// 1. apply the update to the fragment's records; no change at all means nothing to do;
-/// 2. write the new fragment and zone file to temporary files and check them with
-///    `nsd-checkzone ZONE FILE` (a copy of the zone file that includes the new fragment);
+/// One commit at a time per zone file, whichever child it is for and however many backend
+/// values share the files (``ZoneWriteLock``): each commit reads, changes and writes the whole
+/// fragment and the SOA serial. Steps, each of which must succeed:
+/// 1. apply the update to the fragment's records; no change at all means nothing to do; the new
+///    fragment text must read back to the same records (a record that would not is refused
+///    here, before it could make the file unreadable for every later commit);
+/// 2. write the new fragment and zone file to temporary files of unique names beside the
+///    originals, flushed to disk, and check them with `nsd-checkzone ZONE FILE` (a copy of the
+///    zone file that includes the new fragment);
 /// 3. keep copies of the old files, rename the new ones into place (atomic per file);
 /// 4. `nsd-control -c CONF reload ZONE`;
 /// 5. query the zone's SOA over the wire (RD=0) until the served serial is the new one:
@@ -18,7 +23,8 @@ import Transport
 ///
 /// Limitations: the zone file must name the fragment in an `$INCLUDE` line (relative paths are
 /// taken from the zone file's directory); the agent must be the only writer of the fragment and
-/// of the SOA serial; file ownership and mode of rewritten files are not preserved.
+/// of the SOA serial, and one agent process per zone file (the write lock is per process); file
+/// ownership and mode of rewritten files are not preserved.
 public struct NSDBackend: DelegationBackend {
     public let zone: DomainName
     public let zoneFile: String
@@ -59,11 +65,24 @@ public struct NSDBackend: DelegationBackend {
 
     public func apply(_ update: Update) async throws {
         guard !update.operations.isEmpty else { return }
+        try await ZoneWriteLock.mutex(for: zoneFile).withLock {
+            try await write(update)
+        }
+    }
+
+    /// Steps 1–5 of the type's documentation; the caller holds the zone's write lock.
+    func write(_ update: Update) async throws {
         let oldFragment = FileManager.default.fileExists(atPath: fragmentFile) ? try read(fragmentFile) : ""
         var fragment = try ZoneFragment(zone: zone, text: oldFragment)
         try fragment.apply(update)
         let newFragment = fragment.text
         guard newFragment != oldFragment else { return }
+        do {
+            let reread = try ZoneFragment(zone: zone, text: newFragment)
+            guard reread.records == fragment.records else { throw BackendError("the records read back differ from those written") }
+        } catch {
+            throw BackendError("\(description): the new fragment would not read back (\(error)); nothing changed", permanent: true)
+        }
 
         let oldZone = try read(zoneFile)
         let soa = try ZoneFileSerial(text: oldZone)
@@ -71,10 +90,12 @@ public struct NSDBackend: DelegationBackend {
         let serial = ZoneFileSerial.next(after: soa.serial, year: date.year ?? 1970, month: date.month ?? 1, day: date.day ?? 1)
         let newZone = soa.replacingSerial(with: serial)
 
-        // 2. Check the new pair before anything live changes.
-        let newFragmentPath = fragmentFile + ".delegsync-new"
-        let newZonePath = zoneFile + ".delegsync-new"
-        let checkPath = zoneFile + ".delegsync-check"
+        // 2. Check the new pair before anything live changes. Temporary names are unique, so
+        // that not even a second agent process on the same files can clobber them.
+        let unique = UUID().uuidString
+        let newFragmentPath = fragmentFile + ".delegsync-\(unique)-new"
+        let newZonePath = zoneFile + ".delegsync-\(unique)-new"
+        let checkPath = zoneFile + ".delegsync-\(unique)-check"
         defer {
             for path in [newFragmentPath, newZonePath, checkPath] { try? FileManager.default.removeItem(atPath: path) }
         }
@@ -87,8 +108,8 @@ public struct NSDBackend: DelegationBackend {
         }
 
         // 3. Keep the old files, then rename the new ones into place.
-        let oldFragmentPath = fragmentFile + ".delegsync-old"
-        let oldZonePath = zoneFile + ".delegsync-old"
+        let oldFragmentPath = fragmentFile + ".delegsync-\(unique)-old"
+        let oldZonePath = zoneFile + ".delegsync-\(unique)-old"
         try write(oldFragment, to: oldFragmentPath)
         try write(oldZone, to: oldZonePath)
         try rename(newFragmentPath, to: fragmentFile)
@@ -176,9 +197,16 @@ public struct NSDBackend: DelegationBackend {
         }
     }
 
+    /// Writes a new file and flushes it to disk, so that a rename puts complete content in place.
     func write(_ text: String, to path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)), let handle = FileHandle(forUpdatingAtPath: path) else {
             throw BackendError("\(description): cannot write \(path)")
+        }
+        defer { try? handle.close() }
+        do {
+            try handle.synchronize()
+        } catch {
+            throw BackendError("\(description): cannot flush \(path): \(error)")
         }
     }
 

@@ -3,6 +3,8 @@ import SIG0
 
 /// DS records must be well-formed (RFC 4034 §5.1) with a digest type the parent accepts:
 /// SHA-256 (2) or SHA-384 (4). SHA-1 (1) must not be created any more (RFC 8624 §3.3).
+/// A DS to delete must be well-formed too (a SHA-1 one may go): the parent's tools refuse to
+/// even parse a digest of the wrong length, so such a delete could never be committed.
 /// Whether the DS matches the child's DNSKEYs is checked against the child's servers by ``ContentCheck``.
 public struct DSPolicy: DelegationPolicy {
     public var limits: DelegationLimits
@@ -12,8 +14,20 @@ public struct DSPolicy: DelegationPolicy {
     static let understood: Set<RRType> = [.ds]
 
     static let digestLengths: [UInt8: Int] = [2: 32, 4: 48]
+    /// Digest lengths of the types in use (RFC 3658, RFC 4509, RFC 6605), for deletes.
+    static let knownDigestLengths: [UInt8: Int] = [1: 20, 2: 32, 4: 48]
 
     public func check(_ request: DelegationRequest) -> PolicyVerdict {
+        for operation in request.operations {
+            guard case .delete(let record) = operation, record.type == .ds else { continue }
+            let rdata = record.rdata
+            guard rdata.count >= 5, Self.knownDigestLengths[rdata[3]].map({ rdata.count == 4 + $0 }) ?? true else {
+                return .reject(
+                    PolicyViolation(
+                        rule: "ds-malformed", infoCode: DelegationEDE.invalidData,
+                        "the DS to delete has \(rdata.count) octets of RDATA, which no DS of digest type \(rdata.count > 3 ? String(rdata[3]) : "?") has"))
+            }
+        }
         for operation in request.operations {
             guard case .add(let record) = operation, record.type == .ds else { continue }
             let rdata = record.rdata

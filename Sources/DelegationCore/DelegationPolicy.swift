@@ -96,6 +96,7 @@ public struct DelegationPolicyEngine: Sendable {
             LimitsPolicy(limits: limits),
             ChildScopePolicy(),
             PrerequisiteScopePolicy(),
+            HostNamePolicy(),
             NSSetPolicy(limits: limits),
             GluePolicy(),
             DSPolicy(limits: limits),

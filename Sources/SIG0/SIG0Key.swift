@@ -20,9 +20,15 @@ public struct SIG0PublicKey: Sendable {
     /// (setting one up fetches the algorithm by name, which costs more than the copy).
     let verifyTemplate: VerifyContext?
 
-    /// RSA moduli accepted (RFC 8624 §3.1 wants ≥ 2048 for signing; 1024 still verifies). Above
-    /// 4096 bits a single verification costs too much CPU for a public listener.
-    public static let rsaModulusBits = 1024...4096
+    /// RSA moduli accepted: RFC 8624 §3.1 wants at least 2048 bits for RSASHA256; above 4096
+    /// bits a single verification costs too much CPU for a public listener.
+    public static let rsaModulusBits = 2048...4096
+
+    /// RSA public exponents accepted: odd, from 3 to 2^32 − 1 (65537 and 3 in practice). The
+    /// cost of a verification grows with the exponent's length: a key of 2048 bits with an
+    /// exponent of 3071 bits makes one verification about 150 times dearer, and RFC 3110 §2
+    /// allows exponents up to 4096 bits. An exponent of 1 would make any value a signature.
+    public static let rsaExponentBits = 2...32
 
     public var keyTag: UInt16 { keyData.keyTag }
 
@@ -51,8 +57,7 @@ public struct SIG0PublicKey: Sendable {
             }
         default:
             let (exponent, modulus) = try Self.splitRSA(key)
-            let bits = modulus.count * 8 - (modulus.first.map { $0.leadingZeroBitCount } ?? 0)
-            guard Self.rsaModulusBits.contains(bits) else { throw SIG0KeyError("RSA modulus of \(bits) bits (accepted: 1024–4096)") }
+            try Self.checkRSA(exponent: exponent, modulus: modulus)
             modulusSize = modulus.count
             evp = try EVPKey.fromData(type: "RSA", selection: delegsync_EVP_PKEY_PUBLIC_KEY) { b in
                 try b.bn(OSSL_PKEY_PARAM_RSA_N, modulus)
@@ -63,20 +68,50 @@ public struct SIG0PublicKey: Sendable {
         verifyTemplate = VerifyContext(key: evp, digest: Self.digest(for: algorithm))
     }
 
-    /// RFC 3110 §2: exponent length (1 octet, or 0 then 2 octets), exponent, modulus.
+    /// RFC 3110 §2: exponent length (1 octet, or 0 then 2 octets), exponent, modulus. Leading
+    /// zero octets of exponent and modulus are dropped.
     static func splitRSA(_ key: [UInt8]) throws -> (exponent: [UInt8], modulus: [UInt8]) {
         guard let first = key.first else { throw SIG0KeyError("empty RSA public key") }
         var offset = 1
         var length = Int(first)
         if first == 0 {
-            guard key.count >= 3 else { throw SIG0KeyError("RSA public key too short") }
+            guard key.count >= 3 else { throw SIG0KeyError("RSA public key of \(key.count) octets ends inside its exponent length (RFC 3110 §2)") }
             length = Int(key[1]) << 8 | Int(key[2])
             offset = 3
         }
-        guard length > 0, key.count > offset + length else { throw SIG0KeyError("RSA exponent runs past the key") }
-        var modulus = Array(key[(offset + length)...])
-        while modulus.first == 0 { modulus.removeFirst() }
-        return (Array(key[offset..<(offset + length)]), modulus)
+        guard length > 0 else { throw SIG0KeyError("RSA public key with an exponent of 0 octets (RFC 3110 §2)") }
+        guard key.count > offset + length else {
+            throw SIG0KeyError("RSA public key of \(key.count) octets: its exponent of \(length) octets leaves no modulus (RFC 3110 §2)")
+        }
+        return (Self.withoutLeadingZeros(key[offset..<(offset + length)]), Self.withoutLeadingZeros(key[(offset + length)...]))
+    }
+
+    static func withoutLeadingZeros(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        Array(bytes.drop { $0 == 0 })
+    }
+
+    /// Significant bits of a big-endian unsigned number without leading zero octets.
+    static func bitLength(_ number: [UInt8]) -> Int {
+        guard let first = number.first else { return 0 }
+        return number.count * 8 - first.leadingZeroBitCount
+    }
+
+    /// Refuses RSA keys whose verification would cost too much or prove nothing: a modulus
+    /// outside ``rsaModulusBits``, an exponent that is even, below 3 or above 2^32 − 1.
+    static func checkRSA(exponent: [UInt8], modulus: [UInt8]) throws {
+        let modulusBits = bitLength(modulus)
+        guard rsaModulusBits.contains(modulusBits) else {
+            throw SIG0KeyError(
+                "RSA modulus of \(modulusBits) bits; accepted are \(rsaModulusBits.lowerBound)–\(rsaModulusBits.upperBound) bits (RFC 8624 §3.1): "
+                    + "generate a key of 2048 bits, or use algorithm 13 or 15")
+        }
+        let exponentBits = bitLength(exponent)
+        guard rsaExponentBits.contains(exponentBits), exponent.last.map({ $0 & 1 == 1 }) == true else {
+            let shown = exponentBits <= 64 ? String(exponent.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }) : "of \(exponentBits) bits"
+            throw SIG0KeyError(
+                "RSA public exponent \(shown) is refused: it must be odd, at least 3 and below 2^32 (65537 is usual); "
+                    + "a longer exponent makes every verification dearer")
+        }
     }
 
     /// RFC 3110 §2 encoding of an RSA public key.

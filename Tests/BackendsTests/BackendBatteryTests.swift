@@ -123,6 +123,31 @@ final class BackendBatteryTests: XCTestCase {
         XCTAssertEqual(try Lab.served(server).serial, Lab.serial)
     }
 
+    /// Issue 11, point 2, at the backend: a record whose presentation the fragment reader would
+    /// not read back (an NS target `a\(b.example.net.`, which DNS allows and the policy now
+    /// refuses) is refused for good with nothing changed, and the next child's commit goes
+    /// through. On the old code it was written, and every later commit of the zone then failed.
+    func testNSDRefusesARecordItCouldNotReadBack() async throws {
+        try Lab.skipUnlessAvailable(.nsd)
+        let (server, backend) = try nsdServer(address: "127.0.0.119", port: 15319)
+        defer { server.stop() }
+        let zoneBefore = try String(contentsOfFile: server.zoneFile, encoding: .utf8)
+        let fragmentBefore = try String(contentsOfFile: backend.fragmentFile, encoding: .utf8)
+        var hostile = Update(zone: Lab.zone)
+        hostile.add(Record(name: try DomainName("child.parent."), type: .ns, ttl: 3600, rdata: try DomainName(#"a\(b.example.net."#).wire))
+        do {
+            try await backend.apply(hostile)
+            XCTFail("a record the fragment reader refuses was written")
+        } catch let error as BackendError {
+            XCTAssertTrue(error.permanent, error.description)
+            XCTAssertTrue(error.description.contains("would not read back"), error.description)
+        }
+        XCTAssertEqual(try String(contentsOfFile: server.zoneFile, encoding: .utf8), zoneBefore)
+        XCTAssertEqual(try String(contentsOfFile: backend.fragmentFile, encoding: .utf8), fragmentBefore)
+        try await backend.apply(Lab.update)
+        XCTAssertEqual(try Lab.served(server).ns, Lab.expectedNS)
+    }
+
     // MARK: Script
 
     func testScriptToFile() async throws {

@@ -1,20 +1,9 @@
 import DNSWire
+import TestSupport
 import XCTest
 
 /// The decoder on hostile input: every malformed message is an error, never a crash or a hang.
 final class HostileInputTests: XCTestCase {
-    /// SplitMix64: a fixed seed makes every run feed the same inputs.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func header(qd: UInt16 = 0, an: UInt16 = 0, ns: UInt16 = 0, ar: UInt16 = 0) -> [UInt8] {
         var out: [UInt8] = [0x12, 0x34, 0x28, 0x00]
         for count in [qd, an, ns, ar] { out += [UInt8(count >> 8), UInt8(count & 0xFF)] }
@@ -57,6 +46,7 @@ final class HostileInputTests: XCTestCase {
     }
 
     func testRandomAndMutatedInputs() throws {
+        // A fixed seed makes every run feed the same inputs.
         var rng = SplitMix64(state: 0x6465_6C65_6773_796E)
         let seeds =
             try [

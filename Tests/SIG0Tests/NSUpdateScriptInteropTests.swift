@@ -33,21 +33,10 @@ final class NSUpdateScriptInteropTests: XCTestCase {
         for (tool, arguments) in tools {
             let listener = try CaptureListener(tcp: false)
             let script = NSUpdateScript(update: update, server: ("127.0.0.1", listener.port)).text
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: tool)
-            process.arguments = arguments
-            let input = Pipe()
-            let errors = Pipe()
-            process.standardInput = input
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = errors
-            try process.run()
-            input.fileHandleForWriting.write(Data(script.utf8))
-            try input.fileHandleForWriting.close()
+            let running = try RunningTool(tool, arguments, input: script)
             let captured = try listener.receiveOne()
-            process.waitUntilExit()
-            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            XCTAssertEqual(process.terminationStatus, 0, "\(tool): \(stderr)\n\(script)")
+            let (status, stderr) = running.finish()
+            XCTAssertEqual(status, 0, "\(tool): \(stderr)\n\(script)")
             let sent = try Update(message: Message(wire: captured))
             XCTAssertEqual(sent.zone, update.zone, tool)
             XCTAssertEqual(sent.prerequisites, update.prerequisites, tool)

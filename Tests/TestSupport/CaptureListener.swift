@@ -28,7 +28,7 @@ public final class CaptureListener {
         guard bound == 0 else { throw ToolError("bind: \(errno)") }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
         port = UInt16(bigEndian: address.sin_port)
-        if tcp { listen(socket, 1) }
+        if tcp { listen(socket, 16) }
         var timeout = timeval(tv_sec: 15, tv_usec: 0)
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
@@ -80,5 +80,46 @@ public final class CaptureListener {
             _ = send(connection, framed, framed.count, Int32(MSG_NOSIGNAL))
         }
         return request
+    }
+
+    /// Takes up to `count` messages over TCP, from as many connections as the client opens (each
+    /// may carry several, RFC 7766 §6.2.1), answering each NOERROR; returns them in order of
+    /// arrival, fewer when nothing arrives for `idle` seconds.
+    public func receiveTCP(count: Int, idle: Int = 15) -> [[UInt8]] {
+        precondition(tcp, "a TCP listener")
+        var connections: [Int32: [UInt8]] = [:]
+        defer { for connection in connections.keys { close(connection) } }
+        var messages: [[UInt8]] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while messages.count < count {
+            var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0)]
+            fds += connections.keys.sorted().map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            guard poll(&fds, nfds_t(fds.count), Int32(idle * 1000)) > 0 else { break }
+            for fd in fds where fd.revents != 0 {
+                if fd.fd == socket {
+                    let connection = accept(socket, nil, nil)
+                    if connection >= 0 { connections[connection] = [] }
+                    continue
+                }
+                let n = recv(fd.fd, &buffer, buffer.count, 0)
+                guard n > 0 else {
+                    close(fd.fd)
+                    connections[fd.fd] = nil
+                    continue
+                }
+                var pending = connections[fd.fd, default: []] + buffer.prefix(n)
+                while pending.count >= 2, pending.count >= 2 + (Int(pending[0]) << 8 | Int(pending[1])) {
+                    let length = Int(pending[0]) << 8 | Int(pending[1])
+                    let request = Array(pending[2..<(2 + length)])
+                    pending.removeFirst(2 + length)
+                    messages.append(request)
+                    let response = reply(to: request)
+                    let framed = [UInt8(response.count >> 8), UInt8(response.count & 0xFF)] + response
+                    _ = send(fd.fd, framed, framed.count, Int32(MSG_NOSIGNAL))
+                }
+                connections[fd.fd] = pending
+            }
+        }
+        return messages
     }
 }

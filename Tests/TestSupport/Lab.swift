@@ -86,12 +86,12 @@ public enum Lab {
         public var serial: UInt32
     }
 
-    public static func served(_ server: LabServer) throws -> Served {
-        let referral = try records(server, "child.parent.", "NS")
-        let child = try DomainName("child.parent.")
+    public static func served(_ server: LabServer, child name: String = "child.parent.") throws -> Served {
+        let referral = try records(server, name, "NS")
+        let child = try DomainName(name)
         let ns = referral.records.filter { $0.type == .ns && $0.name == child }.map(key)
         let glue = referral.records.filter { ($0.type == .a || $0.type == .aaaa) && $0.name.isSubdomain(of: child) }.map(key)
-        let ds = try records(server, "child.parent.", "DS")
+        let ds = try records(server, name, "DS")
         let dsRecords = ds.records.filter { $0.type == .ds }.map(key)
         let soa = try server.dig(["+short", "parent.", "SOA"]).split(separator: " ")
         guard soa.count >= 3, let serial = UInt32(soa[2]) else { throw ToolError("no SOA serial from \(server.kind): \(soa)") }

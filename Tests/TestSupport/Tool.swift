@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Runs external programs for interop tests: python3, dnssec-keygen, nsupdate, the delegsync binary.
 public enum Tool {
     public struct Result: Sendable {
@@ -43,6 +47,40 @@ public enum Tool {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
+    }
+}
+
+/// A program running with `input` on its stdin and its stdout discarded, e.g. nsupdate talking
+/// to a ``CaptureListener``. The input is written from another thread, so a tool that waits for
+/// replies before it reads on never blocks the test; a tool that quits early does not kill the
+/// test with SIGPIPE.
+public final class RunningTool {
+    let process = Process()
+    let errors = Pipe()
+
+    public init(_ executable: String, _ arguments: [String], input: String) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let stdin = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        signal(SIGPIPE, SIG_IGN)
+        try process.run()
+        let writer = stdin.fileHandleForWriting
+        let data = Data(input.utf8)
+        Thread.detachNewThread {
+            try? writer.write(contentsOf: data)
+            try? writer.close()
+        }
+    }
+
+    /// Waits for the program to exit (ending it first when `terminate` is set); returns its exit
+    /// status and what it wrote to stderr.
+    public func finish(terminate: Bool = false) -> (status: Int32, stderr: String) {
+        if terminate, process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
     }
 }
 
