@@ -43,8 +43,9 @@ public struct DNSServerLimits: Sendable, Hashable {
     /// UDP replies per source address per second (response rate limiting); requests beyond it
     /// get no answer. 0 turns it off. Default 20.
     public var udpRepliesPerSourcePerSecond: Int
-    /// Requests being handled at once over both transports; UDP requests beyond it are dropped,
-    /// TCP connections wait. Default 32.
+    /// Requests being handled at once, for each transport on its own (a UDP flood must not
+    /// starve TCP, where authenticated requests come); UDP requests beyond it are dropped, TCP
+    /// connections wait. Default 32.
     public var maxInFlight: Int
     /// Largest request accepted. Default 16384 octets.
     public var maxMessageSize: Int
@@ -110,7 +111,8 @@ public struct DNSServer: Sendable {
             }
         logger.info("listening", metadata: ["delegsync.address": "\(host)", "delegsync.port": "\(boundPort)"])
         onBound(boundPort)
-        let gate = InFlightGate(limit: limits.maxInFlight)
+        let udpGate = InFlightGate(limit: limits.maxInFlight)
+        let tcpGate = InFlightGate(limit: limits.maxInFlight)
         let connections = ConnectionCount(total: limits.maxTCPConnections, perSource: limits.maxTCPConnectionsPerSource)
         let replies = ReplyRateLimit(perSecond: limits.udpRepliesPerSourcePerSecond)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -120,11 +122,11 @@ public struct DNSServer: Sendable {
                         for try await envelope in inbound {
                             let remote = envelope.remoteAddress
                             let address = remote.ipAddress ?? "?"
-                            guard envelope.data.readableBytes <= limits.maxMessageSize, replies.admit(address), gate.tryEnter() else { continue }
+                            guard envelope.data.readableBytes <= limits.maxMessageSize, replies.admit(address), udpGate.tryEnter() else { continue }
                             let bytes = Array(envelope.data.readableBytesView)
                             let context = DNSRequestContext(sourceAddress: address, sourcePort: remote.port ?? 0, transport: .udp)
                             requests.addTask {
-                                defer { gate.leave() }
+                                defer { udpGate.leave() }
                                 guard let response = await handler(bytes, context) else { return }
                                 try? await outbound.write(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: response)))
                             }
@@ -143,7 +145,7 @@ public struct DNSServer: Sendable {
                             }
                             clients.addTask {
                                 defer { connections.close(address) }
-                                await serve(connection, gate: gate)
+                                await serve(connection, gate: tcpGate)
                             }
                         }
                     }

@@ -228,4 +228,42 @@ extension DNSServerTests {
             XCTAssertLessThanOrEqual(seen.withLockedValue { $0.count }, 10)
         }
     }
+
+    /// A UDP flood that keeps every UDP slot busy must not keep TCP waiting: each transport has
+    /// its own requests in flight (the legitimate child comes over TCP).
+    func testAUDPFloodDoesNotStarveTCP() async throws {
+        let server = DNSServer(
+            host: "127.0.0.1", port: 0, limits: DNSServerLimits(udpRepliesPerSourcePerSecond: 0, maxInFlight: 2), logger: Logger(label: "test")
+        ) { request, context in
+            if context.transport == .udp { try? await Task.sleep(for: .milliseconds(500)) }
+            return try? Message(wire: request).makeResponse(rcode: .noError).wireFormat()
+        }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let task = Task { try await server.run { continuation.yield($0) } }
+        defer { task.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { return XCTFail("server did not start") }
+        let flood = Thread {
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let query = (try? Self.query(id: 1)) ?? []
+            let until = Date().addingTimeInterval(3)
+            while Date() < until {
+                _ = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, query, query.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                usleep(2000)
+            }
+        }
+        flood.start()
+        try await Task.sleep(for: .milliseconds(200))
+        let start = Date()
+        let reply = try Message(wire: await DNSClient(timeout: .seconds(5)).exchange(try Self.query(id: 77), host: "127.0.0.1", port: port, transport: .tcp))
+        XCTAssertEqual(reply.id, 77)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 0.25, "TCP waited for the UDP flood")
+    }
 }
