@@ -259,7 +259,7 @@ public struct ConfigReader {
             try keys(
                 node,
                 allowed: [
-                    "max-message-size", "max-tcp-connections", "max-tcp-connections-per-source", "tcp-idle-timeout", "tcp-message-timeout",
+                    "max-message-size", "max-tcp-connections", "max-tcp-connections-per-source", "max-tcp-connections-per-prefix", "tcp-idle-timeout", "tcp-message-timeout",
                     "max-bytes-per-connection", "udp-replies-per-source-per-second", "udp-updates", "max-in-flight", "updates-per-child-per-hour",
                     "uploads-per-source-per-hour", "uploads-per-prefix-per-hour", "uploads-per-hour", "inquiries-per-source-per-hour",
                     "inquiries-per-hour", "pending-jobs-per-child", "change-deadline", "retention-days",
@@ -270,6 +270,8 @@ public struct ConfigReader {
             limits.server.tcpIdleTimeout = try int(node, "tcp-idle-timeout", at: "limits", range: 1...3600) ?? limits.server.tcpIdleTimeout
             limits.server.maxTCPConnectionsPerSource =
                 try int(node, "max-tcp-connections-per-source", at: "limits", range: 1...100_000) ?? limits.server.maxTCPConnectionsPerSource
+            limits.server.maxTCPConnectionsPerPrefix =
+                try int(node, "max-tcp-connections-per-prefix", at: "limits", range: 1...100_000) ?? limits.server.maxTCPConnectionsPerPrefix
             limits.server.tcpMessageTimeout = try int(node, "tcp-message-timeout", at: "limits", range: 1...3600) ?? limits.server.tcpMessageTimeout
             limits.server.maxBytesPerConnection =
                 try int(node, "max-bytes-per-connection", at: "limits", range: 512...1 << 30) ?? limits.server.maxBytesPerConnection

@@ -1,5 +1,6 @@
 import DelegationCore
 import Foundation
+import Transport
 import NIOConcurrencyHelpers
 
 /// Budgets for requests nobody has authenticated yet — self-signed key uploads and KeyState
@@ -25,7 +26,7 @@ final class StrangerBudget: Sendable {
 
     /// What ran out, or nil when the request may go on (one token taken from each budget).
     func spend(source address: String, now: Int64) -> String? {
-        let prefix = Self.prefix(of: address)
+        let prefix = SourcePrefix.of(address)
         let names: [(key: String, capacity: Int, what: String)] = [
             ("s " + address, limits.perSource, "from \(address)"),
             ("p " + prefix, limits.perPrefix, "from \(prefix)"),
@@ -45,25 +46,5 @@ final class StrangerBudget: Sendable {
             }
             return nil
         }
-    }
-
-    /// "192.0.2.0/24" or "2001:db8:0:ff00::/56"; an unparsable address is its own prefix.
-    static func prefix(of address: String) -> String {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, address, &v4) == 1 {
-            let host = UInt32(bigEndian: v4.s_addr)
-            return "\(host >> 24).\((host >> 16) & 0xFF).\((host >> 8) & 0xFF).0/24"
-        }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, address, &v6) == 1 {
-            var bytes = withUnsafeBytes(of: &v6) { [UInt8]($0) }
-            for index in 7..<16 { bytes[index] = 0 }
-            var masked = in6_addr()
-            withUnsafeMutableBytes(of: &masked) { $0.copyBytes(from: bytes) }
-            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-            guard inet_ntop(AF_INET6, &masked, &text, socklen_t(text.count)) != nil else { return address }
-            return String(cString: text) + "/56"
-        }
-        return address
     }
 }

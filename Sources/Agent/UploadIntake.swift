@@ -2,6 +2,7 @@ import DNSWire
 import DelegationCore
 import SIG0
 import Store
+import Transport
 
 /// The self-signed key upload of the DDNS draft ("Bootstrapping"): the key becomes *known* and a
 /// bootstrap job for exactly that key starts; nothing else changes.
@@ -85,8 +86,8 @@ struct UploadIntake: Sendable {
                     rule: "pending-jobs")
             }
             // One source prefix cannot take every slot of a child.
-            let prefix = StrangerBudget.prefix(of: context.sourceAddress)
-            let fromPrefix = jobs.filter { StrangerBudget.prefix(of: String($0.source.prefix { $0 != " " })) == prefix }.count
+            let prefix = SourcePrefix.of(context.sourceAddress)
+            let fromPrefix = jobs.filter { SourcePrefix.of(String($0.source.prefix { $0 != " " })) == prefix }.count
             guard fromPrefix < Self.pendingJobsPerPrefix else {
                 return outcome.refused(
                     .refused, DelegationEDE.blocked,

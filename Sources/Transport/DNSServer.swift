@@ -28,10 +28,13 @@ public typealias DNSRequestHandler = @Sendable (_ request: [UInt8], _ context: D
 /// Limits that keep a public listener cheap to run (RFC 7766 §6.2 recommends idle timeouts and
 /// connection limits for TCP, per client as well as in total).
 public struct DNSServerLimits: Sendable, Hashable {
-    /// Open TCP connections at once; further ones are closed at once. Default 64.
+    /// Open TCP connections at once; further ones are closed at once. Default 256.
     public var maxTCPConnections: Int
     /// Open TCP connections from one source address; further ones are closed at once. Default 8.
     public var maxTCPConnectionsPerSource: Int
+    /// Open TCP connections from one source prefix (IPv4 /24, IPv6 /56), so that a few
+    /// neighbouring addresses cannot take every slot either. Default 16.
+    public var maxTCPConnectionsPerPrefix: Int
     /// Seconds a TCP connection may stay idle between messages. Default 10.
     public var tcpIdleTimeout: Int
     /// Seconds one message may take to arrive once its first octet has (a byte now and then
@@ -51,11 +54,13 @@ public struct DNSServerLimits: Sendable, Hashable {
     public var maxMessageSize: Int
 
     public init(
-        maxTCPConnections: Int = 64, maxTCPConnectionsPerSource: Int = 8, tcpIdleTimeout: Int = 10, tcpMessageTimeout: Int = 5,
+        maxTCPConnections: Int = 256, maxTCPConnectionsPerSource: Int = 8, maxTCPConnectionsPerPrefix: Int = 16, tcpIdleTimeout: Int = 10,
+        tcpMessageTimeout: Int = 5,
         maxBytesPerConnection: Int = 1 << 20, udpRepliesPerSourcePerSecond: Int = 20, maxInFlight: Int = 32, maxMessageSize: Int = 16384
     ) {
         self.maxTCPConnections = maxTCPConnections
         self.maxTCPConnectionsPerSource = maxTCPConnectionsPerSource
+        self.maxTCPConnectionsPerPrefix = maxTCPConnectionsPerPrefix
         self.tcpIdleTimeout = tcpIdleTimeout
         self.tcpMessageTimeout = tcpMessageTimeout
         self.maxBytesPerConnection = maxBytesPerConnection
@@ -113,7 +118,8 @@ public struct DNSServer: Sendable {
         onBound(boundPort)
         let udpGate = InFlightGate(limit: limits.maxInFlight)
         let tcpGate = InFlightGate(limit: limits.maxInFlight)
-        let connections = ConnectionCount(total: limits.maxTCPConnections, perSource: limits.maxTCPConnectionsPerSource)
+        let connections = ConnectionCount(
+            total: limits.maxTCPConnections, perSource: limits.maxTCPConnectionsPerSource, perPrefix: limits.maxTCPConnectionsPerPrefix)
         let replies = ReplyRateLimit(perSecond: limits.udpRepliesPerSourcePerSecond)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -263,33 +269,40 @@ final class InFlightGate: Sendable {
     }
 }
 
-/// Open TCP connections, in total and per source address (RFC 7766 §6.2: a server should limit
-/// both, so one client cannot take every slot).
+/// Open TCP connections, in total, per source address and per source prefix (RFC 7766 §6.2: a
+/// server should limit them per client as well as in total, so one client cannot take every slot).
 final class ConnectionCount: Sendable {
     let total: Int
     let perSource: Int
-    private let state = NIOLockedValueBox<(total: Int, bySource: [String: Int])>((0, [:]))
+    let perPrefix: Int
+    private let state = NIOLockedValueBox<(total: Int, counts: [String: Int])>((0, [:]))
 
-    init(total: Int, perSource: Int) {
+    init(total: Int, perSource: Int, perPrefix: Int) {
         self.total = total
         self.perSource = perSource
+        self.perPrefix = perPrefix
     }
 
     /// Counts a new connection from `address`; false when a limit is reached.
     func open(_ address: String) -> Bool {
-        state.withLockedValue { state in
-            guard state.total < total, state.bySource[address, default: 0] < perSource else { return false }
+        let prefix = "p " + SourcePrefix.of(address)
+        return state.withLockedValue { state in
+            guard state.total < total, state.counts[address, default: 0] < perSource, state.counts[prefix, default: 0] < perPrefix else { return false }
             state.total += 1
-            state.bySource[address, default: 0] += 1
+            state.counts[address, default: 0] += 1
+            state.counts[prefix, default: 0] += 1
             return true
         }
     }
 
     func close(_ address: String) {
+        let prefix = "p " + SourcePrefix.of(address)
         state.withLockedValue { state in
             state.total -= 1
-            let left = state.bySource[address, default: 1] - 1
-            state.bySource[address] = left > 0 ? left : nil
+            for key in [address, prefix] {
+                let left = state.counts[key, default: 1] - 1
+                state.counts[key] = left > 0 ? left : nil
+            }
         }
     }
 }

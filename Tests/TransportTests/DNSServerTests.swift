@@ -149,7 +149,7 @@ extension DNSServerTests {
     /// 64 slow connections from one address took every slot: everybody else was locked out.
     /// Now one source gets at most `maxTCPConnectionsPerSource`, and another source is answered.
     func testOneSourceCannotTakeEveryConnection() async throws {
-        try await withServer(limits: DNSServerLimits(maxTCPConnections: 64, maxTCPConnectionsPerSource: 8)) { port, _ in
+        try await withServer(limits: DNSServerLimits(maxTCPConnections: 64, maxTCPConnectionsPerSource: 8, maxTCPConnectionsPerPrefix: 64)) { port, _ in
             var held: [Int32] = []
             defer { for fd in held { close(fd) } }
             for _ in 0..<64 {
@@ -265,5 +265,27 @@ extension DNSServerTests {
         let reply = try Message(wire: await DNSClient(timeout: .seconds(5)).exchange(try Self.query(id: 77), host: "127.0.0.1", port: port, transport: .tcp))
         XCTAssertEqual(reply.id, 77)
         XCTAssertLessThan(Date().timeIntervalSince(start), 0.25, "TCP waited for the UDP flood")
+    }
+
+    /// Neighbouring addresses of one prefix (127.0.3.1–8, 8 connections each) cannot take the
+    /// 64 slots either: the prefix gets 16, and another prefix is still answered.
+    func testOnePrefixCannotTakeEveryConnection() async throws {
+        try await withServer(limits: DNSServerLimits(maxTCPConnections: 64, maxTCPConnectionsPerSource: 8, maxTCPConnectionsPerPrefix: 16)) { port, _ in
+            var held: [Int32] = []
+            defer { for fd in held { close(fd) } }
+            for index in 0..<64 {
+                held.append(try Self.connect(port, from: "127.0.3.\(index % 8 + 1)"))
+                _ = send(held.last!, [0x00], 1, Int32(MSG_NOSIGNAL))
+            }
+            let other = try Self.connect(port, from: "127.0.4.1")
+            defer { close(other) }
+            let query = TCPFraming.frame(try Self.query(id: 11))
+            XCTAssertEqual(send(other, query, query.count, Int32(MSG_NOSIGNAL)), query.count)
+            let length = try Self.read(other, 2)
+            let answer = try Self.read(other, Int(length[0]) << 8 | Int(length[1]))
+            XCTAssertEqual(UInt16(answer[0]) << 8 | UInt16(answer[1]), 11)
+            try await Task.sleep(for: .milliseconds(200))
+            XCTAssertGreaterThanOrEqual(held.filter { Self.isClosed($0, within: 0) }.count, 48)
+        }
     }
 }
