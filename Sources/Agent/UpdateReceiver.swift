@@ -118,7 +118,7 @@ public final class UpdateReceiver: Sendable {
         metrics.request(rcode: outcome.rcode, infoCode: outcome.infoCode, rule: outcome.rule)
         guard let message = decision.message else {
             audit(now: now, context: context, request: "", outcome: outcome)
-            return ResponseBuilder.reply(toUnparsed: bytes, rcode: .formErr)
+            return ResponseBuilder.reply(toUnparsed: bytes, rcode: .formErr).map { signed($0, request: bytes, now: now) }
         }
         let requestText = message.updates.map(\.description).joined(separator: "\n")
         audit(now: now, context: context, request: requestText, outcome: outcome)
@@ -137,16 +137,19 @@ public final class UpdateReceiver: Sendable {
                 code: configuration.keyStateOptionCode)
         }
         let reply = ResponseBuilder.reply(to: message, rcode: outcome.rcode, error: error, keyState: keyState)
-        // Mutual authentication: the reply is signed over the request as received and the reply
-        // (RFC 2535 §4.1.8.1), so the child can tell the parent's answer from a forged one.
-        if let identity,
+        return signed(reply, request: bytes, now: now)
+    }
+
+    /// Mutual authentication: every reply, FORMERR to bytes that do not parse included, is signed
+    /// over the request as received and the reply (RFC 2535 §4.1.8.1) when the receiver has its
+    /// own key, so the child can tell the parent's answer from a forged one.
+    func signed(_ reply: [UInt8], request: [UInt8], now: Int64) -> [UInt8] {
+        guard let identity,
             let signed = try? identity.sign(
                 reply, inception: UInt32(truncatingIfNeeded: now) &- SIG0Signer.defaultFudge,
-                expiration: UInt32(truncatingIfNeeded: now) &+ SIG0Signer.defaultFudge, request: bytes)
-        {
-            return signed
-        }
-        return reply
+                expiration: UInt32(truncatingIfNeeded: now) &+ SIG0Signer.defaultFudge, request: request)
+        else { return reply }
+        return signed
     }
 
     func audit(now: Int64, context: DNSRequestContext, request: String, outcome: Outcome) {
