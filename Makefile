@@ -40,6 +40,7 @@ bench: deps
 # and fails the run. Not part of `make test`.
 FUZZ_TIME ?= 90
 FUZZ_MAX_LEN ?= 17000
+FUZZ_LEAKS ?= 0
 FUZZ_ARTIFACTS ?= $(CURDIR)/.build-fuzz/artifacts
 FUZZ_BUILD := $(SWIFT) build -c release --scratch-path .build-fuzz \
 	-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -enable-testing
@@ -53,7 +54,8 @@ fuzz: deps
 		name=$${target%%:*}; binary=$${target#*:}; \
 		mkdir -p .build-fuzz/corpus/$$name; \
 		echo "== $$binary: $(FUZZ_TIME) s"; \
-		SWIFT_BACKTRACE=enable=no $$bin/$$binary .build-fuzz/corpus/$$name Fuzz/Corpus/$$name \
+		SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp \
+		$$bin/$$binary .build-fuzz/corpus/$$name Fuzz/Corpus/$$name -detect_leaks=$(FUZZ_LEAKS) \
 			-max_total_time=$(FUZZ_TIME) -max_len=$(FUZZ_MAX_LEN) -timeout=10 -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_ARTIFACTS)/$$name- || { echo "$$binary failed: see $(FUZZ_ARTIFACTS)"; exit 1; }; \
 	done
