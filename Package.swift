@@ -114,6 +114,21 @@ let package = Package(
             dependencies: ["BenchSupport", "DNSWire", "SIG0", "Transport", "LabSupport"],
             path: "Benchmarks/HostileBench"
         ),
+        // Fuzzing (docs/fuzzing.md): libFuzzer targets when built with `-D FUZZING` by `make fuzz`,
+        // replay tools for their inputs otherwise; FuzzSeeds writes the seed corpora.
+        .target(
+            name: "FuzzSupport",
+            dependencies: [
+                "Agent", "Backends", "DNSWire", "DelegationCore", "SIG0", "Store", "Transport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Fuzz/FuzzSupport"
+        ),
+        .executableTarget(name: "ReceiverFuzz", dependencies: ["FuzzSupport"], path: "Fuzz/ReceiverFuzz"),
+        .executableTarget(
+            name: "ChildFuzz", dependencies: ["FuzzSupport", "ChildAgent", "DNSWire", "DelegationCore", "SIG0"], path: "Fuzz/ChildFuzz"),
+        .executableTarget(name: "FuzzSeeds", dependencies: ["FuzzSupport", "DNSWire", "SIG0"], path: "Fuzz/FuzzSeeds"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
         .testTarget(
             name: "SIG0Tests",

@@ -132,7 +132,9 @@ public final class UpdateReceiver: Sendable {
         metrics.request(rcode: outcome.rcode, infoCode: outcome.infoCode, rule: outcome.rule)
         guard let message = decision.message else {
             audit(now: now, context: context, request: "", outcome: outcome)
-            return ResponseBuilder.reply(toUnparsed: bytes, rcode: .formErr)
+            guard let unparsed = ResponseBuilder.reply(toUnparsed: bytes, rcode: .formErr) else { return nil }
+            let reply = signed(unparsed, request: bytes, now: now)
+            return context.transport == .udp ? ResponseBuilder.bounded(reply, toUDPRequest: bytes) : reply
         }
         let requestText = message.updates.map(\.description).joined(separator: "\n")
         audit(now: now, context: context, request: requestText, outcome: outcome)
@@ -153,18 +155,21 @@ public final class UpdateReceiver: Sendable {
         if outcome.truncated {
             return ResponseBuilder.headerOnly(id: message.id, opcode: message.opcode, rcode: .noError, truncated: true)
         }
-        var reply = ResponseBuilder.reply(to: message, rcode: outcome.rcode, error: error, keyState: keyState)
-        // Mutual authentication: the reply is signed over the request as received and the reply
-        // (RFC 2535 §4.1.8.1), so the child can tell the parent's answer from a forged one.
-        if let identity,
-            let signed = try? identity.sign(
-                reply, inception: UInt32(truncatingIfNeeded: now) &- SIG0Signer.defaultFudge,
-                expiration: UInt32(truncatingIfNeeded: now) &+ SIG0Signer.defaultFudge, request: bytes)
-        {
-            reply = signed
-        }
+        let reply = signed(ResponseBuilder.reply(to: message, rcode: outcome.rcode, error: error, keyState: keyState), request: bytes, now: now)
         // Over UDP nothing was authenticated (updates get TC=1): never more than was sent.
         return context.transport == .udp ? ResponseBuilder.bounded(reply, toUDPRequest: bytes) : reply
+    }
+
+    /// Mutual authentication: every reply, FORMERR to bytes that do not parse included, is signed
+    /// over the request as received and the reply (RFC 2535 §4.1.8.1) when the receiver has its
+    /// own key, so the child can tell the parent's answer from a forged one.
+    func signed(_ reply: [UInt8], request: [UInt8], now: Int64) -> [UInt8] {
+        guard let identity,
+            let signed = try? identity.sign(
+                reply, inception: UInt32(truncatingIfNeeded: now) &- SIG0Signer.defaultFudge,
+                expiration: UInt32(truncatingIfNeeded: now) &+ SIG0Signer.defaultFudge, request: request)
+        else { return reply }
+        return signed
     }
 
     func audit(now: Int64, context: DNSRequestContext, request: String, outcome: Outcome) {
