@@ -323,8 +323,15 @@ public final class LabServer: @unchecked Sendable {
     /// Runs `dig +tries=1 +time=1 +norec @ADDR -p PORT` with `arguments`; returns stdout.
     /// Replaces the zone file and has the daemon load it (BIND and Knot by their zone-file
     /// reload, NSD by `nsd-control reload`); with ``notify`` set, the daemon then NOTIFYs.
+    /// Writes the zone file and reloads it; returns once the server serves another SOA than
+    /// before (the reload is asynchronous: a query right after it can still get the old data),
+    /// at most 10 s.
     public func reload(zoneFileText: String) throws {
+        let before = try? dig(["+short", zone, "SOA"])
         try write(zoneFileText, to: zoneFile)
+        defer {
+            for _ in 0..<100 where (try? dig(["+short", zone, "SOA"])) == before { usleep(100_000) }
+        }
         let result: Tool.Result
         switch kind {
         case .nsd:
