@@ -198,7 +198,7 @@ final class ChildScenarioIntegrationTests: XCTestCase {
         let ns1 = "127.0.0.\(base + 1)"
         // ns.provider.parent. (outside the child) points at the child's server.
         let (parent, agent) = try await Self.parentAndAgent(
-            base: base, nameservers: [("ns1", ns1)], interval: 6, extra: "ns.provider.parent.\t3600\tIN\tA\t\(ns1)\n")
+            base: base, nameservers: [("ns1", ns1)], interval: 15, extra: "ns.provider.parent.\t3600\tIN\tA\t\(ns1)\n")
         defer { Self.stop(parent, agent) }
         let (directory, config) = try Self.childConfig(resolver: parent, primary: ns1, servers: [ns1])
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -225,7 +225,7 @@ final class ChildScenarioIntegrationTests: XCTestCase {
         // Meanwhile the child adds a nameserver; `sync --wait` sees "known but not yet trusted",
         // follows the bootstrap to its end, then sends the change.
         try child.reload(zoneFileText: Self.childZone(2, records + ["child.parent. IN NS ns.provider.parent."]))
-        let second = try Self.child(config, "sync", "--wait", "30")
+        let second = try Self.child(config, "sync", "--wait", "45")
         XCTAssertEqual(second.status, 0, second.stdout + second.stderr + agent.logText)
         XCTAssertTrue(second.stdout.contains("waiting up to"), second.stdout)
         XCTAssertTrue(second.stdout.contains("applied: the parent committed the change"), second.stdout)
