@@ -128,6 +128,17 @@ final class DNSServerTests: XCTestCase {
         return out
     }
 
+    /// A query over a new TCP connection from `source` gets its answer.
+    static func assertAnswered(port: Int, from source: String, id: UInt16, file: StaticString = #filePath, line: UInt = #line) throws {
+        let fd = try connect(port, from: source)
+        defer { close(fd) }
+        let query = TCPFraming.frame(try Self.query(id: id))
+        XCTAssertEqual(send(fd, query, query.count, Int32(MSG_NOSIGNAL)), query.count, file: file, line: line)
+        let length = try read(fd, 2)
+        let answer = try read(fd, Int(length[0]) << 8 | Int(length[1]))
+        XCTAssertEqual(UInt16(answer[0]) << 8 | UInt16(answer[1]), id, file: file, line: line)
+    }
+
     /// Whether the server has closed `fd` (a read returns end of stream or an error), waiting
     /// at most `seconds`; 0 only looks.
     static func isClosed(_ fd: Int32, within seconds: Int) -> Bool {
@@ -157,13 +168,7 @@ extension DNSServerTests {
                 _ = send(held.last!, [0x00], 1, 0)  // a slowloris: one byte of a length prefix
             }
             // Another source is answered at once, while the 64 are still held.
-            let other = try Self.connect(port, from: "127.0.0.2")
-            defer { close(other) }
-            let query = TCPFraming.frame(try Self.query(id: 9))
-            XCTAssertEqual(send(other, query, query.count, Int32(MSG_NOSIGNAL)), query.count)
-            let length = try Self.read(other, 2)
-            let answer = try Self.read(other, Int(length[0]) << 8 | Int(length[1]))
-            XCTAssertEqual(UInt16(answer[0]) << 8 | UInt16(answer[1]), 9)
+            try Self.assertAnswered(port: port, from: "127.0.0.2", id: 9)
             try await Task.sleep(for: .milliseconds(200))
             let closed = held.filter { Self.isClosed($0, within: 0) }.count
             XCTAssertGreaterThanOrEqual(closed, 56, "connections beyond 8 from one source are closed")
@@ -277,13 +282,7 @@ extension DNSServerTests {
                 held.append(try Self.connect(port, from: "127.0.3.\(index % 8 + 1)"))
                 _ = send(held.last!, [0x00], 1, Int32(MSG_NOSIGNAL))
             }
-            let other = try Self.connect(port, from: "127.0.4.1")
-            defer { close(other) }
-            let query = TCPFraming.frame(try Self.query(id: 11))
-            XCTAssertEqual(send(other, query, query.count, Int32(MSG_NOSIGNAL)), query.count)
-            let length = try Self.read(other, 2)
-            let answer = try Self.read(other, Int(length[0]) << 8 | Int(length[1]))
-            XCTAssertEqual(UInt16(answer[0]) << 8 | UInt16(answer[1]), 11)
+            try Self.assertAnswered(port: port, from: "127.0.4.1", id: 11)
             try await Task.sleep(for: .milliseconds(200))
             XCTAssertGreaterThanOrEqual(held.filter { Self.isClosed($0, within: 0) }.count, 48)
         }
