@@ -128,6 +128,15 @@ final class DNSServerTests: XCTestCase {
         return out
     }
 
+    /// 64 slowloris connections, spread over `sources`, each holding one octet of a length prefix.
+    static func slowloris(port: Int, sources: [String]) throws -> [Int32] {
+        try (0..<64).map { index in
+            let fd = try connect(port, from: sources[index % sources.count])
+            _ = send(fd, [0x00], 1, Int32(MSG_NOSIGNAL))
+            return fd
+        }
+    }
+
     /// A query over a new TCP connection from `source` gets its answer.
     static func assertAnswered(port: Int, from source: String, id: UInt16, file: StaticString = #filePath, line: UInt = #line) throws {
         let fd = try connect(port, from: source)
@@ -161,12 +170,8 @@ extension DNSServerTests {
     /// Now one source gets at most `maxTCPConnectionsPerSource`, and another source is answered.
     func testOneSourceCannotTakeEveryConnection() async throws {
         try await withServer(limits: DNSServerLimits(maxTCPConnections: 64, maxTCPConnectionsPerSource: 8, maxTCPConnectionsPerPrefix: 64)) { port, _ in
-            var held: [Int32] = []
+            let held = try Self.slowloris(port: port, sources: ["127.0.0.1"])
             defer { for fd in held { close(fd) } }
-            for _ in 0..<64 {
-                held.append(try Self.connect(port, from: "127.0.0.1"))
-                _ = send(held.last!, [0x00], 1, 0)  // a slowloris: one byte of a length prefix
-            }
             // Another source is answered at once, while the 64 are still held.
             try Self.assertAnswered(port: port, from: "127.0.0.2", id: 9)
             try await Task.sleep(for: .milliseconds(200))
@@ -276,12 +281,8 @@ extension DNSServerTests {
     /// 64 slots either: the prefix gets 16, and another prefix is still answered.
     func testOnePrefixCannotTakeEveryConnection() async throws {
         try await withServer(limits: DNSServerLimits(maxTCPConnections: 64, maxTCPConnectionsPerSource: 8, maxTCPConnectionsPerPrefix: 16)) { port, _ in
-            var held: [Int32] = []
+            let held = try Self.slowloris(port: port, sources: (1...8).map { "127.0.3.\($0)" })
             defer { for fd in held { close(fd) } }
-            for index in 0..<64 {
-                held.append(try Self.connect(port, from: "127.0.3.\(index % 8 + 1)"))
-                _ = send(held.last!, [0x00], 1, Int32(MSG_NOSIGNAL))
-            }
             try Self.assertAnswered(port: port, from: "127.0.4.1", id: 11)
             try await Task.sleep(for: .milliseconds(200))
             XCTAssertGreaterThanOrEqual(held.filter { Self.isClosed($0, within: 0) }.count, 48)
