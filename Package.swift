@@ -52,6 +52,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What both daemons share: reading the YAML configuration, address literals, signals.
+        .target(
+            name: "DaemonSupport",
+            dependencies: ["DNSWire", .product(name: "Yams", package: "Yams")]
+        ),
         // Layer 7: applying changes to the parent zone (rfc2136, nsupdate, nsd, script).
         .target(
             name: "Backends",
@@ -61,7 +66,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "DNSWire", "SIG0", "DelegationCore", "Store", "Transport", "Backends",
+                "DNSWire", "SIG0", "DelegationCore", "Store", "Transport", "Backends", "DaemonSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -74,7 +79,7 @@ let package = Package(
         .target(
             name: "ChildAgent",
             dependencies: [
-                "DNSWire", "SIG0", "DelegationCore", "Transport", "Agent", "Store", "Backends",
+                "DNSWire", "SIG0", "DelegationCore", "Transport", "DaemonSupport", "Store", "Backends",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -83,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "delegsync",
             dependencies: [
-                "DNSWire", "SIG0", "DelegationCore", "Store", "Transport", "Backends", "Agent", "ChildAgent",
+                "DNSWire", "SIG0", "DelegationCore", "Store", "Transport", "Backends", "DaemonSupport", "Agent", "ChildAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -142,7 +147,7 @@ let package = Package(
             dependencies: ["Transport", "DNSWire", "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Transport", "DelegationCore", "DNSWire", "TestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["delegsync", "Agent", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["delegsync", "Agent", "DaemonSupport", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "ChildAgentTests", dependencies: ["ChildAgent", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire", "DelegationCore", "Store", "TestSupport"]),
     ]

@@ -1,4 +1,5 @@
 import DNSWire
+import DaemonSupport
 import DelegationCore
 import Foundation
 import Transport
@@ -117,14 +118,6 @@ public struct AgentConfiguration: Sendable, Equatable {
     public func zone(named name: DomainName) -> Zone? { zones.first { $0.name == name } }
 }
 
-/// A configuration problem: the file, the key path, and what to fix.
-public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Equatable {
-    public let file: String
-    public let key: String
-    public let problem: String
-
-    public var description: String { key.isEmpty ? "\(file): \(problem)" : "\(file): \(key): \(problem)" }
-}
 
 extension AgentConfiguration {
     /// Reads and checks a configuration file.
@@ -140,82 +133,7 @@ extension AgentConfiguration {
     }
 }
 
-/// Walks the YAML tree with the schema, so errors carry the exact key path. Shared by the
-/// parent's and the child's configuration files.
-public struct ConfigReader {
-    public let file: String
-
-    public init(file: String) { self.file = file }
-
-    /// The file's text, or an error naming it.
-    public static func contents(of path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError(file: path, key: "", problem: "cannot read the file")
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// The top-level mapping of YAML text.
-    public func root(_ text: String) throws -> Node.Mapping {
-        let node: Node?
-        do {
-            node = try Yams.compose(yaml: text)
-        } catch {
-            throw fail("", "not valid YAML: \(error)")
-        }
-        guard let root = node?.mapping else { throw fail("", "the top level must be a mapping with a version key") }
-        return root
-    }
-
-    public func fail(_ path: String, _ problem: String) -> ConfigurationError {
-        ConfigurationError(file: file, key: path, problem: problem)
-    }
-
-    public func keys(_ mapping: Node.Mapping, allowed: Set<String>, at path: String) throws {
-        for key in mapping.keys {
-            guard let name = key.string else { throw fail(path, "a key that is not a string") }
-            guard allowed.contains(name) else {
-                throw fail(path.isEmpty ? name : "\(path).\(name)", "unknown key (known here: \(allowed.sorted().joined(separator: ", ")))")
-            }
-        }
-    }
-
-    public func string(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> String? {
-        guard let node = mapping[key] else { return nil }
-        guard let value = node.string, node.scalar != nil else { throw fail(join(path, key), "must be a string") }
-        return value
-    }
-
-    public func int(_ mapping: Node.Mapping, _ key: String, at path: String, range: ClosedRange<Int>) throws -> Int? {
-        guard let node = mapping[key] else { return nil }
-        guard let value = node.int else { throw fail(join(path, key), "must be a whole number") }
-        guard range.contains(value) else { throw fail(join(path, key), "\(value) is outside \(range.lowerBound)–\(range.upperBound)") }
-        return value
-    }
-
-    public func strings(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> [String]? {
-        guard let node = mapping[key] else { return nil }
-        guard let sequence = node.sequence else { throw fail(join(path, key), "must be a list of strings") }
-        return try sequence.enumerated().map { index, item in
-            guard let value = item.string else { throw fail("\(join(path, key))[\(index)]", "must be a string") }
-            return value
-        }
-    }
-
-    public func bool(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> Bool? {
-        guard let node = mapping[key] else { return nil }
-        guard let value = node.bool else { throw fail(join(path, key), "must be true or false") }
-        return value
-    }
-
-    public func mapping(_ mapping: Node.Mapping, _ key: String, at path: String) throws -> Node.Mapping? {
-        guard let node = mapping[key] else { return nil }
-        guard let value = node.mapping else { throw fail(join(path, key), "must be a mapping") }
-        return value
-    }
-
-    public func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
-
+extension ConfigReader {
     mutating func configuration(_ root: Node.Mapping) throws -> AgentConfiguration {
         try keys(
             root, allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "identity", "metrics", "zones"], at: "")
@@ -459,32 +377,5 @@ public struct ConfigReader {
         return AgentConfiguration.Zone(
             name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits, bootstrap: bootstrap, resolver: resolver,
             contentChecks: contentChecks)
-    }
-}
-
-/// Address literals as text, both ways, without resolving anything.
-public enum IPAddressText {
-    /// Whether `text` is an IPv4 or IPv6 address literal.
-    public static func isValid(_ text: String) -> Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
-    }
-
-    /// The address in A (RFC 1035 §3.4.1) or AAAA (RFC 3596 §2.2) RDATA as text, IPv6 in
-    /// RFC 5952 form; nil for other types or RDATA of the wrong length.
-    public static func text(type: RRType, rdata: [UInt8]) -> String? {
-        switch type {
-        case .a where rdata.count == 4:
-            return rdata.map(String.init).joined(separator: ".")
-        case .aaaa where rdata.count == 16:
-            var address = in6_addr()
-            withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: rdata) }
-            var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-            guard inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil else { return nil }
-            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        default:
-            return nil
-        }
     }
 }

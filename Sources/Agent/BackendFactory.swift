@@ -1,4 +1,5 @@
 import Backends
+import DaemonSupport
 import DNSWire
 import Foundation
 

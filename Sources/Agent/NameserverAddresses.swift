@@ -1,4 +1,5 @@
 import DNSWire
+import DaemonSupport
 import DelegationCore
 import Transport
 

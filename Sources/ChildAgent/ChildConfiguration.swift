@@ -1,4 +1,4 @@
-import Agent
+import DaemonSupport
 import DNSWire
 import Foundation
 import SIG0

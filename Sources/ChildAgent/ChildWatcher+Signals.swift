@@ -1,4 +1,4 @@
-import Agent
+import DaemonSupport
 import Foundation
 
 extension ChildWatcher {

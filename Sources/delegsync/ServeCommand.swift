@@ -1,4 +1,5 @@
 import Agent
+import DaemonSupport
 import ChildAgent
 import ArgumentParser
 import Backends

@@ -1,5 +1,6 @@
 import Agent
 import DNSWire
+import DaemonSupport
 import Foundation
 import SIG0
 import TestSupport
