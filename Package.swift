@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Layer 1: libldns, imported only by DNSWire (DESIGN.md).
@@ -52,10 +53,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // What both daemons share: reading the YAML configuration, address literals, signals.
+        // What both daemons share: reading the YAML configuration, address literals, lifecycle.
         .target(
             name: "DaemonSupport",
-            dependencies: ["DNSWire", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "DNSWire",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
         ),
         // Layer 7: applying changes to the parent zone (rfc2136, nsupdate, nsd, script).
         .target(
@@ -73,6 +80,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The child side: DSYNC discovery, reading the child's apex, sync and bootstrap clients.

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import SIG0
+import ServiceLifecycle
 import Store
 import Transport
 
@@ -85,7 +86,9 @@ public final class AgentRuntime: Sendable {
         }
     }
 
-    /// Serves until SIGTERM or SIGINT. `onReady` gets the bound ports, in listen order.
+    /// Serves until SIGTERM or SIGINT (``DaemonLifecycle``): the listeners stop first, then the
+    /// worker finishes the commit it is in and the audit is flushed. SIGHUP re-reads the
+    /// configuration. `onReady` gets the bound ports, in listen order.
     public func run(configPath: String, onReady: @escaping @Sendable ([Int]) -> Void = { _ in }) async throws {
         let configuration = state.withLockedValue { $0.configuration }
         let handler: DNSRequestHandler = { [state] bytes, context in
@@ -94,56 +97,53 @@ public final class AgentRuntime: Sendable {
         }
         let ports = NIOLockedValueBox<[Int: Int]>([:])
         let listenCount = configuration.listen.count
-        let signals = SignalWatcher()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (index, listen) in configuration.listen.enumerated() {
-                let server = DNSServer(host: listen.address, port: listen.port, limits: configuration.limits.server, logger: logger, handler: handler)
-                group.addTask {
-                    try await server.run { port in
-                        let all = ports.withLockedValue { value -> [Int]? in
-                            value[index] = port
-                            return value.count == listenCount ? (0..<listenCount).map { value[$0]! } : nil
+        // Stopped in reverse order: the listeners first, the worker last.
+        var services: [(name: String, service: any Service)] = [("worker", ClosureService { [self] in await self.work() })]
+        if let listen = configuration.metrics {
+            let server = MetricsServer(host: listen.address, port: listen.port, logger: logger) { [metrics, store] in
+                metrics.exposition(store: store)
+            }
+            services.append(("metrics", CancelOnShutdownService { try await server.run() }))
+        }
+        for (index, listen) in configuration.listen.enumerated() {
+            let server = DNSServer(host: listen.address, port: listen.port, limits: configuration.limits.server, logger: logger, handler: handler)
+            services.append(
+                (
+                    "listener \(listen.address) port \(listen.port)",
+                    CancelOnShutdownService {
+                        try await server.run { port in
+                            let all = ports.withLockedValue { value -> [Int]? in
+                                value[index] = port
+                                return value.count == listenCount ? (0..<listenCount).map { value[$0]! } : nil
+                            }
+                            if let all { onReady(all) }
                         }
-                        if let all { onReady(all) }
                     }
-                }
-            }
-            if let listen = configuration.metrics {
-                let server = MetricsServer(host: listen.address, port: listen.port, logger: logger) { [metrics, store] in
-                    metrics.exposition(store: store)
-                }
-                group.addTask { try await server.run() }
-            }
-            group.addTask { [state, logger, store] in
-                var prunedAt: Int64 = 0
-                while !Task.isCancelled {
-                    let (configuration, receiver, worker, bootstrap) = state.withLockedValue { ($0.configuration, $0.receiver, $0.worker, $0.bootstrap) }
-                    await worker.runOnce(now: Int64(Date().timeIntervalSince1970))
-                    await bootstrap.runOnce(now: Int64(Date().timeIntervalSince1970))
-                    let now = Int64(Date().timeIntervalSince1970)
-                    receiver.flushAudit(now: now)
-                    if now - prunedAt >= 3600 {
-                        prunedAt = now
-                        Self.prune(store: store, configuration: configuration, now: now, logger: logger)
-                    }
-                    try? await Task.sleep(for: .seconds(2))
-                }
-            }
-            group.addTask { [weak self] in
-                for await signal in signals.stream {
-                    if signal == SIGHUP {
-                        self?.reload(path: configPath)
-                    } else {
-                        return
-                    }
-                }
-            }
-            // The first task to end (a signal, or a server failing) stops the rest.
-            try await group.next()
-            logger.notice("stopping")
-            group.cancelAll()
+                ))
+        }
+        try await DaemonLifecycle.run(services: services, logger: logger) { [weak self] in
+            self?.reload(path: configPath)
         }
         state.withLockedValue { $0.receiver }.flushAudit(now: nil)
+    }
+
+    /// The outbox and bootstrap workers, the audit flush and the hourly prune, every 2 s until
+    /// the group shuts down: a commit in progress is finished, not cancelled.
+    func work() async {
+        var prunedAt: Int64 = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let (configuration, receiver, worker, bootstrap) = state.withLockedValue { ($0.configuration, $0.receiver, $0.worker, $0.bootstrap) }
+            await worker.runOnce(now: Int64(Date().timeIntervalSince1970))
+            await bootstrap.runOnce(now: Int64(Date().timeIntervalSince1970))
+            let now = Int64(Date().timeIntervalSince1970)
+            receiver.flushAudit(now: now)
+            if now - prunedAt >= 3600 {
+                prunedAt = now
+                Self.prune(store: store, configuration: configuration, now: now, logger: logger)
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
+        }
+        logger.notice("stopping")
     }
 
     /// Retention (`limits.retention-days`): old audit entries, finished jobs and finished outbox

@@ -1,15 +1,14 @@
 import DaemonSupport
-import Foundation
 
 extension ChildWatcher {
     /// SIGTERM and SIGINT as ``Event/stop``, SIGHUP as ``Event/reload``, for
-    /// ``run(events:onReady:)``. From the first call on, the three signals no longer end the
-    /// process by themselves (a daemon calls this once).
+    /// ``run(events:onReady:)`` (``DaemonLifecycle/signals()``). From the first call on, the three
+    /// signals no longer end the process by themselves (a daemon calls this once).
     public static func signalEvents() -> AsyncStream<Event> {
-        let signals = SignalWatcher()
+        let signals = DaemonLifecycle.signals()
         return AsyncStream { continuation in
             let task = Task {
-                for await number in signals.stream { continuation.yield(number == SIGHUP ? .reload : .stop) }
+                for await signal in signals { continuation.yield(signal == .reload ? .reload : .stop) }
                 continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }
