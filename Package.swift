@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
     ],
     targets: [
         // Layer 1: libldns, imported only by DNSWire (DESIGN.md).
@@ -67,7 +68,11 @@ let package = Package(
         // Layer 7: applying changes to the parent zone (rfc2136, nsupdate, nsd, script).
         .target(
             name: "Backends",
-            dependencies: ["DNSWire", "DelegationCore", "Transport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "DNSWire", "DelegationCore", "Transport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
         ),
         // The parental agent: configuration, the decision pipeline wired to store, transport, backends.
         .target(

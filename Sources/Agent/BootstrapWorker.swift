@@ -151,7 +151,7 @@ public struct BootstrapWorker: Sendable {
     func ask(_ command: [String], about job: KeyBootstrap) async -> (approved: Bool, text: String) {
         let input = (try? JSONEncoder().encode(job)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         do {
-            let result = try await Subprocess(command, timeLimit: 60).run(input: input)
+            let result = try await ExternalCommand(command, timeLimit: 60).run(input: input)
             let output = result.output.isEmpty ? "" : ": \(result.output)"
             return (result.status == 0 && !result.timedOut, "exit status \(result.status)\(output)")
         } catch {

@@ -102,7 +102,7 @@ public struct NSDBackend: DelegationBackend {
         try write(newFragment, to: newFragmentPath)
         try write(newZone, to: newZonePath)
         try write(try includingFragment(newFragmentPath, in: newZone), to: checkPath)
-        let check = try await Subprocess([checkzone, zone.description, checkPath]).run()
+        let check = try await ExternalCommand([checkzone, zone.description, checkPath]).run()
         guard check.status == 0 else {
             throw BackendError("\(description): \(checkzone) rejects the new zone, nothing changed: \(check.output)", permanent: true)
         }
@@ -133,7 +133,7 @@ public struct NSDBackend: DelegationBackend {
     }
 
     func reload() async throws {
-        let result = try await Subprocess([control, "-c", controlConfig, "reload", zone.description], timeLimit: 30).run()
+        let result = try await ExternalCommand([control, "-c", controlConfig, "reload", zone.description], timeLimit: 30).run()
         guard result.status == 0, !result.output.lowercased().contains("error") else {
             throw BackendError("\(control) reload \(zone): exit status \(result.status): \(result.output)")
         }

@@ -34,7 +34,7 @@ public struct NSUpdateBackend: DelegationBackend {
     public func apply(_ update: Update) async throws {
         let script = NSUpdateScript(update: update, server: (server, UInt16(port))).text
         guard !script.isEmpty else { return }
-        let result = try await Subprocess(command, timeLimit: timeLimit).run(input: script)
+        let result = try await ExternalCommand(command, timeLimit: timeLimit).run(input: script)
         let output = result.output
         if result.timedOut {
             throw BackendError("\(description): no result within \(Int(timeLimit)) s; output: \(output)")

@@ -35,7 +35,7 @@ public struct ScriptBackend: DelegationBackend {
             try Self.append(text, to: outputPath)
         }
         if let command {
-            let result = try await Subprocess(command, timeLimit: timeLimit).run(input: text)
+            let result = try await ExternalCommand(command, timeLimit: timeLimit).run(input: text)
             guard !result.timedOut, result.status == 0 else {
                 let why = result.timedOut ? "no result within \(Int(timeLimit)) s" : "exit status \(result.status)"
                 throw BackendError("\(description): \(why): \(result.output.isEmpty ? "(no output)" : result.output)")
