@@ -27,6 +27,9 @@ public final class AgentMetrics: Sendable {
         var verifySum: Double = 0
         var backendFailures: [String: UInt64] = [:]
         var givenUp: [String: UInt64] = [:]
+        var eventsDropped: UInt64 = 0
+        /// By "target result" ("command ok", "webhook failed").
+        var eventDeliveries: [String: UInt64] = [:]
     }
 
     let state = NIOLockedValueBox(State())
@@ -60,6 +63,14 @@ public final class AgentMetrics: Sendable {
 
     func cancelled(_ count: Int) { givenUp("cancelled", count: count) }
 
+    /// An operator event dropped because the queue was full.
+    func eventDropped() { state.withLockedValue { $0.eventsDropped += 1 } }
+
+    /// One delivery of an operator event to `target` (command, webhook).
+    func eventDelivery(target: String, ok: Bool) {
+        state.withLockedValue { $0.eventDeliveries["\(target) \(ok ? "ok" : "failed")", default: 0] += 1 }
+    }
+
     /// The Prometheus text exposition format (version 0.0.4).
     public func exposition(store: any DelegationStore) -> String {
         let state = self.state.withLockedValue { $0 }
@@ -92,6 +103,14 @@ public final class AgentMetrics: Sendable {
         family("delegsync_outbox_given_up_total", "counter", "Queued changes given up, by reason (cancelled, deadline, permanent, refused).")
         for reason in ["cancelled", "deadline", "permanent", "refused"] {
             out.append("delegsync_outbox_given_up_total{reason=\"\(reason)\"} \(state.givenUp[reason] ?? 0)")
+        }
+        family("delegsync_events_dropped_total", "counter", "Operator events dropped because the delivery queue was full (the oldest goes).")
+        out.append("delegsync_events_dropped_total \(state.eventsDropped)")
+        family("delegsync_event_deliveries_total", "counter", "Operator event deliveries, by target (command, webhook) and result (ok, failed).")
+        for target in ["command", "webhook"] {
+            for result in ["ok", "failed"] {
+                out.append("delegsync_event_deliveries_total{target=\"\(target)\",result=\"\(result)\"} \(state.eventDeliveries["\(target) \(result)"] ?? 0)")
+            }
         }
         family("delegsync_bootstrap_jobs", "gauge", "Key bootstrap jobs in the store, by state.")
         var byState: [String: Int] = ["verifying": 0, "awaiting-confirmation": 0, "trusted": 0, "failed": 0, "rejected": 0, "superseded": 0]

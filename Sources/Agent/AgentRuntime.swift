@@ -21,6 +21,8 @@ public final class AgentRuntime: Sendable {
     public let metrics = AgentMetrics()
     /// Refusals of unauthenticated requests, counted per minute (across reloads too).
     let audits = AuditAggregator()
+    /// Operator events (`events`): one queue for the agent's life, its settings follow reloads.
+    public let events: AgentEvents
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, logger: Logger,
@@ -33,13 +35,16 @@ public final class AgentRuntime: Sendable {
         self.reader = PrimaryZoneReader { message, host, port, transport in
             try await client.exchange(message, host: host, port: port, transport: transport)
         }
+        let events = AgentEvents(store: store, logger: logger, metrics: metrics, capacity: configuration.events?.queueSize ?? AgentConfiguration.Events().queueSize)
+        self.events = events
         state = NIOLockedValueBox(
-            try Self.build(configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, makeBackend: makeBackend))
+            try Self.build(configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, makeBackend: makeBackend))
+        events.configure(configuration)
     }
 
     static func build(
         _ configuration: AgentConfiguration, store: any DelegationStore, reader: PrimaryZoneReader, logger: Logger, metrics: AgentMetrics,
-        audits: AuditAggregator, makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
+        audits: AuditAggregator, events: AgentEvents, makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
     ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker, BootstrapWorker) {
         var backends: [DomainName: any DelegationBackend] = [:]
         for zone in configuration.zones { backends[zone.name] = try makeBackend(zone) }
@@ -60,15 +65,16 @@ public final class AgentRuntime: Sendable {
         })
         let receiver = UpdateReceiver(
             configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, clock: clock, logger: logger,
-            identity: identity, metrics: metrics, audits: audits)
+            identity: identity, metrics: metrics, audits: audits, events: events)
         let worker = OutboxWorker(
-            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, logger: logger, metrics: metrics)
+            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, logger: logger, metrics: metrics,
+            events: events)
         let client = DNSClient()
         let bootstrap = BootstrapWorker(
             configuration: configuration, store: store, reader: reader, backends: backends,
             exchange: { message, host, port, transport in
                 try await client.exchange(message, host: host, port: port, transport: transport)
-            }, logger: logger)
+            }, logger: logger, events: events)
         return (configuration, receiver, worker, bootstrap)
     }
 
@@ -77,8 +83,9 @@ public final class AgentRuntime: Sendable {
         do {
             let configuration = try AgentConfiguration.load(path: path)
             let built = try Self.build(
-                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, makeBackend: makeBackend)
+                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, makeBackend: makeBackend)
             state.withLockedValue { $0 = built }
+            events.configure(configuration)
             logger.notice("configuration reloaded", metadata: ["delegsync.config": "\(path)"])
         } catch {
             logger.error("configuration not reloaded, the old one stays in force", metadata: ["delegsync.error": "\(error)"])
@@ -114,7 +121,8 @@ public final class AgentRuntime: Sendable {
                 }
                 group.addTask { try await server.run() }
             }
-            group.addTask { [state, logger, store] in
+            group.addTask { [events] in await events.deliver() }
+            group.addTask { [state, logger, store, events] in
                 var prunedAt: Int64 = 0
                 while !Task.isCancelled {
                     let (configuration, receiver, worker, bootstrap) = state.withLockedValue { ($0.configuration, $0.receiver, $0.worker, $0.bootstrap) }
@@ -122,6 +130,7 @@ public final class AgentRuntime: Sendable {
                     await bootstrap.runOnce(now: Int64(Date().timeIntervalSince1970))
                     let now = Int64(Date().timeIntervalSince1970)
                     receiver.flushAudit(now: now)
+                    events.review(now: now)
                     if now - prunedAt >= 3600 {
                         prunedAt = now
                         Self.prune(store: store, configuration: configuration, now: now, logger: logger)
