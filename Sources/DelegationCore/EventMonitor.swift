@@ -156,7 +156,7 @@ public struct EventMonitor: Sendable, Hashable {
     }
 
     /// `42 s`, `15 min`, `3 h 20 min`, `2 d 1 h`.
-    static func duration(_ seconds: Int64) -> String {
+    public static func duration(_ seconds: Int64) -> String {
         let s = max(0, seconds)
         if s < 60 { return "\(s) s" }
         if s < 3600 { return "\(s / 60) min" }

@@ -137,6 +137,7 @@ extension OperatorEvent {
 
     /// The operations as one line of text: `add child.parent. 3600 IN NS ns1.…; delete …`.
     static func changes(_ operations: [Update.Operation]) -> String {
-        operations.isEmpty ? "no changes" : operations.map(\.description).joined(separator: "; ")
+        // Records print with tabs between fields (the zone-file form); one space reads better here.
+        operations.isEmpty ? "no changes" : operations.map { $0.description.split(separator: "\t").joined(separator: " ") }.joined(separator: "; ")
     }
 }
