@@ -504,3 +504,47 @@ extension BootstrapWorkerTests {
         XCTAssertTrue(queued.first?.detail.contains("rejected by the approval command: exit status 1") == true, queued.first?.detail ?? "")
     }
 }
+
+extension AgentEventsTests {
+    /// contrib/events/delegsync-event, fed documents as the agent writes them, with logger and
+    /// sendmail replaced by scripts that record what they get: a syslog line per event at the
+    /// right priority, and mail for the events that need attention.
+    func testExampleScriptLogsAndMails() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let script = root.appendingPathComponent("contrib/events/delegsync-event").path
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for (tool, body) in [("logger", "printf '%s|' \"$@\" >> \(directory)/logged; echo >> \(directory)/logged"), ("sendmail", "cat >> \(directory)/mailed")] {
+            try "#!/bin/sh\n\(body)\n".write(toFile: "\(directory)/\(tool)", atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: "\(directory)/\(tool)")
+        }
+        let key = KeyIdentity(zone: zoneName, child: child, rdata: [2, 0, 3, 15, 1, 2, 3])
+        let trusted = OperatorEvent(kind: .keyTrusted, time: now, zone: zoneName, child: child, key: key, detail: "key is \"trusted\"\nnow")
+        let failing = OperatorEvent(kind: .backendFailing, time: now, zone: zoneName, detail: "connection refused")
+        for event in [trusted, failing] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = [script, "-m", "hostmaster@example.net"]
+            process.environment = ["PATH": "\(directory):/usr/bin:/bin"]
+            let input = Pipe()
+            process.standardInput = input
+            try process.run()
+            input.fileHandleForWriting.write(Data((event.json(agent: "ns0") + "\n").utf8))
+            try input.fileHandleForWriting.close()
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, event.kind.rawValue)
+        }
+        XCTAssertEqual(
+            try String(contentsOfFile: "\(directory)/logged", encoding: .utf8),
+            """
+            -t|delegsync|-p|daemon.notice|--|key-trusted example. example.example.: key is "trusted" now|
+            -t|delegsync|-p|daemon.warning|--|backend-failing example.: connection refused|
+
+            """)
+        let mail = try String(contentsOfFile: "\(directory)/mailed", encoding: .utf8)
+        XCTAssertTrue(mail.hasPrefix("To: hostmaster@example.net\nSubject: [delegsync] backend-failing example.\n"), mail)
+        XCTAssertTrue(mail.contains("\nconnection refused\n"), mail)
+        XCTAssertTrue(mail.contains(failing.json(agent: "ns0")), mail)
+        XCTAssertFalse(mail.contains("key-trusted"), "key-trusted needs no attention: logged, not mailed")
+    }
+}
