@@ -138,7 +138,9 @@ extension AgentConfiguration {
 extension ConfigReader {
     mutating func configuration(_ root: Node.Mapping) throws -> AgentConfiguration {
         try keys(
-            root, allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "identity", "metrics", "events", "zones"], at: "")
+            root,
+            allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "identity", "metrics", "events", "zones"],
+            at: "")
         guard let version = try int(root, "version", at: "", range: 0...1000) else { throw fail("version", "missing (write version: 1)") }
         guard version == 1 else { throw fail("version", "version \(version) is not supported (this delegsync reads version 1)") }
 

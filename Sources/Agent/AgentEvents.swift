@@ -44,7 +44,8 @@ public final class AgentEvents: Sendable {
     let openBackends = NIOLockedValueBox<Set<DomainName>?>(nil)
 
     /// `capacity` is the queue's bound (`events.queue-size`, read at start).
-    public init(store: any DelegationStore, logger: Logger, metrics: AgentMetrics, capacity: Int = AgentConfiguration.Events().queueSize, agent: String? = nil) {
+    public init(store: any DelegationStore, logger: Logger, metrics: AgentMetrics, capacity: Int = AgentConfiguration.Events().queueSize, agent: String? = nil)
+    {
         self.store = store
         self.logger = logger
         self.metrics = metrics

@@ -35,10 +35,12 @@ public final class AgentRuntime: Sendable {
         self.reader = PrimaryZoneReader { message, host, port, transport in
             try await client.exchange(message, host: host, port: port, transport: transport)
         }
-        let events = AgentEvents(store: store, logger: logger, metrics: metrics, capacity: configuration.events?.queueSize ?? AgentConfiguration.Events().queueSize)
+        let events = AgentEvents(
+            store: store, logger: logger, metrics: metrics, capacity: configuration.events?.queueSize ?? AgentConfiguration.Events().queueSize)
         self.events = events
         state = NIOLockedValueBox(
-            try Self.build(configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, makeBackend: makeBackend))
+            try Self.build(
+                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, makeBackend: makeBackend))
         events.configure(configuration)
     }
 

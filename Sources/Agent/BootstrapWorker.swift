@@ -86,7 +86,8 @@ public struct BootstrapWorker: Sendable {
                     events?.emit(.keyTrusted(job, zone: zone.name, child: child, now: now))
                     if cancelled > 0 {
                         events?.emit(
-                            .changesCancelled(zone: zone.name, child: child, count: cancelled, because: "key \(job.keyTag) became trusted in its place", now: now))
+                            .changesCancelled(
+                                zone: zone.name, child: child, count: cancelled, because: "key \(job.keyTag) became trusted in its place", now: now))
                     }
                 } catch {
                     logger.error("cannot promote a key", metadata: ["delegsync.child": "\(child)", "delegsync.error": "\(error)"])

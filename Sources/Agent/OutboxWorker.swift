@@ -86,7 +86,8 @@ public struct OutboxWorker: Sendable {
         }
         try? store.markApplied(id: id)
         events?.backendWorked(zone: zone.name, now: now)
-        events?.emit(.changeCommitted(zone: zone.name, child: entry.child, signer: entry.signer, operations: entry.operations, queuedAt: entry.createdAt, now: now))
+        events?.emit(
+            .changeCommitted(zone: zone.name, child: entry.child, signer: entry.signer, operations: entry.operations, queuedAt: entry.createdAt, now: now))
         return Result(applied: true, text: "\(backend.description): applied")
     }
 

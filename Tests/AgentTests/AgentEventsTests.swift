@@ -456,14 +456,21 @@ final class HTTPListener: @unchecked Sendable {
         let text = String(decoding: data, as: UTF8.self)
         guard let end = text.range(of: "\r\n\r\n") else { return false }
         let head = text[..<end.lowerBound].lowercased()
-        let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }.flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+        let length =
+            head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }.flatMap {
+                Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+            } ?? 0
         return text[end.upperBound...].utf8.count >= length
     }
 
     let closed = NIOLockedValueBox(false)
 
     func close() {
-        guard !closed.withLockedValue({ was in defer { was = true }; return was }) else { return }
+        guard
+            !closed.withLockedValue({ was in
+                defer { was = true }; return was
+            })
+        else { return }
         shutdown(socket, Int32(SHUT_RDWR))
         Glibc.close(socket)
     }
@@ -514,7 +521,8 @@ extension AgentEventsTests {
         let script = root.appendingPathComponent("contrib/events/delegsync-event").path
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        for (tool, body) in [("logger", "printf '%s|' \"$@\" >> \(directory)/logged; echo >> \(directory)/logged"), ("sendmail", "cat >> \(directory)/mailed")] {
+        for (tool, body) in [("logger", "printf '%s|' \"$@\" >> \(directory)/logged; echo >> \(directory)/logged"), ("sendmail", "cat >> \(directory)/mailed")]
+        {
             try "#!/bin/sh\n\(body)\n".write(toFile: "\(directory)/\(tool)", atomically: true, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: "\(directory)/\(tool)")
         }

@@ -3,20 +3,14 @@ import DelegationCore
 import Foundation
 import XCTest
 
-/// The event document: exact JSON (RFC 8259) with RFC 3339 times, escaping that keeps any text
-/// inside its string, and the events the workers build from their jobs and changes.
+/// The event document: exact JSON (RFC 8259) with RFC 3339 times (UTCTime itself is tested in
+/// KeyBootstrapScenarioTests), escaping that keeps any text inside its string, and the events
+/// the workers build from their jobs and changes.
 final class OperatorEventTests: XCTestCase {
     let zone = try! DomainName("parent.")
     let child = try! DomainName("child.parent.")
     let start: Int64 = 1_800_000_000
     let rdata = KEYData(flags: 512, algorithm: 15, publicKey: Array(Data(base64Encoded: "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=")!)).rdata
-
-    func testRFC3339() {
-        XCTAssertEqual(UTCTime.rfc3339(0), "1970-01-01T00:00:00Z")
-        XCTAssertEqual(UTCTime.rfc3339(951_782_400), "2000-02-29T00:00:00Z")
-        XCTAssertEqual(UTCTime.rfc3339(1_800_000_000), "2027-01-15T08:00:00Z")
-        XCTAssertEqual(UTCTime.rfc3339(-1), "1969-12-31T23:59:59Z")
-    }
 
     func testDocumentMembersAndOrder() {
         let key = KeyIdentity(zone: zone, child: child, rdata: rdata)
@@ -59,7 +53,11 @@ final class OperatorEventTests: XCTestCase {
         var job = KeyBootstrap(zone: zone, child: child, key: rdata, source: "192.0.2.7 (TCP)", now: start, policy: BootstrapPolicy(rounds: 1))
         _ = job.nextAction(now: start)
         job.record(
-            [KeyObservation(nameserver: try! DomainName("ns1.child.parent."), address: "192.0.2.1", answer: .answered(rcode: 0, authoritative: true, keys: [rdata], ttl: 60))],
+            [
+                KeyObservation(
+                    nameserver: try! DomainName("ns1.child.parent."), address: "192.0.2.1",
+                    answer: .answered(rcode: 0, authoritative: true, keys: [rdata], ttl: 60))
+            ],
             now: start)
         let trusted = OperatorEvent.keyTrusted(job, zone: zone, child: child, now: start + 5)
         XCTAssertEqual(trusted.kind, .keyTrusted)
@@ -69,7 +67,8 @@ final class OperatorEventTests: XCTestCase {
             trusted.detail,
             "key \(job.keyTag) uploaded from 192.0.2.7 (TCP) is trusted: 1 round(s) passed at every nameserver; the child's other keys are revoked")
 
-        let failed = OperatorEvent.bootstrapFailed(job, zone: zone, child: child, reason: "round 1: ns1.child.parent. at 192.0.2.1 answered REFUSED", now: start)
+        let failed = OperatorEvent.bootstrapFailed(
+            job, zone: zone, child: child, reason: "round 1: ns1.child.parent. at 192.0.2.1 answered REFUSED", now: start)
         XCTAssertEqual(failed.kind, .bootstrapFailed)
         XCTAssertEqual(failed.key, trusted.key)
         XCTAssertTrue(failed.detail.contains("is not trusted: round 1: ns1.child.parent. at 192.0.2.1 answered REFUSED"), failed.detail)
