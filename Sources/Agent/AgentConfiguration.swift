@@ -113,6 +113,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var identityKeyFile: String? = nil
     /// The opt-in Prometheus endpoint (`GET /metrics`); nil = off.
     public var metrics: Listen? = nil
+    /// Events for the operator (`events`); nil = none are sent.
+    public var events: Events? = nil
     public var zones: [Zone]
 
     public func zone(named name: DomainName) -> Zone? { zones.first { $0.name == name } }
@@ -136,7 +138,9 @@ extension AgentConfiguration {
 extension ConfigReader {
     mutating func configuration(_ root: Node.Mapping) throws -> AgentConfiguration {
         try keys(
-            root, allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "identity", "metrics", "zones"], at: "")
+            root,
+            allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "identity", "metrics", "events", "zones"],
+            at: "")
         guard let version = try int(root, "version", at: "", range: 0...1000) else { throw fail("version", "missing (write version: 1)") }
         guard version == 1 else { throw fail("version", "version \(version) is not supported (this delegsync reads version 1)") }
 
@@ -234,6 +238,8 @@ extension ConfigReader {
             metrics = .init(address: address, port: try int(node, "port", at: "metrics", range: 1...65535) ?? 9153)
         }
 
+        let events = try mapping(root, "events", at: "").map { try self.events($0, limits: limits) }
+
         guard let zoneNodes = root["zones"]?.sequence, !zoneNodes.isEmpty else {
             throw fail("zones", "missing or empty: list at least one parent zone")
         }
@@ -247,7 +253,7 @@ extension ConfigReader {
         }
         return AgentConfiguration(
             version: version, listen: listen, storePath: storePath, logLevel: logLevel, signature: signature,
-            limits: limits, keyStateOptionCode: keyStateCode, identityKeyFile: identityKeyFile, metrics: metrics, zones: zones)
+            limits: limits, keyStateOptionCode: keyStateCode, identityKeyFile: identityKeyFile, metrics: metrics, events: events, zones: zones)
     }
 
     func zone(_ node: Node.Mapping, at path: String) throws -> AgentConfiguration.Zone {

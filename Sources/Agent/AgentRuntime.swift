@@ -22,6 +22,8 @@ public final class AgentRuntime: Sendable {
     public let metrics = AgentMetrics()
     /// Refusals of unauthenticated requests, counted per minute (across reloads too).
     let audits = AuditAggregator()
+    /// Operator events (`events`): one queue for the agent's life, its settings follow reloads.
+    public let events: AgentEvents
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, logger: Logger,
@@ -34,13 +36,18 @@ public final class AgentRuntime: Sendable {
         self.reader = PrimaryZoneReader { message, host, port, transport in
             try await client.exchange(message, host: host, port: port, transport: transport)
         }
+        let events = AgentEvents(
+            store: store, logger: logger, metrics: metrics, capacity: configuration.events?.queueSize ?? AgentConfiguration.Events().queueSize)
+        self.events = events
         state = NIOLockedValueBox(
-            try Self.build(configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, makeBackend: makeBackend))
+            try Self.build(
+                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, makeBackend: makeBackend))
+        events.configure(configuration)
     }
 
     static func build(
         _ configuration: AgentConfiguration, store: any DelegationStore, reader: PrimaryZoneReader, logger: Logger, metrics: AgentMetrics,
-        audits: AuditAggregator, makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
+        audits: AuditAggregator, events: AgentEvents, makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
     ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker, BootstrapWorker) {
         var backends: [DomainName: any DelegationBackend] = [:]
         for zone in configuration.zones { backends[zone.name] = try makeBackend(zone) }
@@ -61,15 +68,16 @@ public final class AgentRuntime: Sendable {
         })
         let receiver = UpdateReceiver(
             configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, clock: clock, logger: logger,
-            identity: identity, metrics: metrics, audits: audits)
+            identity: identity, metrics: metrics, audits: audits, events: events)
         let worker = OutboxWorker(
-            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, logger: logger, metrics: metrics)
+            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, logger: logger, metrics: metrics,
+            events: events)
         let client = DNSClient()
         let bootstrap = BootstrapWorker(
             configuration: configuration, store: store, reader: reader, backends: backends,
             exchange: { message, host, port, transport in
                 try await client.exchange(message, host: host, port: port, transport: transport)
-            }, logger: logger)
+            }, logger: logger, events: events)
         return (configuration, receiver, worker, bootstrap)
     }
 
@@ -78,8 +86,9 @@ public final class AgentRuntime: Sendable {
         do {
             let configuration = try AgentConfiguration.load(path: path)
             let built = try Self.build(
-                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, makeBackend: makeBackend)
+                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, makeBackend: makeBackend)
             state.withLockedValue { $0 = built }
+            events.configure(configuration)
             logger.notice("configuration reloaded", metadata: ["delegsync.config": "\(path)"])
         } catch {
             logger.error("configuration not reloaded, the old one stays in force", metadata: ["delegsync.error": "\(error)"])
@@ -97,8 +106,11 @@ public final class AgentRuntime: Sendable {
         }
         let ports = NIOLockedValueBox<[Int: Int]>([:])
         let listenCount = configuration.listen.count
-        // Stopped in reverse order: the listeners first, the worker last.
-        var services: [(name: String, service: any Service)] = [("worker", ClosureService { [self] in await self.work() })]
+        // Stopped in reverse order: the listeners first, then the worker, the event delivery last.
+        var services: [(name: String, service: any Service)] = [
+            ("events", CancelOnShutdownService { [events] in await events.deliver() }),
+            ("worker", ClosureService { [self] in await self.work() }),
+        ]
         if let listen = configuration.metrics {
             let server = MetricsServer(host: listen.address, port: listen.port, logger: logger) { [metrics, store] in
                 metrics.exposition(store: store)
@@ -137,6 +149,7 @@ public final class AgentRuntime: Sendable {
             await bootstrap.runOnce(now: Int64(Date().timeIntervalSince1970))
             let now = Int64(Date().timeIntervalSince1970)
             receiver.flushAudit(now: now)
+            events.review(now: now)
             if now - prunedAt >= 3600 {
                 prunedAt = now
                 Self.prune(store: store, configuration: configuration, now: now, logger: logger)

@@ -20,11 +20,14 @@ public struct BootstrapWorker: Sendable {
     let nameserverPort: Int
     /// Backends by parent zone, to publish trusted KEYs in the parent (optional).
     let backends: [DomainName: any DelegationBackend]
+    /// Where trusted keys and failed jobs are reported for the operator.
+    let events: AgentEvents?
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, reader: any ParentZoneReader, backends: [DomainName: any DelegationBackend] = [:],
-        exchange: @escaping DNSExchange, logger: Logger, nameserverPort: Int = 53
+        exchange: @escaping DNSExchange, logger: Logger, nameserverPort: Int = 53, events: AgentEvents? = nil
     ) {
+        self.events = events
         self.backends = backends
         self.configuration = configuration
         self.store = store
@@ -71,14 +74,21 @@ public struct BootstrapWorker: Sendable {
                 audit(job, now: now, decision: verdict.approved ? "APPROVED" : "REJECTED", reason: "approval command: \(verdict.text)", observations: [])
                 if !verdict.approved {
                     _ = try? Self.reject(job, zone: zone.name, child: child, store: store)
+                    events?.emit(.bootstrapFailed(job, zone: zone.name, child: child, reason: "rejected by the approval command: \(verdict.text)", now: now))
                 }
             }
             if action == .promote {
                 do {
-                    try promote(job, zone: zone.name, child: child, now: now)
+                    let cancelled = try promote(job, zone: zone.name, child: child, now: now)
                     promoted += 1
                     promotedChildren.insert(child)
                     audit(job, now: now, decision: "TRUSTED", reason: "key \(job.keyTag) for \(child) is trusted; older keys revoked", observations: [])
+                    events?.emit(.keyTrusted(job, zone: zone.name, child: child, now: now))
+                    if cancelled > 0 {
+                        events?.emit(
+                            .changesCancelled(
+                                zone: zone.name, child: child, count: cancelled, because: "key \(job.keyTag) became trusted in its place", now: now))
+                    }
                 } catch {
                     logger.error("cannot promote a key", metadata: ["delegsync.child": "\(child)", "delegsync.error": "\(error)"])
                     continue
@@ -86,6 +96,7 @@ public struct BootstrapWorker: Sendable {
             }
             if case .failed(let reason) = job.state, before.state != job.state {
                 audit(job, now: now, decision: "FAILED", reason: reason, observations: [])
+                events?.emit(.bootstrapFailed(job, zone: zone.name, child: child, reason: reason, now: now))
             }
             // Saved before the KEY is published: `status` never shows a trusted key whose job
             // still waits for its last round.
@@ -97,7 +108,9 @@ public struct BootstrapWorker: Sendable {
         return promoted
     }
 
-    func promote(_ job: KeyBootstrap, zone: DomainName, child: DomainName, now: Int64) throws {
+    /// Returns how many queued changes of revoked keys were cancelled.
+    @discardableResult
+    func promote(_ job: KeyBootstrap, zone: DomainName, child: DomainName, now: Int64) throws -> Int {
         try Self.promote(job, zone: zone, child: child, store: store, now: now)
     }
 

@@ -44,7 +44,7 @@ public final class UpdateReceiver: Sendable {
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
         contentProbe: ChildContentProbe, clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil,
-        metrics: AgentMetrics = AgentMetrics(), audits: AuditAggregator? = nil
+        metrics: AgentMetrics = AgentMetrics(), audits: AuditAggregator? = nil, events: AgentEvents? = nil
     ) {
         self.audits = audits
         self.metrics = metrics
@@ -69,7 +69,7 @@ public final class UpdateReceiver: Sendable {
             strangers: StrangerBudget(.init(perSource: limits.uploadsPerSourcePerHour, perPrefix: limits.uploadsPerPrefixPerHour, total: limits.uploadsPerHour)),
             trustChanged: { authentication.forget() })
         self.changes = ChangeCommit(
-            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, metrics: metrics,
+            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, metrics: metrics, events: events,
             trustChanged: { authentication.forget() })
     }
 

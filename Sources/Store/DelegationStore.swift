@@ -248,6 +248,19 @@ public protocol DelegationStore: Sendable {
     /// replay state that can no longer matter (inception older than `replayBefore`).
     @discardableResult
     func prune(before: Int64, replayBefore: Int64) throws -> PruneCounts
+
+    // Operator events (EventMonitor): the open episodes, so each is reported once across restarts
+    /// Every open episode.
+    func eventEpisodes() throws -> [EventMonitor.Episode]
+    /// Stores the episode, replacing the one of the same kind, zone and child.
+    func putEventEpisode(_ episode: EventMonitor.Episode) throws
+    /// Removes the episode of this kind, zone and child; returns it as it was stored (nil when
+    /// there was none).
+    @discardableResult
+    func removeEventEpisode(_ kind: EventMonitor.Episode.Kind, zone: DomainName, child: DomainName?) throws -> EventMonitor.Episode?
+    /// Per child with pending outbox entries: the oldest one's creation time, signer and last
+    /// error, and how many are pending; counted without decoding any entry.
+    func outboxBacklog() throws -> [EventMonitor.Backlog]
 }
 
 /// What ``DelegationStore/prune(before:replayBefore:)`` removed.

@@ -209,6 +209,22 @@ public final class SQLiteStore: DelegationStore {
                     arguments: [Self.stateName(job.state), Self.dueAt(job), row["id"] as Int64])
             }
         }
+        migrator.registerMigration("v5-event-episodes") { db in
+            // The open episodes of the operator events (EventMonitor): one row per kind, zone and
+            // child ('' for a zone's backend), so a restart neither repeats nor forgets a report.
+            try db.execute(
+                sql: """
+                    CREATE TABLE event_episodes (
+                        kind TEXT NOT NULL,
+                        zone TEXT NOT NULL,
+                        child TEXT NOT NULL,
+                        since INTEGER NOT NULL,
+                        reported_at INTEGER,
+                        detail TEXT NOT NULL,
+                        PRIMARY KEY (kind, zone, child)
+                    );
+                    """)
+        }
         return migrator
     }
 
@@ -568,6 +584,68 @@ public final class SQLiteStore: DelegationStore {
         }
     }
 
+    // MARK: Operator events
+
+    public func eventEpisodes() throws -> [EventMonitor.Episode] {
+        try read("read the open event episodes") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM event_episodes ORDER BY kind, zone, child").map(Self.episode)
+        }
+    }
+
+    public func putEventEpisode(_ episode: EventMonitor.Episode) throws {
+        try write("store the \(episode.kind.rawValue) episode of \(episode.subject)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO event_episodes (kind, zone, child, since, reported_at, detail) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (kind, zone, child) DO UPDATE SET since = excluded.since, reported_at = excluded.reported_at, detail = excluded.detail
+                    """,
+                arguments: [
+                    episode.kind.rawValue, Self.text(episode.zone), episode.child.map(Self.text) ?? "", episode.since, episode.reportedAt, episode.detail,
+                ])
+        }
+    }
+
+    public func removeEventEpisode(_ kind: EventMonitor.Episode.Kind, zone: DomainName, child: DomainName?) throws -> EventMonitor.Episode? {
+        try write("remove the \(kind.rawValue) episode of \(child ?? zone)") { db in
+            let arguments: StatementArguments = [kind.rawValue, Self.text(zone), child.map(Self.text) ?? ""]
+            let filter = "WHERE kind = ? AND zone = ? AND child = ?"
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM event_episodes \(filter)", arguments: arguments) else { return nil }
+            try db.execute(sql: "DELETE FROM event_episodes \(filter)", arguments: arguments)
+            return try Self.episode(row)
+        }
+    }
+
+    public func outboxBacklog() throws -> [EventMonitor.Backlog] {
+        try read("summarize the outbox") { db in
+            // SQLite takes the bare columns of a MIN() aggregate from the row with the minimum:
+            // the signer and last error are the oldest entry's.
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT zone, child, MIN(created_at) AS oldest, COUNT(*) AS n, signer_algorithm, signer_key_tag, signer_digest, last_error
+                    FROM outbox WHERE state = ? GROUP BY zone, child ORDER BY zone, child
+                    """,
+                arguments: [OutboxEntry.State.pending.rawValue]
+            ).map { row in
+                let zone = try Self.name(row, "zone", table: "outbox"), child = try Self.name(row, "child", table: "outbox")
+                return EventMonitor.Backlog(
+                    zone: zone, child: child, oldest: row["oldest"], count: row["n"], signer: Self.signer(row, zone: zone, child: child),
+                    lastError: row["last_error"])
+            }
+        }
+    }
+
+    private static func episode(_ row: Row) throws -> EventMonitor.Episode {
+        let kindText: String = row["kind"]
+        guard let kind = EventMonitor.Episode.Kind(rawValue: kindText) else {
+            throw StoreError(.corrupt, "cannot read event episode kind \"\(kindText)\"")
+        }
+        let child: String = row["child"]
+        return EventMonitor.Episode(
+            kind: kind, zone: try name(row, "zone", table: "event_episodes"), child: child.isEmpty ? nil : try name(row, "child", table: "event_episodes"),
+            since: row["since"], reportedAt: row["reported_at"], detail: row["detail"])
+    }
+
     // MARK: Rows
 
     /// How a name is stored: lower-cased presentation form.
@@ -608,14 +686,17 @@ public final class SQLiteStore: DelegationStore {
             throw StoreError(.corrupt, "cannot read state \"\(stateText)\" of outbox entry \(id)")
         }
         let zone = try name(row, "zone", table: "outbox"), child = try name(row, "child", table: "outbox")
-        var signer: KeyIdentity? = nil
-        if let digest = row["signer_digest"] as Data?, let algorithm = row["signer_algorithm"] as UInt8?, let keyTag = row["signer_key_tag"] as UInt16? {
-            signer = KeyIdentity(zone: zone, child: child, algorithm: algorithm, keyTag: keyTag, digest: [UInt8](digest))
-        }
         return OutboxEntry(
             id: id, zone: zone, child: child, operations: try StoredOperations.decode(row["operations"]), state: state, attempts: row["attempts"],
-            createdAt: row["created_at"], nextAttemptAt: row["next_attempt_at"], lastError: row["last_error"], signer: signer,
-            deadline: row["deadline"])
+            createdAt: row["created_at"], nextAttemptAt: row["next_attempt_at"], lastError: row["last_error"],
+            signer: signer(row, zone: zone, child: child), deadline: row["deadline"])
+    }
+
+    /// The key that signed an outbox entry, from its signer columns.
+    private static func signer(_ row: Row, zone: DomainName, child: DomainName) -> KeyIdentity? {
+        guard let digest = row["signer_digest"] as Data?, let algorithm = row["signer_algorithm"] as UInt8?, let keyTag = row["signer_key_tag"] as UInt16?
+        else { return nil }
+        return KeyIdentity(zone: zone, child: child, algorithm: algorithm, keyTag: keyTag, digest: [UInt8](digest))
     }
 
     // MARK: Transactions

@@ -47,7 +47,7 @@ final class ServeIntegrationTests: XCTestCase {
     /// until it answers.
     static func startAgent(
         parent: LabServer, port: Int, backend: String, importKey: Bool = true, keyBase givenKeyBase: String? = nil, identity: String? = nil,
-        metricsPort: Int? = nil, limits: String? = nil, contentChecks: String? = nil
+        metricsPort: Int? = nil, limits: String? = nil, contentChecks: String? = nil, events: String? = nil
     ) async throws -> Agent {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else { throw ToolError("no delegsync at \(Self.binary)") }
         guard let keygen = Tool.find("dnssec-keygen") else { throw XCTSkip("dnssec-keygen is not installed") }
@@ -68,6 +68,7 @@ final class ServeIntegrationTests: XCTestCase {
             log-level: debug
             \(identity.map { "identity: { key-file: \($0) }" } ?? "")
             \(metricsPort.map { "metrics: { address: 127.0.0.1, port: \($0) }" } ?? "")
+            \(events.map { "events: \($0)" } ?? "")
             \(limits.map { "limits: \($0)" } ?? "")
             zones:
               - name: parent.
