@@ -8,8 +8,9 @@ import SIG0
 import Store
 import Transport
 
-/// The running parental agent: a DNS server per listen address, the outbox worker, and signal
-/// handling (SIGTERM/SIGINT: finish and exit; SIGHUP: re-read the configuration).
+/// The running parental agent: a DNS server per listen address and per zone front (UPDATEs
+/// decided here, the rest relayed to the primary), the outbox worker, and signal handling
+/// (SIGTERM/SIGINT: finish and exit; SIGHUP: re-read the configuration).
 public final class AgentRuntime: Sendable {
     let store: any DelegationStore
     let logger: Logger
@@ -107,6 +108,13 @@ public final class AgentRuntime: Sendable {
                     }
                 }
             }
+            for (front, primary) in Self.fronts(configuration) {
+                let server = DNSServer(
+                    host: front.address, port: front.port, limits: configuration.limits.server, relay: primary, logger: logger, handler: handler)
+                logger.info(
+                    "front of the primary", metadata: ["delegsync.front": "\(front.address):\(front.port)", "delegsync.primary": "\(primary.description)"])
+                group.addTask { try await server.run() }
+            }
             if let listen = configuration.metrics {
                 let server = MetricsServer(host: listen.address, port: listen.port, logger: logger) { [metrics, store] in
                     metrics.exposition(store: store)
@@ -143,6 +151,16 @@ public final class AgentRuntime: Sendable {
             group.cancelAll()
         }
         state.withLockedValue { $0.receiver }.flushAudit(now: nil)
+    }
+
+    /// Each distinct front with the primary it relays to (zones sharing a front share the
+    /// primary: the configuration checks it).
+    static func fronts(_ configuration: AgentConfiguration) -> [(AgentConfiguration.Listen, PrimaryRelay)] {
+        var seen: Set<AgentConfiguration.Listen> = []
+        return configuration.zones.compactMap { zone in
+            guard let front = zone.front, seen.insert(front).inserted else { return nil }
+            return (front, PrimaryRelay(host: zone.primaryAddress, port: zone.primaryPort))
+        }
     }
 
     /// Retention (`limits.retention-days`): old audit entries, finished jobs and finished outbox

@@ -91,7 +91,7 @@ final class SignerAuthentication: Sendable {
             if failure?.rcode != .badSig { break }
         }
         guard let signer else {
-            let failure = failure!
+            let failure = failure!.throughForwarder(request.forwarder)
             return .done(outcome.refused(failure.rcode, failure.infoCode, failure.text, rule: failure.rule))
         }
         let admission = Admission(
