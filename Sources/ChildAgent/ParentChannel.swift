@@ -62,6 +62,14 @@ public struct ParentChannel: Sendable {
                 try SIG0Verifier().verify(message: bytes, key: receiverKey, expectedSigner: receiverName, now: now, request: request)
                 authenticated = true
             } catch {
+                // A nameserver that forwards UPDATEs answers SERVFAIL itself when the agent
+                // answered SERVFAIL, NOTAUTH or FORMERR, or not at all (LAB.md): like no answer,
+                // worth another try later, never believed.
+                if message.rcode == .servFail, (try? SIG0Signature(message: bytes)) == nil {
+                    throw ChildAgentError(
+                        .unreachable,
+                        "\(endpoint) answered SERVFAIL without the receiver's signature (a nameserver forwarding the UPDATE answers so when the parent's agent failed or did not answer); not believed")
+                }
                 throw ChildAgentError(
                     .unauthenticated, "\(endpoint)'s reply is not signed by the receiver's key \(receiverName?.description ?? ""): \(error); not believed")
             }

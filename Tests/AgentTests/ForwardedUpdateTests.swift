@@ -91,11 +91,15 @@ extension UpdateReceiverTests {
     /// forwarder BADKEY goes as REFUSED, with OPT, the EDE and a note; directly it stays BADKEY.
     func testExtendedRCodesGoToAForwarderAsREFUSED() async throws {
         listForwarder()
-        let stranger = try SIG0Signer(keyFile: BINDKeyFile.generate(owner: child))
-        let bytes = try stranger.sign(update([.add(try Record("example.example. 60 IN NS ns.x.net."))]), now: UInt32(now))
+        let strangerKey = try BINDKeyFile.generate(owner: child)
+        let stranger = try SIG0Signer(keyFile: strangerKey)
+        // The child asks for the key's state in its UPDATE (as delegsync's child agent does).
+        let asking = EDNS(options: [KeyStateOption(keyID: strangerKey.keyTag, state: .inquiry).option()])
+        let message = try Update(zone: zoneName, operations: [.add(try Record("example.example. 60 IN NS ns.x.net."))]).message(id: 3, edns: asking)
+        let bytes = try stranger.sign(message.wireFormat(), now: UInt32(now))
         let reply = try await send(bytes, context: forwarded)
         XCTAssertEqual(reply.rcode, .refused)
-        XCTAssertNotNil(reply.edns)
+        XCTAssertEqual(reply.edns?.keyState()?.state, .unknown, "KeyState says what BADKEY would have said")
         let text = reply.edns?.extendedError?.extraText ?? ""
         XCTAssertTrue(text.contains("no trusted key"), text)
         XCTAssertTrue(text.contains("sent as REFUSED: it came through \(Self.forwarder)"), text)
