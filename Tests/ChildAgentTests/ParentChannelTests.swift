@@ -52,6 +52,12 @@ final class ParentChannelTests: XCTestCase {
             }
         }
         // A SERVFAIL with a signature that does not verify is a forgery, not a forwarder's answer.
+        // What an unverified reply said is shown, marked as such.
+        var explained = try Message(wire: request).makeResponse(rcode: .refused)
+        explained.edns = EDNS(options: [ExtendedDNSError(infoCode: 18, extraText: "a new message ID breaks the signature").option])
+        XCTAssertThrowsError(try channel.reply(explained.wireFormat(), to: request, from: endpoint, now: now)) { error in
+            XCTAssertTrue("\(error)".hasSuffix("not believed (unverified, it said: REFUSED (EDE 18: a new message ID breaks the signature))"), "\(error)")
+        }
         var forged = try signer.sign(response(.servFail, to: request), inception: now - 300, expiration: now + 300, request: request)
         forged[forged.count - 1] ^= 1
         XCTAssertThrowsError(try channel.reply(forged, to: request, from: endpoint, now: now)) { error in
