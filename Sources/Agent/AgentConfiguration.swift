@@ -482,7 +482,9 @@ public struct ConfigReader {
         if let front = try mapping(node, "front", at: path) {
             let fpath = "\(path).front"
             try keys(front, allowed: ["address", "port"], at: fpath)
-            guard let address = try string(front, "address", at: fpath) else { throw fail("\(fpath).address", "missing: the address the secondaries list as their primary") }
+            guard let address = try string(front, "address", at: fpath) else {
+                throw fail("\(fpath).address", "missing: the address the secondaries list as their primary")
+            }
             guard IPAddressText.isValid(address) else { throw fail("\(fpath).address", "\"\(address)\" is not an IPv4 or IPv6 address") }
             let port = try int(front, "port", at: fpath, range: 1...65535) ?? 53
             guard address != zone.primaryAddress || port != zone.primaryPort else {
@@ -506,7 +508,8 @@ public struct ConfigReader {
         for (index, zone) in zones.enumerated() {
             guard let front = zone.front else { continue }
             if listen.contains(front) {
-                throw fail("zones[\(index)].front", "\(front.address) port \(front.port) is also a listen address: give the front an address or port of its own")
+                throw fail(
+                    "zones[\(index)].front", "\(front.address) port \(front.port) is also a listen address: give the front an address or port of its own")
             }
             if let other = zones[..<index].first(where: {
                 $0.front == front && ($0.primaryAddress != zone.primaryAddress || $0.primaryPort != zone.primaryPort)

@@ -77,7 +77,8 @@ final class SignerAuthentication: Sendable {
             // gets this as REFUSED through a forwarding nameserver.
             var unknown = outcome.refused(
                 .badKey, DelegationEDE.prohibited,
-                "no trusted key \(sig.keyTag) (algorithm \(sig.algorithm)) for \(child); bootstrap the key first (bootstrap methods offered: \(zone.bootstrap.offered))")
+                "no trusted key \(sig.keyTag) (algorithm \(sig.algorithm)) for \(child); bootstrap the key first (bootstrap methods offered: \(zone.bootstrap.offered))"
+            )
             unknown.keyState = .unknown
             return .done(unknown)
         }

@@ -89,7 +89,8 @@ public final class UpdateReceiver: Sendable {
         if outcome.rcode.isExtended && message.edns == nil {
             outcome.reason += " (sent as REFUSED: the request had no OPT record)"
         } else if outcome.rcode.isExtended && forwarded(outcome, context: context) {
-            outcome.reason += " (sent as REFUSED: it came through \(context.sourceAddress), and a forwarding BIND replaces \(outcome.rcode) with a SERVFAIL of its own)"
+            outcome.reason +=
+                " (sent as REFUSED: it came through \(context.sourceAddress), and a forwarding BIND replaces \(outcome.rcode) with a SERVFAIL of its own)"
         }
         return Decision(message: message, outcome: outcome)
     }

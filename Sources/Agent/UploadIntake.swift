@@ -116,7 +116,8 @@ struct UploadIntake: Sendable {
             }
             let job = KeyBootstrap(
                 zone: zone.name, child: child, key: rdata,
-                source: KeyBootstrap.source(address: context.sourceAddress, transport: context.transport.rawValue, forwarded: upload.forwarder != nil), now: now,
+                source: KeyBootstrap.source(address: context.sourceAddress, transport: context.transport.rawValue, forwarded: upload.forwarder != nil),
+                now: now,
                 policy: zone.bootstrap, method: method)
             try store.putBootstrap(job, now: now)
         } catch {

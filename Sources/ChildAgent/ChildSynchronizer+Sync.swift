@@ -81,7 +81,8 @@ extension ChildSynchronizer {
                     return .applied(reply)
                 case .servFail:
                     last = "the parent answered \(reply)"
-                case .badKey, .refused where reply.keyState?.state == .unknown:
+                case .badKey,
+                    .refused where reply.keyState?.state == .unknown:
                     // Through a forwarding nameserver BADKEY arrives as REFUSED; the KeyState the
                     // UPDATE asked for says the same.
                     progress("the parent does not trust key \(key.keyTag): bootstrapping it again")

@@ -68,7 +68,8 @@ public struct ParentChannel: Sendable {
                 if message.rcode == .servFail, (try? SIG0Signature(message: bytes)) == nil {
                     throw ChildAgentError(
                         .unreachable,
-                        "\(endpoint) answered SERVFAIL without the receiver's signature (a nameserver forwarding the UPDATE answers so when the parent's agent failed or did not answer); not believed")
+                        "\(endpoint) answered SERVFAIL without the receiver's signature (a nameserver forwarding the UPDATE answers so when the parent's agent failed or did not answer); not believed"
+                    )
                 }
                 // What it said, for the operator only (a Knot forwarder breaks the signature of
                 // an answer that explains exactly that).

@@ -12,7 +12,8 @@ struct PublishRecordsCommand: ParsableCommand {
         abstract:
             "Print, as nsupdate text, the records the parent zone needs: DSYNC (scheme UPDATE), the target's addresses, the receiver's KEY and the SVCB with the bootstrap methods offered.",
         discussion:
-            "The DSYNC target is the owner of the receiver's key (identity.key-file); its port is the first listen port (RFC 9859 §3, the DDNS draft). With --via-nameserver it is the parent's own nameserver instead, which forwards UPDATEs to the agent's front.")
+            "The DSYNC target is the owner of the receiver's key (identity.key-file); its port is the first listen port (RFC 9859 §3, the DDNS draft). With --via-nameserver it is the parent's own nameserver instead, which forwards UPDATEs to the agent's front."
+    )
 
     /// The SvcParamKey for `bootstrap` (no IANA number yet; tdns uses key65282, from the private
     /// range of RFC 9460 §14.3.2).
@@ -37,7 +38,8 @@ struct PublishRecordsCommand: ParsableCommand {
             let via = try viaNameserver.map(absoluteName)
             if via != nil, served.front == nil {
                 throw UsageFailure(
-                    "\(name) has no front in \(options.config): nameservers forward UPDATEs to their primaries, so set zones[].front and list it as their primary (docs/parent.md)")
+                    "\(name) has no front in \(options.config): nameservers forward UPDATEs to their primaries, so set zones[].front and list it as their primary (docs/parent.md)"
+                )
             }
             let identity = try configuration.identityKeyFile.map { path in
                 try BINDKeyFile.load(path: path.hasSuffix(".private") ? String(path.dropLast(8)) + ".key" : path)

@@ -215,7 +215,8 @@ final class ForwardingIntegrationTests: XCTestCase {
         XCTAssertEqual(viaKnot.rcode, .refused, "\(viaKnot)\n\(knotSecondary.logTail())")
         XCTAssertTrue(viaKnot.edns?.extendedError?.extraText.contains("new message ID (Knot DNS does)") == true, "\(viaKnot)")
         print(
-            "measured: through Knot → \(viaKnot.rcode), EDE \(viaKnot.edns?.extendedError.map { "\($0.infoCode)" } ?? "none"), ID kept: \(viaKnot.id == (try Message(wire: viaKnotRequest)).id), delegsync's SIG(0) verifies: \(Self.signedByAgent(viaKnotBytes, request: viaKnotRequest, identity: identity))")
+            "measured: through Knot → \(viaKnot.rcode), EDE \(viaKnot.edns?.extendedError.map { "\($0.infoCode)" } ?? "none"), ID kept: \(viaKnot.id == (try Message(wire: viaKnotRequest)).id), delegsync's SIG(0) verifies: \(Self.signedByAgent(viaKnotBytes, request: viaKnotRequest, identity: identity))"
+        )
         let audit = try Tool.run(ServeIntegrationTests.binary, ["audit", "--config", config, "--child", "child.parent."])
         XCTAssertTrue(audit.stdout.contains("\(Self.knot):"), audit.stdout)
         XCTAssertTrue(audit.stdout.contains("as \(Self.knot) forwarded it"), audit.stdout)
@@ -230,10 +231,13 @@ final class ForwardingIntegrationTests: XCTestCase {
         for _ in 0..<120 where !refreshFailed {
             try await Task.sleep(for: .milliseconds(500))
             let text = (try? String(contentsOfFile: secondary1.logFile, encoding: .utf8)) ?? ""
-            refreshFailed = text.contains("refresh: failure trying primary \(Self.front)#53") || text.contains("refresh: retry limit for primary \(Self.front)#53")
+            refreshFailed =
+                text.contains("refresh: failure trying primary \(Self.front)#53") || text.contains("refresh: retry limit for primary \(Self.front)#53")
         }
         XCTAssertTrue(refreshFailed, "no refresh failure in ns1's log:\n\(secondary1.logTail(40))")
-        print("measured: ns1 during the outage:\n" + secondary1.logTail(40).split(separator: "\n").filter { $0.contains("refresh") || $0.contains("notify") }.joined(separator: "\n"))
+        print(
+            "measured: ns1 during the outage:\n"
+                + secondary1.logTail(40).split(separator: "\n").filter { $0.contains("refresh") || $0.contains("notify") }.joined(separator: "\n"))
         XCTAssertNoThrow(try Self.serial(secondary1), "ns1 still serves the zone")
 
         // Meanwhile the child drops ns2: delegsync keeps the change (SERVFAIL, the primary is

@@ -28,12 +28,7 @@ final class PrimaryRelayTests: XCTestCase {
             guard let message = try? Message(wire: request) else { return nil }
             return try? message.makeResponse(rcode: .refused).wireFormat()
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let task = Task { try await server.run { continuation.yield($0) } }
-        defer { task.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { return XCTFail("front did not start") }
-        try await body(port, handled)
+        try await DNSServerTests.running(server) { port in try await body(port, handled) }
     }
 
     static func query(_ type: RRType, id: UInt16) throws -> [UInt8] {
