@@ -199,6 +199,15 @@ final class ForwardingIntegrationTests: XCTestCase {
         XCTAssertTrue(strangerReply.edns?.extendedError?.extraText.contains("no trusted key") == true, "\(strangerReply)")
         XCTAssertEqual(strangerReply.edns?.keyState()?.state, .unknown)
         XCTAssertTrue(Self.signedByAgent(strangerBytes, request: strangerRequest, identity: identity), "BIND passed delegsync's signature on")
+        // A signed UPDATE of the trusted key comes back well within nsupdate's 3 s retransmit.
+        let started = ContinuousClock.now
+        let trustedRequest = try Self.signedUpdate([.add(try Record("child.parent. 60 IN NS ns1.child.parent."))], key: childKey, keyState: true)
+        let trustedBytes = try await Self.exchange(trustedRequest, Self.ns2)
+        let elapsed = ContinuousClock.now - started
+        XCTAssertEqual(try Message(wire: trustedBytes).rcode, .noError)
+        XCTAssertTrue(Self.signedByAgent(trustedBytes, request: trustedRequest, identity: identity))
+        XCTAssertLessThan(elapsed, .seconds(3))
+        print("measured: a signed UPDATE through ns2 answered NOERROR, signed, in \(elapsed)")
         // A KeyState inquiry (a query) is answered by ns1 itself: no KeyState, no signature.
         let inquiry = try ParentChannel.inquiry(child: DomainName("child.parent."), key: childKey, now: UInt32(Date().timeIntervalSince1970))
         let inquiryBytes = try await Self.exchange(inquiry, Self.ns1)
