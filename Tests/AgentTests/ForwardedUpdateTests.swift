@@ -95,7 +95,7 @@ extension UpdateReceiverTests {
         let stranger = try SIG0Signer(keyFile: strangerKey)
         // The child asks for the key's state in its UPDATE (as delegsync's child agent does).
         let asking = EDNS(options: [KeyStateOption(keyID: strangerKey.keyTag, state: .inquiry).option()])
-        let message = try Update(zone: zoneName, operations: [.add(try Record("example.example. 60 IN NS ns.x.net."))]).message(id: 3, edns: asking)
+        let message = Update(zone: zoneName, operations: [.add(try Record("example.example. 60 IN NS ns.x.net."))]).message(id: 3, edns: asking)
         let bytes = try stranger.sign(message.wireFormat(), now: UInt32(now))
         let reply = try await send(bytes, context: forwarded)
         XCTAssertEqual(reply.rcode, .refused)

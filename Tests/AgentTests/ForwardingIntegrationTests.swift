@@ -106,7 +106,7 @@ final class ForwardingIntegrationTests: XCTestCase {
             bootstrap: { rounds: 2, minimum-interval: 1, maximum-interval: 2 }
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let log = "\(agentDirectory)/serve.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let agent = try await ServeIntegrationTests.launchServe(config: config, port: 53, log: log, host: Self.agentAddress)
         defer {
             agent.terminate()
