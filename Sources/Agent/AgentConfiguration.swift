@@ -8,7 +8,7 @@ import Yams
 /// The agent's configuration: one YAML file with a `version` key (contrib/delegsync.yaml documents
 /// every key with its default). Keys are kebab-case, as in Knot's configuration.
 public struct AgentConfiguration: Sendable, Equatable {
-    public struct Listen: Sendable, Equatable {
+    public struct Listen: Sendable, Hashable {
         public var address: String
         public var port: Int
     }
@@ -98,6 +98,19 @@ public struct AgentConfiguration: Sendable, Equatable {
         /// What is checked against the child's own servers before a change is committed
         /// (`content-checks`); every check is on by default.
         public var contentChecks = ContentChecks()
+        /// Where the parent's secondaries find their primary (`front`): UPDATEs they forward
+        /// are decided here, everything else goes on to ``primaryAddress`` byte for byte. nil =
+        /// no front.
+        public var front: Listen? = nil
+        /// Addresses of the nameservers that forward children's UPDATEs to the agent
+        /// (`forwarders`, RFC 2136 §6): a request from one of them is marked as forwarded.
+        public var forwarders: [String] = []
+
+        /// Whether `address` (as a request's source) is one of ``forwarders``.
+        public func isForwarder(_ address: String) -> Bool {
+            guard !forwarders.isEmpty, let address = IPAddressText.canonical(address) else { return false }
+            return forwarders.contains(address)
+        }
     }
 
     public var version: Int
@@ -251,13 +264,14 @@ extension ConfigReader {
             guard !zones.contains(where: { $0.name == zone.name }) else { throw fail("\(path).name", "\(zone.name) is listed twice") }
             zones.append(zone)
         }
+        try checkFronts(zones, listen: listen)
         return AgentConfiguration(
             version: version, listen: listen, storePath: storePath, logLevel: logLevel, signature: signature,
             limits: limits, keyStateOptionCode: keyStateCode, identityKeyFile: identityKeyFile, metrics: metrics, events: events, zones: zones)
     }
 
     func zone(_ node: Node.Mapping, at path: String) throws -> AgentConfiguration.Zone {
-        try keys(node, allowed: ["name", "primary", "ttl", "backend", "policy", "bootstrap", "content-checks"], at: path)
+        try keys(node, allowed: ["name", "primary", "ttl", "backend", "policy", "bootstrap", "content-checks", "front", "forwarders"], at: path)
         guard let nameText = try string(node, "name", at: path) else { throw fail("\(path).name", "missing") }
         let name: DomainName
         do {
@@ -380,8 +394,54 @@ extension ConfigReader {
             contentChecks.dsMatchesDNSKEY = try bool(checks, "ds-matches-dnskey", at: cpath) ?? true
             contentChecks.dsRemovalNeedsCDSDelete = try bool(checks, "ds-removal-needs-cds-delete", at: cpath) ?? true
         }
-        return AgentConfiguration.Zone(
+        var zone = AgentConfiguration.Zone(
             name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits, bootstrap: bootstrap, resolver: resolver,
             contentChecks: contentChecks)
+        try forwarding(node, at: path, into: &zone)
+        return zone
+    }
+
+    /// `front` and `forwarders` of one zone.
+    func forwarding(_ node: Node.Mapping, at path: String, into zone: inout AgentConfiguration.Zone) throws {
+        if let front = try mapping(node, "front", at: path) {
+            let fpath = "\(path).front"
+            try keys(front, allowed: ["address", "port"], at: fpath)
+            guard let address = try string(front, "address", at: fpath) else {
+                throw fail("\(fpath).address", "missing: the address the secondaries list as their primary")
+            }
+            guard IPAddressText.isValid(address) else { throw fail("\(fpath).address", "\"\(address)\" is not an IPv4 or IPv6 address") }
+            let port = try int(front, "port", at: fpath, range: 1...65535) ?? 53
+            guard address != zone.primaryAddress || port != zone.primaryPort else {
+                throw fail(fpath, "is the primary itself (\(address) port \(port)): the front needs an address or port of its own")
+            }
+            zone.front = AgentConfiguration.Listen(address: address, port: port)
+        }
+        if let list = try strings(node, "forwarders", at: path) {
+            zone.forwarders = try list.enumerated().map { index, text in
+                guard let address = IPAddressText.canonical(text) else {
+                    throw fail("\(path).forwarders[\(index)]", "\"\(text)\" is not an IPv4 or IPv6 address (list the addresses the nameservers forward from)")
+                }
+                return address
+            }
+        }
+    }
+
+    /// Zones may share a front only when they share the primary behind it (the relay passes
+    /// messages on without reading which zone they are for); a front is not a listen address.
+    func checkFronts(_ zones: [AgentConfiguration.Zone], listen: [AgentConfiguration.Listen]) throws {
+        for (index, zone) in zones.enumerated() {
+            guard let front = zone.front else { continue }
+            if listen.contains(front) {
+                throw fail(
+                    "zones[\(index)].front", "\(front.address) port \(front.port) is also a listen address: give the front an address or port of its own")
+            }
+            if let other = zones[..<index].first(where: {
+                $0.front == front && ($0.primaryAddress != zone.primaryAddress || $0.primaryPort != zone.primaryPort)
+            }) {
+                throw fail(
+                    "zones[\(index)].front",
+                    "\(other.name) has the same front with another primary: zones share a front only when they share the primary behind it")
+            }
+        }
     }
 }

@@ -10,8 +10,9 @@ import ServiceLifecycle
 import Store
 import Transport
 
-/// The running parental agent: a DNS server per listen address, the outbox worker, and signal
-/// handling (SIGTERM/SIGINT: finish and exit; SIGHUP: re-read the configuration).
+/// The running parental agent: a DNS server per listen address and per zone front (UPDATEs
+/// decided here, the rest relayed to the primary), the outbox worker, and signal handling
+/// (SIGTERM/SIGINT: finish and exit; SIGHUP: re-read the configuration).
 public final class AgentRuntime: Sendable {
     let store: any DelegationStore
     let logger: Logger
@@ -133,6 +134,13 @@ public final class AgentRuntime: Sendable {
                     }
                 ))
         }
+        for (front, primary) in Self.fronts(configuration) {
+            let server = DNSServer(
+                host: front.address, port: front.port, limits: configuration.limits.server, relay: primary, logger: logger, handler: handler)
+            logger.info(
+                "front of the primary", metadata: ["delegsync.front": "\(front.address):\(front.port)", "delegsync.primary": "\(primary.description)"])
+            services.append(("front \(front.address) port \(front.port)", CancelOnShutdownService { try await server.run() }))
+        }
         try await DaemonLifecycle.run(services: services, logger: logger) { [weak self] in
             self?.reload(path: configPath)
         }
@@ -157,6 +165,16 @@ public final class AgentRuntime: Sendable {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
         }
         logger.notice("stopping")
+    }
+
+    /// Each distinct front with the primary it relays to (zones sharing a front share the
+    /// primary: the configuration checks it).
+    static func fronts(_ configuration: AgentConfiguration) -> [(AgentConfiguration.Listen, PrimaryRelay)] {
+        var seen: Set<AgentConfiguration.Listen> = []
+        return configuration.zones.compactMap { zone in
+            guard let front = zone.front, seen.insert(front).inserted else { return nil }
+            return (front, PrimaryRelay(host: zone.primaryAddress, port: zone.primaryPort))
+        }
     }
 
     /// Retention (`limits.retention-days`): old audit entries, finished jobs and finished outbox

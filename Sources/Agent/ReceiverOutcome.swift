@@ -65,4 +65,7 @@ struct SignedUpdate: Sendable {
     /// The outcome so far (zone, signer, key tag filled in).
     let base: UpdateReceiver.Outcome
     let context: DNSRequestContext
+    /// The source address when it is one of the zone's `forwarders` (a nameserver passing the
+    /// child's UPDATE on, RFC 2136 §6); nil for a request sent directly.
+    var forwarder: String? = nil
 }

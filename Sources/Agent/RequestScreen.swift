@@ -68,7 +68,9 @@ struct RequestScreen: Sendable {
         } catch {
             return .done(outcome.refused(.formErr, DelegationEDE.invalidData, "\(error)"))
         }
-        let signed = SignedUpdate(zone: zone, child: child, update: update, signature: signature, base: outcome, context: context)
+        let signed = SignedUpdate(
+            zone: zone, child: child, update: update, signature: signature, base: outcome, context: context,
+            forwarder: zone.isForwarder(context.sourceAddress) ? context.sourceAddress : nil)
         if let key = Self.selfSignedUpload(update, child: child, sig: sig) {
             // KeyState (draft-berra-dnsop-keystate): 0 asks for automatic bootstrap, 1 for manual.
             let asked = message.edns?.keyState(code: configuration.keyStateOptionCode)?.state

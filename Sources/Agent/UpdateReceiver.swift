@@ -88,6 +88,9 @@ public final class UpdateReceiver: Sendable {
         var outcome = await decide(bytes, layout: layout, message: message, context: context, now: now)
         if outcome.rcode.isExtended && message.edns == nil {
             outcome.reason += " (sent as REFUSED: the request had no OPT record)"
+        } else if outcome.rcode.isExtended && forwarded(outcome, context: context) {
+            outcome.reason +=
+                " (sent as REFUSED: it came through \(context.sourceAddress), and a forwarding BIND replaces \(outcome.rcode) with a SERVFAIL of its own)"
         }
         return Decision(message: message, outcome: outcome)
     }
@@ -155,9 +158,20 @@ public final class UpdateReceiver: Sendable {
         if outcome.truncated {
             return ResponseBuilder.headerOnly(id: message.id, opcode: message.opcode, rcode: .noError, truncated: true)
         }
-        let reply = signed(ResponseBuilder.reply(to: message, rcode: outcome.rcode, error: error, keyState: keyState), request: bytes, now: now)
+        let reply = signed(
+            ResponseBuilder.reply(
+                to: message, rcode: outcome.rcode, error: error, keyState: keyState, extendedAsRefused: forwarded(outcome, context: context)),
+            request: bytes, now: now)
         // Over UDP nothing was authenticated (updates get TC=1): never more than was sent.
         return context.transport == .udp ? ResponseBuilder.bounded(reply, toUDPRequest: bytes) : reply
+    }
+
+    /// Whether the request came from one of its zone's `forwarders`. A forwarding nameserver
+    /// hands the child only some RCODEs as they are (LAB.md: BIND passes NOERROR, REFUSED and the
+    /// prerequisite RCODEs byte for byte, and sends a SERVFAIL of its own for the rest, extended
+    /// RCODEs included), so BADKEY, BADSIG and BADTIME go to it as REFUSED with their EDE.
+    func forwarded(_ outcome: Outcome, context: DNSRequestContext) -> Bool {
+        outcome.zone.flatMap { configuration.zone(named: $0) }?.isForwarder(context.sourceAddress) ?? false
     }
 
     /// Mutual authentication: every reply, FORMERR to bytes that do not parse included, is signed

@@ -42,11 +42,16 @@ struct UploadIntake: Sendable {
         if let spent = strangers.spend(source: context.sourceAddress, now: now) {
             return outcome.refused(.refused, DelegationEDE.blocked, "too many key uploads: \(spent); try again later", rule: "upload-budget")
         }
-        if let failure = signatures.failure(upload.signature, rdata: rdata, signer: child, source: context.sourceAddress, now: now) {
+        if let failure = signatures.failure(upload.signature, rdata: rdata, signer: child, source: context.sourceAddress, now: now)?.throughForwarder(
+            upload.forwarder)
+        {
             // A key this parent will never verify with (no crypto was done): REFUSED, not BADKEY,
             // which would tell the child to upload the same key again.
             if failure.rule == "unusable-key" {
                 return outcome.refused(.refused, DelegationEDE.prohibited, "the uploaded key cannot be used: \(failure.text)", rule: failure.rule)
+            }
+            if failure.rule == SignatureCheck.Failure.forwarderRule {
+                return outcome.refused(failure.rcode, failure.infoCode, failure.text, rule: failure.rule)
             }
             return outcome.refused(failure.rcode, failure.infoCode, "the upload is not signed by the key it carries: \(failure.text)", rule: failure.rule)
         }
@@ -87,7 +92,7 @@ struct UploadIntake: Sendable {
             }
             // One source prefix cannot take every slot of a child.
             let prefix = SourcePrefix.of(context.sourceAddress)
-            let fromPrefix = jobs.filter { SourcePrefix.of(String($0.source.prefix { $0 != " " })) == prefix }.count
+            let fromPrefix = jobs.filter { SourcePrefix.of($0.sourceAddress) == prefix }.count
             guard fromPrefix < Self.pendingJobsPerPrefix else {
                 return outcome.refused(
                     .refused, DelegationEDE.blocked,
@@ -110,7 +115,9 @@ struct UploadIntake: Sendable {
                 trustChanged()
             }
             let job = KeyBootstrap(
-                zone: zone.name, child: child, key: rdata, source: "\(context.sourceAddress) (\(context.transport.rawValue.uppercased()))", now: now,
+                zone: zone.name, child: child, key: rdata,
+                source: KeyBootstrap.source(address: context.sourceAddress, transport: context.transport.rawValue, forwarded: upload.forwarder != nil),
+                now: now,
                 policy: zone.bootstrap, method: method)
             try store.putBootstrap(job, now: now)
         } catch {

@@ -193,8 +193,20 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
     /// The uploaded KEY RDATA, exactly as uploaded.
     public var key: [UInt8]
     public var keyTag: UInt16
-    /// Where the upload came from (for the operator's confirmation), e.g. "192.0.2.7 (TCP)".
+    /// Where the upload came from (for the operator's confirmation), e.g. "192.0.2.7 (TCP)", or
+    /// "forwarded by 192.0.2.1 (TCP)" when a nameserver passed it on (then the child's own
+    /// address is not known). Made by ``source(address:transport:forwarded:)``.
     public var source: String
+
+    /// The text of ``source``.
+    public static func source(address: String, transport: String, forwarded: Bool) -> String {
+        (forwarded ? "forwarded by " : "") + "\(address) (\(transport.uppercased()))"
+    }
+
+    /// The address in ``source``: the uploader's, or the forwarder's.
+    public var sourceAddress: String {
+        String(source.dropFirst(source.hasPrefix("forwarded by ") ? 13 : 0).prefix { $0 != " " })
+    }
     public var createdAt: Int64
     public var policy: BootstrapPolicy
     public private(set) var state: State

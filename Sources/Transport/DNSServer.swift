@@ -72,17 +72,28 @@ public struct DNSServerLimits: Sendable, Hashable {
 
 /// A DNS server on UDP and TCP (RFC 1035 §4.2, RFC 7766): several messages per TCP connection,
 /// answered in order; idle timeout; bounded connections and requests in flight.
+///
+/// With a ``PrimaryRelay`` the server is a primary's front: the handler answers UPDATEs and every
+/// other message goes to the relay (``PrimaryRelay/passes(_:)``), within the same limits. A TCP
+/// connection then counts as idle only when neither side has sent anything for
+/// `tcpIdleTimeout` (a zone transfer flows one way for a long time).
 public struct DNSServer: Sendable {
     public let host: String
     public let port: Int
     public let limits: DNSServerLimits
+    /// Where the messages that are not UPDATEs go; nil = the handler answers everything.
+    public let relay: PrimaryRelay?
     let handler: DNSRequestHandler
     let logger: Logger
 
-    public init(host: String, port: Int, limits: DNSServerLimits = DNSServerLimits(), logger: Logger, handler: @escaping DNSRequestHandler) {
+    public init(
+        host: String, port: Int, limits: DNSServerLimits = DNSServerLimits(), relay: PrimaryRelay? = nil, logger: Logger,
+        handler: @escaping DNSRequestHandler
+    ) {
         self.host = host
         self.port = port
         self.limits = limits
+        self.relay = relay
         self.logger = logger
         self.handler = handler
     }
@@ -94,9 +105,11 @@ public struct DNSServer: Sendable {
         let tcp = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in
+            .bind(host: host, port: port) { [relay] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(limits.tcpIdleTimeout))))
+                    let idle = TimeAmount.seconds(Int64(limits.tcpIdleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(
+                        relay == nil ? IdleStateHandler(readTimeout: idle) : IdleStateHandler(allTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(
@@ -121,6 +134,10 @@ public struct DNSServer: Sendable {
         let connections = ConnectionCount(
             total: limits.maxTCPConnections, perSource: limits.maxTCPConnectionsPerSource, perPrefix: limits.maxTCPConnectionsPerPrefix)
         let replies = ReplyRateLimit(perSecond: limits.udpRepliesPerSourcePerSecond)
+        let answer: DNSRequestHandler = { [relay, handler] bytes, context in
+            guard let relay, PrimaryRelay.passes(bytes) else { return await handler(bytes, context) }
+            return await relay.exchange(bytes)
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await udp.executeThenClose { inbound, outbound in
@@ -133,7 +150,7 @@ public struct DNSServer: Sendable {
                             let context = DNSRequestContext(sourceAddress: address, sourcePort: remote.port ?? 0, transport: .udp)
                             requests.addTask {
                                 defer { udpGate.leave() }
-                                guard let response = await handler(bytes, context) else { return }
+                                guard let response = await answer(bytes, context) else { return }
                                 try? await outbound.write(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: response)))
                             }
                         }
@@ -167,6 +184,14 @@ public struct DNSServer: Sendable {
         let context = DNSRequestContext(sourceAddress: remote?.ipAddress ?? "?", sourcePort: remote?.port ?? 0, transport: .tcp)
         do {
             try await connection.executeThenClose { inbound, outbound in
+                if let relay {
+                    try await relay.serve(inbound, outbound, client: connection.channel) { [handler] message in
+                        await gate.enter()
+                        defer { gate.leave() }
+                        return await handler(message, context)
+                    }
+                    return
+                }
                 for try await frame in inbound {
                     await gate.enter()
                     let response = await handler(Array(frame.readableBytesView), context)

@@ -19,7 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the parental agent: receive SIG(0)-signed delegation UPDATEs and commit them to the parent zone.",
         discussion:
-            "SIGTERM and SIGINT finish in-flight work and exit; SIGHUP re-reads the configuration (listen, store.path, log-level, the server limits and metrics need a restart)."
+            "SIGTERM and SIGINT finish in-flight work and exit; SIGHUP re-reads the configuration (listen, the zones' fronts, store.path, log-level, the server limits and metrics need a restart)."
     )
 
     @Option(help: "The YAML configuration file.")

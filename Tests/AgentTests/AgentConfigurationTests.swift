@@ -25,15 +25,17 @@ final class AgentConfigurationTests: XCTestCase {
         XCTAssertEqual(minimal, configuration)
     }
 
-    func testErrorsNameFileKeyAndWhatIsWrong() {
-        func error(_ text: String) -> String {
-            do {
-                _ = try AgentConfiguration.parse(text, file: "x.yaml")
-                return "no error"
-            } catch {
-                return "\(error)"
-            }
+    /// What parsing `text` as x.yaml says, or "no error".
+    func error(_ text: String) -> String {
+        do {
+            _ = try AgentConfiguration.parse(text, file: "x.yaml")
+            return "no error"
+        } catch {
+            return "\(error)"
         }
+    }
+
+    func testErrorsNameFileKeyAndWhatIsWrong() {
         XCTAssertEqual(error("zones: []"), "x.yaml: version: missing (write version: 1)")
         XCTAssertEqual(error("version: 2"), "x.yaml: version: version 2 is not supported (this delegsync reads version 1)")
         XCTAssertTrue(error("version: 1\nlisten: [{address: 127.0.0.1, prot: 5}]").hasPrefix("x.yaml: listen[0].prot: unknown key"))

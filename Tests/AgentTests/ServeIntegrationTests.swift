@@ -90,8 +90,9 @@ final class ServeIntegrationTests: XCTestCase {
         return Agent(directory: directory, config: config, port: port, process: process, keyBase: keyBase, log: log)
     }
 
-    /// Starts `delegsync serve` (appending to `log`) and waits until it answers a query.
-    static func launchServe(config: String, port: Int, log: String) async throws -> Process {
+    /// Starts `delegsync serve` (appending to `log`) and waits until it answers a query on
+    /// `host`:`port`.
+    static func launchServe(config: String, port: Int, log: String, host: String = "127.0.0.1") async throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--config", config]
@@ -104,7 +105,7 @@ final class ServeIntegrationTests: XCTestCase {
         for _ in 0..<100 {
             var query = Message(question: [Question(name: try DomainName("parent."), type: .soa)])
             query.id = 1
-            if (try? await DNSClient(timeout: .milliseconds(200)).exchange(try query.wireFormat(), host: "127.0.0.1", port: port, transport: .tcp)) != nil {
+            if (try? await DNSClient(timeout: .milliseconds(200)).exchange(try query.wireFormat(), host: host, port: port, transport: .tcp)) != nil {
                 return process
             }
             try await Task.sleep(for: .milliseconds(50))
