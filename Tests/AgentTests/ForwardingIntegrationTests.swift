@@ -52,6 +52,22 @@ final class ForwardingIntegrationTests: XCTestCase {
                 + servers.map { $0.logTail(15) }.joined(separator: "\n---\n"))
     }
 
+    /// A KSK for the child made by dnssec-keygen: its DNSKEY record, the CDS record that asks
+    /// for its SHA-256 DS (dnssec-dsfromkey), and that digest as Lab.served prints it.
+    static func ksk(_ directory: String) throws -> (dnskey: String, cds: String, digest: String) {
+        guard let keygen = Tool.find("dnssec-keygen"), let dsFromKey = Tool.find("dnssec-dsfromkey") else {
+            throw XCTSkip("BIND's dnssec tools are not installed")
+        }
+        let made = try Tool.run(keygen, ["-q", "-a", "ED25519", "-f", "KSK", "child.parent."], directory: directory)
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let base = "\(directory)/\(made.stdout.trimmingCharacters(in: .whitespacesAndNewlines))"
+        let dnskey = try String(contentsOfFile: base + ".key", encoding: .utf8).split(separator: "\n").first { !$0.hasPrefix(";") }.map(String.init) ?? ""
+        let ds = try Record(Tool.run(dsFromKey, ["-2", base + ".key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let data = try DSData(rdata: ds.rdata)
+        let digest = data.digest.map { String(format: "%02x", $0) }.joined()
+        return (dnskey, "child.parent. IN CDS \(data.keyTag) \(data.algorithm) \(data.digestType) \(digest)", digest)
+    }
+
     /// Sends `message` to `server` over TCP and returns the answer's bytes.
     static func exchange(_ message: [UInt8], _ server: String) async throws -> [UInt8] {
         try await DNSClient(timeout: .seconds(10)).exchange(message, host: server, port: 53, transport: .tcp)
@@ -177,9 +193,11 @@ final class ForwardingIntegrationTests: XCTestCase {
         XCTAssertTrue(
             (pending.stdout + status.stdout).contains("uploaded from forwarded by \(Self.ns1) (TCP)"), pending.stdout + status.stdout + agentLog)
 
-        // The child adds ns2; sync --wait sends the UPDATE until the key is trusted and the
-        // change committed, all through ns1; both secondaries serve it.
-        try childServer.reload(zoneFileText: ChildScenarioIntegrationTests.childZone(2, Self.withNS2 + [keyRecord]))
+        // The child adds ns2 and a KSK with its CDS; sync --wait sends the UPDATE until the key
+        // is trusted and the change (NS, glue, DS) committed, all through ns1; both secondaries
+        // serve it.
+        let ksk = try Self.ksk(childDirectory)
+        try childServer.reload(zoneFileText: ChildScenarioIntegrationTests.childZone(2, Self.withNS2 + [keyRecord, ksk.dnskey, ksk.cds]))
         let sync = try ChildScenarioIntegrationTests.child(childConfig, "sync", "--wait", "60")
         XCTAssertEqual(sync.status, 0, sync.stdout + sync.stderr + agentLog)
         XCTAssertTrue(sync.stdout.contains("applied: the parent committed the change (NOERROR"), sync.stdout)
@@ -187,6 +205,9 @@ final class ForwardingIntegrationTests: XCTestCase {
         for server in [secondary1, secondary2] {
             XCTAssertEqual(try Lab.served(server).ns, ["child.parent. ns ns1.child.parent.", "child.parent. ns ns2.child.parent."])
             XCTAssertEqual(try Lab.served(server).glue, ["ns1.child.parent. a \(Self.childNS1)", "ns2.child.parent. a \(Self.childNS2)"])
+            let ds = try Lab.served(server).ds
+            XCTAssertEqual(ds.count, 1, "\(ds)")
+            XCTAssertEqual(ds.first.map { $0.hasSuffix(ksk.digest) }, true, "\(ds)")
         }
 
         // What a child sees through BIND (measured here): a refusal arrives as delegsync sent
