@@ -144,6 +144,8 @@ let package = Package(
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Transport", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["delegsync", "Agent", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "ChildAgentTests", dependencies: ["ChildAgent", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
-        .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire", "DelegationCore", "Store", "TestSupport"]),
+        .testTarget(
+            name: "delegsyncTests",
+            dependencies: ["delegsync", "SIG0", "DNSWire", "DelegationCore", "Store", "TestSupport", .product(name: "Yams", package: "Yams")]),
     ]
 )
