@@ -11,7 +11,7 @@ import XCTest
 /// directory until the tests end.
 final class InstallIntegrationTests: CommandLineTestCase {
     static let prefix = "/opt/delegsync"
-    static let manPages = SnippetTests.root.appendingPathComponent(".build/man").path
+    static let manPages = CommandLineTestCase.repository.appendingPathComponent(".build/man").path
 
     /// Every command's page name, `delegsync.child.sync.8`, from the binary's own command tree.
     static func expectedPages(_ binary: String) throws -> Set<String> {
@@ -48,7 +48,7 @@ final class InstallIntegrationTests: CommandLineTestCase {
         try "# mine\n".write(toFile: "\(stage)/etc/delegsync/delegsync.yaml", atomically: true, encoding: .utf8)
 
         let installed = try Tool.run(
-            make, ["-C", SnippetTests.root.path, "install", "DESTDIR=\(stage)", "PREFIX=\(Self.prefix)", "BINARY=\(binary)", "MAN_PAGES=\(Self.manPages)"])
+            make, ["-C", CommandLineTestCase.repository.path, "install", "DESTDIR=\(stage)", "PREFIX=\(Self.prefix)", "BINARY=\(binary)", "MAN_PAGES=\(Self.manPages)"])
         XCTAssertEqual(installed.status, 0, installed.stdout + installed.stderr)
         let root = stage + Self.prefix
 
@@ -85,9 +85,10 @@ final class InstallIntegrationTests: CommandLineTestCase {
 
         // The hook, the docs and the examples.
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: "\(root)/libexec/delegsync/delegsync-child-sync"))
-        for file in ["parent.md", "child.md", "configuration.md", "hooks.md", "examples/delegsync.yaml", "examples/grafana/delegsync.json",
-            "examples/prometheus/delegsync-rules.yml", "examples/knot/knot.conf.snippet"]
-        {
+        for file in [
+            "parent.md", "child.md", "configuration.md", "hooks.md", "examples/delegsync.yaml", "examples/grafana/delegsync.json",
+            "examples/prometheus/delegsync-rules.yml", "examples/knot/knot.conf.snippet",
+        ] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(root)/share/doc/delegsync/\(file)"), file)
         }
 
@@ -95,7 +96,7 @@ final class InstallIntegrationTests: CommandLineTestCase {
         XCTAssertEqual(try String(contentsOfFile: "\(stage)/etc/delegsync/delegsync.yaml", encoding: .utf8), "# mine\n")
         XCTAssertEqual(
             try String(contentsOfFile: "\(stage)/etc/delegsync/child.yaml", encoding: .utf8),
-            try String(contentsOf: SnippetTests.root.appendingPathComponent("contrib/delegsync-child.yaml"), encoding: .utf8))
+            try String(contentsOf: CommandLineTestCase.repository.appendingPathComponent("contrib/delegsync-child.yaml"), encoding: .utf8))
         XCTAssertTrue(installed.stdout.contains("kept \(stage)/etc/delegsync/delegsync.yaml"), installed.stdout)
     }
 

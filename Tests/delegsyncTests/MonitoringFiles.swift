@@ -4,9 +4,9 @@ import Yams
 /// contrib/grafana/delegsync.json and contrib/prometheus/delegsync-rules.yml, read the way
 /// Grafana and Prometheus read them, with the metric names each query selects.
 enum MonitoringFiles {
-    static let dashboardPath = SnippetTests.root.appendingPathComponent("contrib/grafana/delegsync.json").path
-    static let rulesPath = SnippetTests.root.appendingPathComponent("contrib/prometheus/delegsync-rules.yml").path
-    static let rulesTestPath = SnippetTests.root.appendingPathComponent("contrib/prometheus/delegsync-rules.test.yml").path
+    static let dashboardPath = CommandLineTestCase.repository.appendingPathComponent("contrib/grafana/delegsync.json").path
+    static let rulesPath = CommandLineTestCase.repository.appendingPathComponent("contrib/prometheus/delegsync-rules.yml").path
+    static let rulesTestPath = CommandLineTestCase.repository.appendingPathComponent("contrib/prometheus/delegsync-rules.test.yml").path
 
     /// A PromQL query, where it is, and the metric names it selects.
     struct Query {

@@ -81,9 +81,10 @@ final class MonitoringTests: XCTestCase {
         XCTAssertEqual(Set(alerts).count, alerts.count, "alert names are unique")
         // What issue 12 asks the rules to watch.
         let expressions = try MonitoringFiles.ruleQueries().reduce(into: Set<String>()) { $0.formUnion($1.metricNames) }
-        for metric in ["delegsync_outbox_depth", "delegsync_outbox_given_up_total", "delegsync_bootstrap_jobs", "delegsync_backend_failures_total",
-            "delegsync_sig0_verifications_total"]
-        {
+        for metric in [
+            "delegsync_outbox_depth", "delegsync_outbox_given_up_total", "delegsync_bootstrap_jobs", "delegsync_backend_failures_total",
+            "delegsync_sig0_verifications_total",
+        ] {
             XCTAssertTrue(expressions.contains(metric), "no rule watches \(metric)")
         }
     }

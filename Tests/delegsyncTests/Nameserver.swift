@@ -73,7 +73,8 @@ enum Nameserver: String, CaseIterable, CustomStringConvertible {
             let text = (moved.contains("options {") ? "" : "options { directory \"\(directory)\"; pid-file none; };\n") + moved
             try text.write(toFile: file, atomically: true, encoding: .utf8)
             try writeZoneFiles(of: text, statement: #"zone\s+"([^"]+)"[\s\S]*?\bfile\s+"([^"]+)""#)
-            try writeKeys(used: Self.matches(#"grant\s+([A-Za-z0-9_.-]+)"#, in: text), defined: Self.matches(#"key\s+"([^"]+)""#, in: text),
+            try writeKeys(
+                used: Self.matches(#"grant\s+([A-Za-z0-9_.-]+)"#, in: text), defined: Self.matches(#"key\s+"([^"]+)""#, in: text),
                 into: Self.matches(#"include\s+"([^"]+)""#, in: text))
             return SnippetCheck(try Tool.run("named-checkconf", ["-z", file]), checked: text)
         case .knot:
@@ -82,7 +83,8 @@ enum Nameserver: String, CaseIterable, CustomStringConvertible {
             if !text.contains("\ndatabase:") { text = "database:\n  storage: \(directory)\n" + text }
             try text.write(toFile: file, atomically: true, encoding: .utf8)
             try writeZoneFiles(of: text, statement: #"-\s*domain:\s*(\S+)\s*\n(?:\s+[a-z-]+:.*\n)*?\s+file:\s*(\S+)"#)
-            try writeKeys(used: Self.knotKeysUsed(text), defined: Self.matches(#"(?m)^key:\s*\n\s+-\s*id:\s*(\S+)"#, in: text),
+            try writeKeys(
+                used: Self.knotKeysUsed(text), defined: Self.matches(#"(?m)^key:\s*\n\s+-\s*id:\s*(\S+)"#, in: text),
                 into: Self.matches(#"(?m)^include:\s*(\S+)"#, in: text))
             let checked = SnippetCheck(try Tool.run("knotc", ["-c", file, "conf-check"]), checked: text)
             guard checked.passed else { return checked }

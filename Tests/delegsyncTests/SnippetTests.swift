@@ -9,10 +9,8 @@ import XCTest
 /// comes from `delegsync publish-records` itself and must load in BIND, Knot and NSD. How a
 /// fragment is completed before the check is said at ``Nameserver``.
 final class SnippetTests: CommandLineTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     static func files(under directory: String) throws -> [String] {
-        let base = root.appendingPathComponent(directory).path
+        let base = repository.appendingPathComponent(directory).path
         guard let names = FileManager.default.enumerator(atPath: base)?.allObjects as? [String] else { return [] }
         return names.sorted().map { "\(base)/\($0)" }.filter { path in
             var isDirectory: ObjCBool = false
