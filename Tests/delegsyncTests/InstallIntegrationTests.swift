@@ -48,7 +48,11 @@ final class InstallIntegrationTests: CommandLineTestCase {
         try "# mine\n".write(toFile: "\(stage)/etc/delegsync/delegsync.yaml", atomically: true, encoding: .utf8)
 
         let installed = try Tool.run(
-            make, ["-C", CommandLineTestCase.repository.path, "install", "DESTDIR=\(stage)", "PREFIX=\(Self.prefix)", "BINARY=\(binary)", "MAN_PAGES=\(Self.manPages)"])
+            make,
+            [
+                "-C", CommandLineTestCase.repository.path, "install", "DESTDIR=\(stage)", "PREFIX=\(Self.prefix)", "BINARY=\(binary)",
+                "MAN_PAGES=\(Self.manPages)",
+            ])
         XCTAssertEqual(installed.status, 0, installed.stdout + installed.stderr)
         let root = stage + Self.prefix
 
