@@ -166,6 +166,8 @@ let package = Package(
             name: "AgentTests",
             dependencies: ["delegsync", "Agent", "ChildAgent", "DaemonSupport", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "ChildAgentTests", dependencies: ["ChildAgent", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
-        .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire", "DelegationCore", "Store", "TestSupport"]),
+        .testTarget(
+            name: "delegsyncTests",
+            dependencies: ["delegsync", "Agent", "SIG0", "DNSWire", "DelegationCore", "Store", "TestSupport", .product(name: "Yams", package: "Yams")]),
     ]
 )

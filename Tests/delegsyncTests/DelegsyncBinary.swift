@@ -33,9 +33,11 @@ enum DelegsyncBinary {
 
 /// A temporary directory per test and a short way to run `delegsync`.
 class CommandLineTestCase: XCTestCase {
+    /// The repository's working tree (docs/, contrib/, the Makefile).
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
     /// The committed SIG(0) vectors and BIND captures (see their README).
-    static let vectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("SIG0Tests/Vectors").path
+    static let vectors = repository.appendingPathComponent("Tests/SIG0Tests/Vectors").path
 
     var directory = ""
 
