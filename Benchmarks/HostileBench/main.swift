@@ -128,7 +128,7 @@ func agentUsage() -> (cpu: Double, peakMiB: Double) {
 func storeBytes() -> Int {
     ["", "-wal", "-shm"].reduce(0) { total, suffix in
         let size = (try? FileManager.default.attributesOfItem(atPath: "\(directory)/state.sqlite\(suffix)")[.size] as? Int) ?? 0
-        return total + (size ?? 0)
+        return total + size
     }
 }
 
