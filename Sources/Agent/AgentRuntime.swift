@@ -60,7 +60,7 @@ public final class AgentRuntime: Sendable {
         })
         let receiver = UpdateReceiver(
             configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, clock: clock, logger: logger,
-            identity: identity, metrics: metrics, audits: audits)
+            identity: identity, metrics: metrics, audits: audits, statusSecret: try store.statusSecret())
         let worker = OutboxWorker(
             configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, logger: logger, metrics: metrics)
         let client = DNSClient()

@@ -6,8 +6,11 @@ import DelegationCore
 /// (RFC 8914 §3 allows EDE only towards requests with OPT). Extended RCODEs (BADKEY, BADTIME,
 /// BADSIG) need OPT; to a request without it they become REFUSED, whose text is then in the audit.
 enum ResponseBuilder {
-    static func reply(to request: Message, rcode: RCode, error: ExtendedDNSError?, keyState: EDNSOption? = nil) -> [UInt8] {
+    static func reply(to request: Message, rcode: RCode, error: ExtendedDNSError?, keyState: EDNSOption? = nil, answer: [Record] = []) -> [UInt8] {
         var response = request.makeResponse(rcode: rcode)
+        // An answer is the agent's own data (a status question's), so authoritative.
+        response.answer = answer
+        response.header.aa = !answer.isEmpty
         if request.edns == nil {
             response.edns = nil
             if rcode.isExtended { response.rcode = .refused }

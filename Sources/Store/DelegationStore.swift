@@ -248,6 +248,12 @@ public protocol DelegationStore: Sendable {
     /// replay state that can no longer matter (inception older than `replayBefore`).
     @discardableResult
     func prune(before: Int64, replayBefore: Int64) throws -> PruneCounts
+
+    // The agent's proof of identity
+    /// A random secret made with the store (32 octets), the same for every process that opens
+    /// it: the agent answers `delegsync status` with a MAC under it, so status can tell the agent
+    /// serving this store from anything else answering on its address.
+    func statusSecret() throws -> [UInt8]
 }
 
 /// What ``DelegationStore/prune(before:replayBefore:)`` removed.
