@@ -151,7 +151,7 @@ let package = Package(
             dependencies: ["Transport", "DNSWire", "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Transport", "DelegationCore", "DNSWire", "TestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["delegsync", "Agent", "DaemonSupport", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["delegsync", "Agent", "ChildAgent", "DaemonSupport", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "ChildAgentTests", dependencies: ["ChildAgent", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),
         .testTarget(name: "delegsyncTests", dependencies: ["delegsync", "SIG0", "DNSWire", "DelegationCore", "Store", "TestSupport"]),
     ]

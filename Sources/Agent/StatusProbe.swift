@@ -70,9 +70,8 @@ public enum StatusProbe {
         } catch {
             return .somethingElse("not a DNS message (\(error))")
         }
-        guard reply.header.qr, reply.id == query.id, reply.question == query.question else {
-            return .somethingElse("a reply that does not match the question")
-        }
+        guard reply.header.qr else { return .somethingElse("the question sent back, not an answer (QR clear)") }
+        guard reply.id == query.id, reply.question == query.question else { return .somethingElse("a reply that does not match the question") }
         guard reply.rcode == .noError else { return .somethingElse("\(reply.rcode) to CH TXT \(query.question[0].name)") }
         guard let name = query.question.first?.name,
             let record = reply.answer.first(where: { $0.type == .txt && $0.rrClass == .ch && $0.name == name }),

@@ -47,7 +47,7 @@ public struct ConfigReader {
         do {
             node = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw Self.syntaxError(error, file: file)
+            throw Self.syntaxError(error, file: file, lines: max(1, text.split(separator: "\n", omittingEmptySubsequences: false).count - (text.hasSuffix("\n") ? 1 : 0)))
         } catch {
             throw ConfigurationError(file: file, key: "", problem: "not valid YAML: \(error)")
         }
@@ -58,13 +58,15 @@ public struct ConfigReader {
         try Self.refuseDuplicateKeys(.mapping(root), at: "", file: file)
     }
 
-    /// A YAML syntax error as one line: where, and libyaml's words for it, without the text.
-    static func syntaxError(_ error: YamlError, file: String) -> ConfigurationError {
+    /// A YAML syntax error as one line: where, and libyaml's words for it, without the text. An
+    /// error at the end of the text is put on its last line (of `lines`).
+    static func syntaxError(_ error: YamlError, file: String, lines: Int) -> ConfigurationError {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
-            let around = context.map { " (\($0.text), line \($0.mark.line) column \($0.mark.column))" } ?? ""
-            return ConfigurationError(file: file, line: mark.line, key: "", problem: "not valid YAML: \(problem) at column \(mark.column)\(around)")
+            let around = context.map { " (\($0.text)" + ($0.mark.line > lines ? ")" : ", line \($0.mark.line) column \($0.mark.column))") } ?? ""
+            let place = mark.line > lines ? "at the end" : "at column \(mark.column)"
+            return ConfigurationError(file: file, line: min(mark.line, lines), key: "", problem: "not valid YAML: \(problem) \(place)\(around)")
         case .reader(let problem, _, _, _):
             return ConfigurationError(file: file, key: "", problem: "not valid YAML: \(problem)")
         default:

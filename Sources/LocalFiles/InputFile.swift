@@ -19,32 +19,42 @@ public enum InputFile {
 
     /// The bytes of `path` (`-` reads stdin), at most `limit` of them.
     public static func bytes(_ path: String, limit: Int = defaultLimit) throws -> [UInt8] {
-        let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw InputFileError(path: path, reason: errno) }
-        defer { if fd != STDIN_FILENO { close(fd) } }
-        var contents: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw InputFileError(path: path, reason: errno)
-            }
-            if count == 0 { return contents }
-            contents += buffer[..<count]
-            guard contents.count <= limit else { throw InputFileError(path: path, problem: "is over \(limit) octets") }
-        }
+        let (contents, complete) = try contents(of: path, limit: limit)
+        guard complete else { throw InputFileError(path: path, problem: "is over \(limit) octets") }
+        return contents
     }
 
     /// The text of `path` (`-` reads stdin): UTF-8 without NUL or other control characters
     /// than tab, line feed and carriage return. Anything else is refused as binary, naming the
     /// offset (from 0) of the first such byte.
     public static func text(_ path: String, limit: Int = defaultLimit) throws -> String {
-        let contents = try bytes(path, limit: limit)
-        if let offset = firstBinaryByte(contents) {
+        let (contents, complete) = try contents(of: path, limit: limit)
+        // A large binary file (an executable given as configuration) is binary first; in a cut
+        // file the last three bytes may be part of a character that goes on.
+        if let offset = firstBinaryByte(contents), complete || offset < contents.count - 3 {
             throw InputFileError(path: path, problem: "is not a text file (binary data at byte \(offset))")
         }
+        guard complete else { throw InputFileError(path: path, problem: "is over \(limit) octets") }
         return String(decoding: contents, as: UTF8.self)
+    }
+
+    /// Up to `limit` + 1 bytes of `path`, and whether that was all of it.
+    static func contents(of path: String, limit: Int) throws -> (bytes: [UInt8], complete: Bool) {
+        let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw InputFileError(path: path, reason: errno) }
+        defer { if fd != STDIN_FILENO { close(fd) } }
+        var contents: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while contents.count <= limit {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, limit + 1 - contents.count)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw InputFileError(path: path, reason: errno)
+            }
+            if count == 0 { return (contents, true) }
+            contents += buffer[..<count]
+        }
+        return (contents, false)
     }
 
     /// The offset of the first byte that is not part of text (see ``text(_:limit:)``), or nil.

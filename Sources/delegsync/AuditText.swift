@@ -6,15 +6,15 @@ import Store
 /// Stored text is printed as stored except for control characters, so that a backend's
 /// multi-line error or a stray escape sequence never breaks the layout or reaches the terminal.
 enum AuditText {
-    /// `text` on one line: line breaks, tabs and other control characters written as `\n`,
-    /// `\r`, `\t` or `\u{XX}`.
+    /// `text` on one line: line breaks and other control characters written as `\n`, `\r` or
+    /// `\u{XX}` (tabs stay: they align records and break nothing).
     static func oneLine(_ text: some StringProtocol) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
-            case "\t": out += "\\t"
+            case "\t": out += "\t"
             default:
                 switch scalar.properties.generalCategory {
                 case .control, .lineSeparator, .paragraphSeparator:
