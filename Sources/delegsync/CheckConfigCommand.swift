@@ -33,26 +33,17 @@ struct CheckConfigCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let reader = try ConfigReader(path: config)
-            var header = ["The effective configuration of \(config), every default filled in (delegsync check-config --print)."]
-            if reader.document["children"] != nil {
-                let configuration = try ChildConfiguration(reading: reader)
-                try reader.checkFiles(configuration)
-                let seen = online ? try await Self.ask(configuration.primaryChecks(), reader) : []
-                header += seen
-                guard !print else { return Swift.print(try configuration.yaml(header: header), terminator: "") }
-                seen.forEach { Swift.print($0) }
-                let names = configuration.children.map(\.name.description)
-                Swift.print("\(config): ok, child agent (\(names.count) child\(names.count == 1 ? "" : "ren"): \(names.joined(separator: ", ")))")
-                return
-            }
-            let configuration = try AgentConfiguration(reading: reader)
-            try reader.checkFiles(configuration)
+            let kind: any CheckedConfiguration.Type = reader.document["children"] != nil ? ChildConfiguration.self : AgentConfiguration.self
+            let configuration = try kind.init(reading: reader)
+            try configuration.checkFiles(reader)
             let seen = online ? try await Self.ask(configuration.primaryChecks(), reader) : []
-            header += seen
-            guard !print else { return Swift.print(try configuration.yaml(header: header), terminator: "") }
-            seen.forEach { Swift.print($0) }
-            let names = configuration.zones.map(\.name.description)
-            Swift.print("\(config): ok (\(names.count) zone\(names.count == 1 ? "" : "s"): \(names.joined(separator: ", ")))")
+            if print {
+                let header = ["The effective configuration of \(config), every default filled in (delegsync check-config --print)."]
+                Swift.print(try configuration.yaml(header: header + seen), terminator: "")
+            } else {
+                seen.forEach { Swift.print($0) }
+                Swift.print("\(config): ok\(configuration.summary)")
+            }
         } catch {
             printError("error: \(error)")
             throw ExitCode(UsageFailure.exitStatus)
@@ -73,4 +64,32 @@ struct CheckConfigCommand: AsyncParsableCommand {
         }
         return seen
     }
+}
+
+/// What check-config does with either file.
+protocol CheckedConfiguration {
+    init(reading reader: ConfigReader) throws
+    /// After "ok": what the file configures.
+    var summary: String { get }
+    func checkFiles(_ reader: ConfigReader) throws
+    func primaryChecks() throws -> [(path: String, check: PrimarySOACheck)]
+    func yaml(header: [String]) throws -> String
+}
+
+extension AgentConfiguration: CheckedConfiguration {
+    var summary: String {
+        let names = zones.map(\.name.description)
+        return " (\(names.count) zone\(names.count == 1 ? "" : "s"): \(names.joined(separator: ", ")))"
+    }
+
+    func checkFiles(_ reader: ConfigReader) throws { try reader.checkFiles(self) }
+}
+
+extension ChildConfiguration: CheckedConfiguration {
+    var summary: String {
+        let names = children.map(\.name.description)
+        return ", child agent (\(names.count) child\(names.count == 1 ? "" : "ren"): \(names.joined(separator: ", ")))"
+    }
+
+    func checkFiles(_ reader: ConfigReader) throws { try reader.checkFiles(self) }
 }

@@ -7,15 +7,7 @@ import XCTest
 /// (issue 12: a backend error text with a newline broke the layout).
 final class AuditCommandTests: CommandLineTestCase {
     func testControlCharactersInStoredTextsDoNotBreakTheLayout() throws {
-        let config = "\(directory)/delegsync.yaml"
-        try """
-        version: 1
-        store: { path: \(directory)/state.sqlite }
-        zones:
-          - name: parent.
-            primary: { address: 127.0.0.1 }
-            backend: { type: script, output: "-" }
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try writeParentConfig()
         do {
             let store = try SQLiteStore(path: "\(directory)/state.sqlite")
             try store.appendAudit(

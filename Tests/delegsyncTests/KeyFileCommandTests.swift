@@ -11,15 +11,7 @@ final class KeyFileCommandTests: CommandLineTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        config = "\(directory)/delegsync.yaml"
-        try """
-        version: 1
-        store: { path: \(directory)/state.sqlite }
-        zones:
-          - name: parent.
-            primary: { address: 127.0.0.1 }
-            backend: { type: script, output: "-" }
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        config = try writeParentConfig()
     }
 
     func testImportReadsExactlyThePathGiven() throws {

@@ -29,6 +29,14 @@ final class StatusIntegrationTests: CommandLineTestCase {
         return file
     }
 
+    /// `status` for a configuration listening on `address`:`port` whose store exists (made
+    /// here when it does not yet).
+    func status(_ name: String, address: String, port: Int) throws -> Tool.Result {
+        let store = "\(directory)/\(name).sqlite"
+        if !FileManager.default.fileExists(atPath: store) { _ = try SQLiteStore(path: store) }
+        return try delegsync("status", "--config", try config(name, address: address, port: port, store: store))
+    }
+
     /// Every file below `directory`, relative.
     func files(_ directory: String) -> [String] {
         (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? []).sorted()
@@ -91,15 +99,13 @@ final class StatusIntegrationTests: CommandLineTestCase {
         XCTAssertTrue(up.stdout.contains("agent: up, answering on 127.0.0.60 port 15361\n"), up.stdout)
 
         // Another configuration, another store, the same listen address: not its agent.
-        let theirs = try config("theirs", address: "127.0.0.60", port: 15361, store: "\(directory)/theirs.sqlite")
-        _ = try SQLiteStore(path: "\(directory)/theirs.sqlite")
-        let other = try delegsync("status", "--config", theirs)
+        let other = try status("theirs", address: "127.0.0.60", port: 15361)
         XCTAssertEqual(other.status, 3, other.stdout + other.stderr)
         XCTAssertTrue(other.stdout.contains("agent: down (something else answers on 127.0.0.60 port 15361: a delegsync agent ("), other.stdout)
         XCTAssertTrue(other.stdout.contains(") that does not serve the store \(directory)/theirs.sqlite)"), other.stdout)
 
         // Serving that configuration fails: the address is taken, and the error says which.
-        let second = try delegsync("serve", "--config", theirs)
+        let second = try delegsync("serve", "--config", "\(directory)/theirs.yaml")
         XCTAssertEqual(second.status, 2)
         XCTAssertEqual(second.stderr, "error: cannot listen on 127.0.0.60 port 15361 (TCP): Address already in use\n")
 
@@ -114,9 +120,7 @@ final class StatusIntegrationTests: CommandLineTestCase {
         try Lab.skipUnlessAvailable(.bind)
         let bind = try LabServer.bind(zone: "parent.", zoneFileText: Lab.zoneText, address: "127.0.0.61", port: 15362)
         defer { bind.stop() }
-        let config = try config("bind", address: "127.0.0.61", port: 15362, store: "\(directory)/state.sqlite")
-        _ = try SQLiteStore(path: "\(directory)/state.sqlite")
-        let status = try delegsync("status", "--config", config)
+        let status = try status("bind", address: "127.0.0.61", port: 15362)
         XCTAssertEqual(status.status, 3, status.stdout + status.stderr)
         XCTAssertTrue(status.stdout.contains("agent: down (something else answers on 127.0.0.61 port 15362: "), status.stdout)
         XCTAssertFalse(status.stdout.contains("delegsync agent"), status.stdout)
@@ -127,8 +131,7 @@ final class StatusIntegrationTests: CommandLineTestCase {
     func testAPlainTCPResponderIsNotTheAgent() throws {
         let echo = try PlainResponder(address: "127.0.0.62", port: 15363, echo: true)
         defer { echo.stop() }
-        let config = try config("plain", address: "127.0.0.62", port: 15363, store: "\(directory)/state.sqlite")
-        let status = try delegsync("status", "--config", config)
+        let status = try status("plain", address: "127.0.0.62", port: 15363)
         XCTAssertEqual(status.status, 3, status.stdout + status.stderr)
         XCTAssertTrue(
             status.stdout.contains("agent: down (something else answers on 127.0.0.62 port 15363: the question sent back, not an answer (QR clear))"),
@@ -136,7 +139,7 @@ final class StatusIntegrationTests: CommandLineTestCase {
 
         let mute = try PlainResponder(address: "127.0.0.62", port: 15364, echo: false)
         defer { mute.stop() }
-        let silent = try delegsync("status", "--config", try self.config("mute", address: "127.0.0.62", port: 15364, store: "\(directory)/state.sqlite"))
+        let silent = try self.status("mute", address: "127.0.0.62", port: 15364)
         XCTAssertEqual(silent.status, 3, silent.stdout + silent.stderr)
         XCTAssertTrue(silent.stdout.contains("agent: down: no answer on 127.0.0.62 port 15364"), silent.stdout)
     }
