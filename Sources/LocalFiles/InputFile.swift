@@ -75,7 +75,8 @@ public enum InputFile {
 
     /// Throws, saying why, unless `path` is a file this process can open for reading.
     public static func checkReadable(_ path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking: opening a FIFO for reading would otherwise wait for a writer.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw InputFileError(path: path, reason: errno) }
         defer { close(fd) }
         var status = stat()
