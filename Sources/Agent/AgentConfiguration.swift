@@ -137,19 +137,18 @@ public struct AgentConfiguration: Sendable, Equatable {
 extension AgentConfiguration {
     /// Reads and checks a configuration file.
     public static func load(path: String) throws -> AgentConfiguration {
-        try parse(ConfigReader.contents(of: path), file: path)
+        try AgentConfiguration(reading: ConfigReader(path: path))
     }
 
     /// Parses YAML text; every unknown key, wrong type and missing required key is an error
     /// naming its path (e.g. `zones[0].backend.type`).
     public static func parse(_ text: String, file: String = "configuration") throws -> AgentConfiguration {
-        var reader = ConfigReader(file: file)
-        return try reader.configuration(reader.root(text))
+        try AgentConfiguration(reading: ConfigReader(file: file, text: text))
     }
 }
 
 extension ConfigReader {
-    mutating func configuration(_ root: Node.Mapping) throws -> AgentConfiguration {
+    func configuration(_ root: Node.Mapping) throws -> AgentConfiguration {
         try keys(
             root,
             allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "identity", "metrics", "events", "zones"],
@@ -238,9 +237,7 @@ extension ConfigReader {
         if let identity = try mapping(root, "identity", at: "") {
             try keys(identity, allowed: ["key-file"], at: "identity")
             identityKeyFile = try string(identity, "key-file", at: "identity")
-            if let path = identityKeyFile, !FileManager.default.isReadableFile(atPath: path) {
-                throw fail("identity.key-file", "cannot read \(path)")
-            }
+            if let path = identityKeyFile { try readable(path, at: "identity.key-file") }
         }
 
         var metrics: AgentConfiguration.Listen? = nil
@@ -323,9 +320,7 @@ extension ConfigReader {
                 throw fail("\(bpath).command", "empty: give the program and its arguments, e.g. [/usr/local/bin/apply-delegation]")
             }
         }
-        if let keyFile = backend.tsigKeyFile, !FileManager.default.isReadableFile(atPath: keyFile) {
-            throw fail("\(bpath).tsig-key-file", "cannot read \(keyFile)")
-        }
+        if let keyFile = backend.tsigKeyFile { try readable(keyFile, at: "\(bpath).tsig-key-file") }
 
         var limits = DelegationLimits()
         if let policy = try mapping(node, "policy", at: path) {

@@ -69,7 +69,8 @@ public final class AgentRuntime: Sendable {
         })
         let receiver = UpdateReceiver(
             configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, clock: clock, logger: logger,
-            identity: identity, metrics: metrics, audits: audits, events: events)
+            identity: identity, metrics: metrics, audits: audits, events: events,
+            statusSecret: try store.statusSecret())
         let worker = OutboxWorker(
             configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, logger: logger, metrics: metrics,
             events: events)

@@ -227,10 +227,14 @@ public struct BootstrapWorker: Sendable {
                 return "\(observation.nameserver) \(observation.address): \(RCode(rcode))\(aa ? " aa" : "") KEY tags [\(tags)] ttl \(ttl)"
             }
         }
-        try? store.appendAudit(
-            AuditEntry(
-                time: now, source: job.source, transport: "bootstrap", zone: job.zone, signer: job.child, keyTag: job.keyTag,
-                request: lines.joined(separator: "\n"), decision: decision, reason: reason))
+        do {
+            try store.appendAudit(
+                AuditEntry(
+                    time: now, source: job.source, transport: "bootstrap", zone: job.zone, signer: job.child, keyTag: job.keyTag,
+                    request: lines.joined(separator: "\n"), decision: decision, reason: reason))
+        } catch {
+            logger.error("cannot write the audit log", metadata: ["delegsync.child": "\(job.child)", "delegsync.error": "\(error)"])
+        }
     }
 }
 

@@ -173,13 +173,22 @@ public struct OutboxWorker: Sendable {
 
     /// Marks the entry failed for good, counts it and writes the audit entry the operator reads.
     func giveUp(_ entry: OutboxEntry, id: Int64, reason: (metric: String, text: String), now: Int64) {
-        try? store.markFailed(id: id, error: reason.text)
+        do {
+            try store.markFailed(id: id, error: reason.text)
+        } catch {
+            logger.error("cannot mark outbox entry \(id) given up", metadata: ["delegsync.child": "\(entry.child)", "delegsync.error": "\(error)"])
+        }
         metrics.givenUp(reason.metric)
         logger.warning("outbox entry given up", metadata: ["delegsync.child": "\(entry.child)", "delegsync.reason": "\(reason.text)"])
         events?.emit(.changeGivenUp(zone: entry.zone, child: entry.child, signer: entry.signer, operations: entry.operations, reason: reason.text, now: now))
-        try? store.appendAudit(
-            AuditEntry(
-                time: now, source: "outbox", transport: "outbox", zone: entry.zone.description, signer: entry.child.description, keyTag: entry.signer?.keyTag,
-                request: entry.operations.map(\.description).joined(separator: "\n"), decision: "GIVEN UP", reason: reason.text))
+        do {
+            try store.appendAudit(
+                AuditEntry(
+                    time: now, source: "outbox", transport: "outbox", zone: entry.zone.description, signer: entry.child.description,
+                    keyTag: entry.signer?.keyTag, request: entry.operations.map(\.description).joined(separator: "\n"), decision: "GIVEN UP",
+                    reason: reason.text))
+        } catch {
+            logger.error("cannot write the audit log", metadata: ["delegsync.child": "\(entry.child)", "delegsync.error": "\(error)"])
+        }
     }
 }

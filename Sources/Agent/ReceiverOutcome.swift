@@ -24,6 +24,11 @@ extension UpdateReceiver {
         /// A signature was verified (with a trusted key, the uploaded key, or the key an inquiry
         /// asks about): the request gets an audit row of its own. Others are aggregated.
         public internal(set) var authenticated = false
+        /// Records for the answer section (the answer to a status question).
+        public internal(set) var answer: [Record] = []
+        /// Whether the request is written to the audit log and counted; status questions, which
+        /// monitoring asks often and which change nothing, are not.
+        public internal(set) var audited = true
 
         static func reject(_ rcode: RCode, _ infoCode: UInt16, _ reason: String) -> Outcome {
             Outcome(rcode: rcode, infoCode: infoCode, reason: reason)

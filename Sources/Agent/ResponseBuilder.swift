@@ -8,10 +8,13 @@ import DelegationCore
 /// With `extendedAsRefused` (a request from a forwarder that would drop them) they become
 /// REFUSED too, with OPT and EDE.
 enum ResponseBuilder {
-    static func reply(to request: Message, rcode: RCode, error: ExtendedDNSError?, keyState: EDNSOption? = nil, extendedAsRefused: Bool = false)
-        -> [UInt8]
-    {
+    static func reply(
+        to request: Message, rcode: RCode, error: ExtendedDNSError?, keyState: EDNSOption? = nil, extendedAsRefused: Bool = false, answer: [Record] = []
+    ) -> [UInt8] {
         var response = request.makeResponse(rcode: rcode)
+        // An answer is the agent's own data (a status question's), so authoritative.
+        response.answer = answer
+        response.header.aa = !answer.isEmpty
         if request.edns == nil {
             response.edns = nil
             if rcode.isExtended { response.rcode = .refused }

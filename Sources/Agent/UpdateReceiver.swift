@@ -34,6 +34,8 @@ public final class UpdateReceiver: Sendable {
     let metrics: AgentMetrics
     /// Where refusals of unauthenticated requests are counted; nil writes one row each.
     let audits: AuditAggregator?
+    /// The store's status secret, to answer `delegsync status` (``StatusProbe``); nil refuses.
+    let statusSecret: [UInt8]?
 
     let screen: RequestScreen
     let inquiries: KeyStateInquiry
@@ -44,9 +46,10 @@ public final class UpdateReceiver: Sendable {
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
         contentProbe: ChildContentProbe, clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil,
-        metrics: AgentMetrics = AgentMetrics(), audits: AuditAggregator? = nil, events: AgentEvents? = nil
+        metrics: AgentMetrics = AgentMetrics(), audits: AuditAggregator? = nil, events: AgentEvents? = nil, statusSecret: [UInt8]? = nil
     ) {
         self.audits = audits
+        self.statusSecret = statusSecret
         self.metrics = metrics
         self.identity = identity
         self.configuration = configuration
@@ -110,6 +113,8 @@ public final class UpdateReceiver: Sendable {
         case .next(let next): route = next
         }
         switch route {
+        case .status(let name):
+            return statusAnswer(name)
         case .inquiry(let inquiry):
             return inquiries.answer(bytes, layout: layout, message: message, inquiry: inquiry, context: context, now: now)
         case .upload(let upload, let key, let requested):
@@ -126,13 +131,26 @@ public final class UpdateReceiver: Sendable {
         }
     }
 
+    /// The answer to a `delegsync status` question: proof that this agent serves the store.
+    func statusAnswer(_ name: DomainName) -> Outcome {
+        var outcome: Outcome
+        if let statusSecret {
+            outcome = Outcome(rcode: .noError, reason: "status question answered")
+            outcome.answer = [StatusProbe.answer(name: name, version: AgentVersion.current, secret: statusSecret)]
+        } else {
+            outcome = .reject(.refused, DelegationEDE.notSupported, "status questions are not answered here")
+        }
+        outcome.audited = false
+        return outcome
+    }
+
     /// Handles one request as received: decides, audits, answers. Returns the reply, or `nil`
     /// when none is due.
     public func handle(_ bytes: [UInt8], context: DNSRequestContext) async -> [UInt8]? {
         let now = clock()
         guard let decision = await decide(bytes, context: context, now: now) else { return nil }
         let outcome = decision.outcome
-        metrics.request(rcode: outcome.rcode, infoCode: outcome.infoCode, rule: outcome.rule)
+        if outcome.audited { metrics.request(rcode: outcome.rcode, infoCode: outcome.infoCode, rule: outcome.rule) }
         guard let message = decision.message else {
             audit(now: now, context: context, request: "", outcome: outcome)
             guard let unparsed = ResponseBuilder.reply(toUnparsed: bytes, rcode: .formErr) else { return nil }
@@ -140,8 +158,9 @@ public final class UpdateReceiver: Sendable {
             return context.transport == .udp ? ResponseBuilder.bounded(reply, toUDPRequest: bytes) : reply
         }
         let requestText = message.updates.map(\.description).joined(separator: "\n")
-        audit(now: now, context: context, request: requestText, outcome: outcome)
-        logger.info(
+        if outcome.audited { audit(now: now, context: context, request: requestText, outcome: outcome) }
+        logger.log(
+            level: outcome.audited ? .info : .debug,
             "update",
             metadata: [
                 "delegsync.source": "\(context.source)", "delegsync.transport": "\(context.transport)",
@@ -160,7 +179,8 @@ public final class UpdateReceiver: Sendable {
         }
         let reply = signed(
             ResponseBuilder.reply(
-                to: message, rcode: outcome.rcode, error: error, keyState: keyState, extendedAsRefused: forwarded(outcome, context: context)),
+                to: message, rcode: outcome.rcode, error: error, keyState: keyState, extendedAsRefused: forwarded(outcome, context: context),
+                answer: outcome.answer),
             request: bytes, now: now)
         // Over UDP nothing was authenticated (updates get TC=1): never more than was sent.
         return context.transport == .udp ? ResponseBuilder.bounded(reply, toUDPRequest: bytes) : reply

@@ -261,6 +261,12 @@ public protocol DelegationStore: Sendable {
     /// Per child with pending outbox entries: the oldest one's creation time, signer and last
     /// error, and how many are pending; counted without decoding any entry.
     func outboxBacklog() throws -> [EventMonitor.Backlog]
+
+    // The agent's proof of identity
+    /// A random secret made with the store (32 octets), the same for every process that opens
+    /// it: the agent answers `delegsync status` with a MAC under it, so status can tell the agent
+    /// serving this store from anything else answering on its address.
+    func statusSecret() throws -> [UInt8]
 }
 
 /// What ``DelegationStore/prune(before:replayBefore:)`` removed.

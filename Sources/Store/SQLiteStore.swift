@@ -53,14 +53,47 @@ public final class SQLiteStore: DelegationStore {
         try self.init(db: pool, path: path)
     }
 
-    private init(db: any DatabaseWriter, path: String) throws {
+    private init(db: any DatabaseWriter, path: String, migrate: Bool = true) throws {
         self.db = db
         self.path = path
+        guard migrate else { return }
         do {
             try Self.migrator.migrate(db)
         } catch {
             throw StoreError(.migrate, "cannot bring the schema of store \(path) up to date: \(error)")
         }
+    }
+
+    /// Opens the store at `path` for reading only, creating nothing — no file, no schema change
+    /// — for commands that only look (`status`, `audit`); nil when there is no file at `path`.
+    /// Throws when the schema is older than this delegsync's (the agent brings it up to date
+    /// when it starts). Writes through the instance fail.
+    public static func existing(readingAt path: String) throws -> SQLiteStore? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var configuration = Configuration()
+        configuration.label = "delegsync.store.read"
+        configuration.readonly = true
+        configuration.busyMode = .timeout(5)
+        // While a process has the store open its -wal file exists, and a reader shares its -shm.
+        // Without one (no agent running), SQLite would create both files for a read-only reader
+        // and leave them behind; opened immutable, it reads the database file alone.
+        let location = FileManager.default.fileExists(atPath: path + "-wal") ? path : "file:\(uriPath(path))?immutable=1"
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(db: DatabaseQueue(path: location, configuration: configuration), path: path, migrate: false)
+        } catch {
+            throw StoreError(.open, "cannot open store \(path) for reading: \(error)")
+        }
+        let current = try store.read("read the schema version") { db in try migrator.hasCompletedMigrations(db) }
+        guard current else {
+            throw StoreError(.migrate, "store \(path) has an older schema than this delegsync: start the agent (delegsync serve) once to bring it up to date")
+        }
+        return store
+    }
+
+    /// A path as the path of a `file:` URI (RFC 8089): `%`, `?` and `#` percent-encoded.
+    static func uriPath(_ path: String) -> String {
+        path.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3F").replacingOccurrences(of: "#", with: "%23")
     }
 
     /// A store that lives in memory and is gone when the instance is; for tests.
@@ -224,6 +257,14 @@ public final class SQLiteStore: DelegationStore {
                         PRIMARY KEY (kind, zone, child)
                     );
                     """)
+        }
+        migrator.registerMigration("v6-status-secret") { db in
+            // A random secret per store: the agent proves with it that it serves this store when
+            // `delegsync status` asks (StatusProbe in the Agent module).
+            try db.execute(sql: "CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            var generator = SystemRandomNumberGenerator()
+            let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            try db.execute(sql: "INSERT INTO secrets (name, value) VALUES ('status', ?)", arguments: [Data(secret)])
         }
         return migrator
     }
@@ -697,6 +738,17 @@ public final class SQLiteStore: DelegationStore {
         guard let digest = row["signer_digest"] as Data?, let algorithm = row["signer_algorithm"] as UInt8?, let keyTag = row["signer_key_tag"] as UInt16?
         else { return nil }
         return KeyIdentity(zone: zone, child: child, algorithm: algorithm, keyTag: keyTag, digest: [UInt8](digest))
+    }
+
+    // MARK: The agent's proof of identity
+
+    public func statusSecret() throws -> [UInt8] {
+        try read("read the status secret") { db in
+            guard let value = try Data.fetchOne(db, sql: "SELECT value FROM secrets WHERE name = 'status'") else {
+                throw StoreError(.corrupt, "store \(path) has no status secret")
+            }
+            return [UInt8](value)
+        }
     }
 
     // MARK: Transactions

@@ -70,6 +70,11 @@ public struct DNSServerLimits: Sendable, Hashable {
     }
 }
 
+/// The server could not start: what, where and why.
+public struct DNSServerError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+}
+
 /// A DNS server on UDP and TCP (RFC 1035 §4.2, RFC 7766): several messages per TCP connection,
 /// answered in order; idle timeout; bounded connections and requests in flight.
 ///
@@ -102,31 +107,42 @@ public struct DNSServer: Sendable {
     /// until the task is cancelled.
     public func run(onBound: @Sendable (Int) -> Void = { _ in }) async throws {
         let group = MultiThreadedEventLoopGroup.singleton
-        let tcp = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { [relay] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let idle = TimeAmount.seconds(Int64(limits.tcpIdleTimeout))
-                    try channel.pipeline.syncOperations.addHandler(
-                        relay == nil ? IdleStateHandler(readTimeout: idle) : IdleStateHandler(allTimeout: idle))
-                    try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(
-                            DNSTCPFrameDecoder(
-                                maxMessageSize: limits.maxMessageSize, messageTimeout: .seconds(Int64(limits.tcpMessageTimeout)),
-                                maxBytes: limits.maxBytesPerConnection)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+        let tcp = try await listening(on: port, "TCP") {
+            try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port) { [relay] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        // A front's connection is idle only when neither side sends (a transfer).
+                        let idle = TimeAmount.seconds(Int64(limits.tcpIdleTimeout))
+                        try channel.pipeline.syncOperations.addHandler(
+                            relay == nil ? IdleStateHandler(readTimeout: idle) : IdleStateHandler(allTimeout: idle))
+                        try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(
+                                DNSTCPFrameDecoder(
+                                    maxMessageSize: limits.maxMessageSize, messageTimeout: .seconds(Int64(limits.tcpMessageTimeout)),
+                                    maxBytes: limits.maxBytesPerConnection)))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
                 }
-            }
+        }
         let boundPort = tcp.channel.localAddress?.port ?? port
-        let udp = try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: boundPort) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
-                }
+        let udp: NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+        do {
+            udp = try await listening(on: boundPort, "UDP") {
+                try await DatagramBootstrap(group: group)
+                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .bind(host: host, port: boundPort) { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                        }
+                    }
             }
+        } catch {
+            try? await tcp.channel.close()
+            throw error
+        }
         logger.info("listening", metadata: ["delegsync.address": "\(host)", "delegsync.port": "\(boundPort)"])
         onBound(boundPort)
         let udpGate = InFlightGate(limit: limits.maxInFlight)
@@ -176,6 +192,17 @@ public struct DNSServer: Sendable {
             }
             try await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// Runs `bind`; a failure names the address, the port and the system's reason
+    /// (`cannot listen on 127.0.0.1 port 53 (TCP): Address already in use`).
+    func listening<Channel>(on port: Int, _ transport: String, _ bind: () async throws -> Channel) async throws -> Channel {
+        do {
+            return try await bind()
+        } catch {
+            let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
+            throw DNSServerError(description: "cannot listen on \(host) port \(port) (\(transport)): \(reason)")
         }
     }
 

@@ -21,6 +21,20 @@ struct KeysCommand: ParsableCommand {
             let configuration = try AgentConfiguration.load(path: config)
             return (configuration, try SQLiteStore(path: configuration.storePath))
         }
+
+        /// The configuration and the store opened for reading only: nothing is created, and a
+        /// store that does not exist yet is an error saying so.
+        func openForReading() throws -> (AgentConfiguration, SQLiteStore) {
+            let configuration = try AgentConfiguration.load(path: config)
+            guard let store = try SQLiteStore.existing(readingAt: configuration.storePath) else {
+                throw UsageFailure("store " + Self.absent(configuration.storePath))
+            }
+            return (configuration, store)
+        }
+
+        static func absent(_ path: String) -> String {
+            "\(path) does not exist: no agent has run with this configuration (store.path)"
+        }
     }
 
     struct Import: ParsableCommand {
@@ -60,7 +74,7 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let (_, store) = try options.open()
+                let (_, store) = try options.openForReading()
                 let childName = try child.map { try absoluteName($0) }
                 for key in try store.keys(zone: nil, child: childName) {
                     print(
@@ -156,7 +170,7 @@ extension KeysCommand {
 
         func run() throws {
             try reporting {
-                let (_, store) = try options.open()
+                let (_, store) = try options.openForReading()
                 let now = Int64(Date().timeIntervalSince1970)
                 let jobs = try store.bootstraps(child: nil, activeOnly: true)
                 if jobs.isEmpty { print("no bootstrap jobs pending") }
@@ -240,15 +254,10 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let (_, store) = try options.open()
+            let (_, store) = try options.openForReading()
             let childName = try child.map { try absoluteName($0) }
             for entry in try store.audit(child: childName, limit: limit) {
-                let time = Date(timeIntervalSince1970: TimeInterval(entry.time))
-                print(
-                    "\(time) \(entry.source) \(entry.transport) signer=\(entry.signer ?? "-") key=\(entry.keyTag.map(String.init) ?? "-") \(entry.decision)\(entry.count > 1 ? " ×\(entry.count)" : ""): \(entry.reason)"
-                )
-                for line in entry.request.split(separator: "\n") { print("    \(line)") }
-                if let result = entry.backendResult { print("    backend: \(result)") }
+                AuditText.lines(entry).forEach { print($0) }
             }
         }
     }

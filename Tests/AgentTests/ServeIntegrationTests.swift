@@ -85,7 +85,7 @@ final class ServeIntegrationTests: XCTestCase {
             XCTAssertEqual(imported.status, 0, imported.stderr)
         }
         let log = "\(directory)/serve.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        guard FileManager.default.createFile(atPath: log, contents: nil) else { throw ToolError("cannot create \(log)") }
         let process = try await launchServe(config: config, port: port, log: log)
         return Agent(directory: directory, config: config, port: port, process: process, keyBase: keyBase, log: log)
     }

@@ -413,3 +413,43 @@ final class SQLiteStoreBoundedStateTests: XCTestCase {
         XCTAssertEqual(try store.bootstrapCounts(), ["verifying": 1])
     }
 }
+
+/// Issue 12: `delegsync status` and `audit` only look. Opening for reading creates no file — no
+/// store where there is none, no `-wal`/`-shm` beside one — and changes nothing.
+final class SQLiteStoreReadingTests: XCTestCase {
+    func testOpeningForReadingCreatesNothing() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-reading-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = "\(directory)/state.sqlite"
+        XCTAssertNil(try SQLiteStore.existing(readingAt: path))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [])
+
+        var secret: [UInt8] = []
+        do {
+            let store = try SQLiteStore(path: path)
+            secret = try store.statusSecret()
+            try store.appendAudit(AuditEntry(time: 1, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "X", reason: "y"))
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        XCTAssertEqual(files, ["state.sqlite"], "the writer closed the store")
+        XCTAssertEqual(secret.count, 32)
+
+        let reader = try XCTUnwrap(try SQLiteStore.existing(readingAt: path))
+        XCTAssertEqual(try reader.statusSecret(), secret)
+        XCTAssertEqual(try reader.audit(child: nil, limit: 5).map(\.decision), ["X"])
+        XCTAssertThrowsError(
+            try reader.appendAudit(AuditEntry(time: 2, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "Z", reason: "")))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).sorted(), files)
+
+        // While a writer has it open (the agent running), a reader sees its latest writes.
+        let writer = try SQLiteStore(path: path)
+        try writer.appendAudit(AuditEntry(time: 3, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "W", reason: ""))
+        XCTAssertEqual(try XCTUnwrap(try SQLiteStore.existing(readingAt: path)).audit(child: nil, limit: 1).map(\.decision), ["W"])
+    }
+
+    /// Every store gets its own secret.
+    func testEachStoreHasItsOwnStatusSecret() throws {
+        XCTAssertNotEqual(try SQLiteStore.inMemory().statusSecret(), try SQLiteStore.inMemory().statusSecret())
+    }
+}

@@ -332,7 +332,7 @@ public final class LabServer: @unchecked Sendable {
             case .nsd: ["-d", "-c", configFile]
             }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        FileManager.default.createFile(atPath: logFile, contents: nil)
+        guard FileManager.default.createFile(atPath: logFile, contents: nil) else { throw ToolError("cannot create \(logFile)") }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
         process.standardOutput = log
         process.standardError = log

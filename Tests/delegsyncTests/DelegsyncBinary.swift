@@ -54,6 +54,16 @@ class CommandLineTestCase: XCTestCase {
         try DelegsyncBinary.run(arguments, input: input)
     }
 
+    /// Writes `delegsync.yaml` in the test's directory: the parent zone `parent.` with the
+    /// script backend, the store `state.sqlite` beside it, `zoneLines` added to the zone.
+    func writeParentConfig(zoneLines: [String] = []) throws -> String {
+        let config = "\(directory)/delegsync.yaml"
+        let zone = (["  - name: parent.", "    primary: { address: 127.0.0.1 }", "    backend: { type: script, output: \"-\" }"] + zoneLines.map { "    " + $0 })
+        try (["version: 1", "store: { path: \(directory)/state.sqlite }", "zones:"] + zone + [""]).joined(separator: "\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
     /// Runs `keygen` into `directory` (default: the test's) and returns the key files' base path.
     func keygen(_ name: String = "child.parent.", algorithm: String = "ED25519", in directory: String? = nil) throws -> String {
         let directory = directory ?? self.directory

@@ -12,16 +12,7 @@ final class KeysCommandTests: CommandLineTestCase {
     /// A configuration with `bootstrap` for `parent.`, and its store holding a known key for
     /// `child.parent.`.
     func configuration(bootstrap: String) throws -> (config: String, store: SQLiteStore, key: BINDKeyFile) {
-        let config = "\(directory)/delegsync.yaml"
-        try """
-        version: 1
-        store: { path: \(directory)/state.sqlite }
-        zones:
-          - name: parent.
-            primary: { address: 127.0.0.1 }
-            backend: { type: script, output: "-" }
-            bootstrap: \(bootstrap)
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try writeParentConfig(zoneLines: ["bootstrap: \(bootstrap)"])
         let store = try SQLiteStore(path: "\(directory)/state.sqlite")
         let key = try BINDKeyFile.generate(owner: DomainName("child.parent."))
         try store.putKey(
