@@ -22,7 +22,7 @@ import GRDB
 /// - Several processes may open the same file (SQLite locks it), but nothing coordinates their
 ///   outbox processing; run one agent per file.
 public final class SQLiteStore: DelegationStore {
-    private let db: any DatabaseWriter
+    let db: any DatabaseWriter
     /// The file, or `:memory:`; for error messages.
     public let path: String
 
@@ -209,6 +209,7 @@ public final class SQLiteStore: DelegationStore {
                     arguments: [Self.stateName(job.state), Self.dueAt(job), row["id"] as Int64])
             }
         }
+        registerScannerMigration(&migrator)
         return migrator
     }
 
@@ -621,7 +622,7 @@ public final class SQLiteStore: DelegationStore {
     // MARK: Transactions
 
     /// Runs `body` in a read transaction; errors other than ``StoreError`` say "cannot `what`".
-    private func read<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try db.read(body)
         } catch let error as StoreError {
@@ -632,7 +633,7 @@ public final class SQLiteStore: DelegationStore {
     }
 
     /// Runs `body` in a write transaction, rolled back if it throws.
-    private func write<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try db.write(body)
         } catch let error as StoreError {
