@@ -21,6 +21,7 @@ public final class AgentMetrics: Sendable {
         ("delegsync_outbox_given_up_total", "counter", "Queued changes given up, by reason (cancelled, deadline, permanent, refused)."),
         ("delegsync_bootstrap_jobs", "gauge", "Key bootstrap jobs in the store, by state."),
         ("delegsync_outbox_depth", "gauge", "Accepted changes waiting to be applied at the parent."),
+        ("delegsync_scans_total", "counter", "Child scans (CDS, CDNSKEY, CSYNC), by trigger, result and the rule that refused."),
     ]
 
     /// Upper bounds (seconds) of the verification-time histogram.
@@ -80,6 +81,13 @@ public final class AgentMetrics: Sendable {
     }
 
     func cancelled(_ count: Int) { givenUp("cancelled", count: count) }
+
+    /// One scan: `trigger` notify or periodic; `result` change, unchanged, refused, waiting or
+    /// failed (the parent could not be read); `rule` the refusing rule's name (a closed set).
+    func scan(trigger: String, result: String, rule: String?) {
+        let descriptor = MetricNameDescriptor(namespace: "delegsync", metricName: "scans", unitName: "total", helpText: Self.help("delegsync_scans_total"))
+        registry.makeCounter(descriptor: descriptor, labels: [("trigger", trigger), ("result", result), ("rule", rule ?? "")]).increment()
+    }
 
     /// The Prometheus text exposition format (version 0.0.4), with the store's gauges read now.
     public func exposition(store: any DelegationStore) -> String {

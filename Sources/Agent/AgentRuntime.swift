@@ -16,12 +16,15 @@ public final class AgentRuntime: Sendable {
     let store: any DelegationStore
     let logger: Logger
     let makeBackend: @Sendable (AgentConfiguration.Zone) throws -> any DelegationBackend
-    let state: NIOLockedValueBox<(configuration: AgentConfiguration, receiver: UpdateReceiver, worker: OutboxWorker, bootstrap: BootstrapWorker)>
+    let state:
+        NIOLockedValueBox<(configuration: AgentConfiguration, receiver: UpdateReceiver, worker: OutboxWorker, bootstrap: BootstrapWorker, scans: ScanWorker)>
     let reader: PrimaryZoneReader
     /// One set of counters for the agent's life, across configuration reloads.
     public let metrics = AgentMetrics()
     /// Refusals of unauthenticated requests, counted per minute (across reloads too).
     let audits = AuditAggregator()
+    /// Scans NOTIFYs scheduled (across reloads too).
+    let scanQueue = ScanQueue()
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, logger: Logger,
@@ -35,13 +38,14 @@ public final class AgentRuntime: Sendable {
             try await client.exchange(message, host: host, port: port, transport: transport)
         }
         state = NIOLockedValueBox(
-            try Self.build(configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, makeBackend: makeBackend))
+            try Self.build(
+                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, scanQueue: scanQueue, makeBackend: makeBackend))
     }
 
     static func build(
         _ configuration: AgentConfiguration, store: any DelegationStore, reader: PrimaryZoneReader, logger: Logger, metrics: AgentMetrics,
-        audits: AuditAggregator, makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
-    ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker, BootstrapWorker) {
+        audits: AuditAggregator, scanQueue: ScanQueue, makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
+    ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker, BootstrapWorker, ScanWorker) {
         var backends: [DomainName: any DelegationBackend] = [:]
         for zone in configuration.zones { backends[zone.name] = try makeBackend(zone) }
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
@@ -61,7 +65,7 @@ public final class AgentRuntime: Sendable {
         })
         let receiver = UpdateReceiver(
             configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, clock: clock, logger: logger,
-            identity: identity, metrics: metrics, audits: audits)
+            identity: identity, metrics: metrics, audits: audits, scans: scanQueue)
         let worker = OutboxWorker(
             configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, logger: logger, metrics: metrics)
         let client = DNSClient()
@@ -70,7 +74,14 @@ public final class AgentRuntime: Sendable {
             exchange: { message, host, port, transport in
                 try await client.exchange(message, host: host, port: port, transport: transport)
             }, logger: logger)
-        return (configuration, receiver, worker, bootstrap)
+        let scanClient = DNSClient(timeout: .seconds(5))
+        let scans = ScanWorker(
+            configuration: configuration, store: store, reader: reader, delegations: { try await reader.delegations(in: $0) }, receiver: receiver,
+            queue: scanQueue,
+            scanner: ChildScanner(exchange: { message, host, port, transport in
+                try await scanClient.exchange(message, host: host, port: port, transport: transport)
+            }), logger: logger, metrics: metrics, startedAt: clock())
+        return (configuration, receiver, worker, bootstrap, scans)
     }
 
     /// Re-reads the configuration; on an error the old one stays in force.
@@ -78,7 +89,7 @@ public final class AgentRuntime: Sendable {
         do {
             let configuration = try AgentConfiguration.load(path: path)
             let built = try Self.build(
-                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, makeBackend: makeBackend)
+                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, scanQueue: scanQueue, makeBackend: makeBackend)
             state.withLockedValue { $0 = built }
             logger.notice("configuration reloaded", metadata: ["delegsync.config": "\(path)"])
         } catch {
@@ -98,7 +109,9 @@ public final class AgentRuntime: Sendable {
         let ports = NIOLockedValueBox<[Int: Int]>([:])
         let listenCount = configuration.listen.count
         // Stopped in reverse order: the listeners first, the worker last.
-        var services: [(name: String, service: any Service)] = [("worker", ClosureService { [self] in await self.work() })]
+        var services: [(name: String, service: any Service)] = [
+            ("worker", ClosureService { [self] in await self.work() }), ("scanner", ClosureService { [self] in await self.scan() }),
+        ]
         if let listen = configuration.metrics {
             let server = MetricsServer(host: listen.address, port: listen.port, logger: logger) { [metrics, store] in
                 metrics.exposition(store: store)
@@ -144,6 +157,16 @@ public final class AgentRuntime: Sendable {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
         }
         logger.notice("stopping")
+    }
+
+    /// The scans (``ScanWorker``), every second until the group shuts down; a scan in progress
+    /// is finished (its commit too).
+    func scan() async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let scans = state.withLockedValue { $0.scans }
+            await scans.runOnce(now: Int64(Date().timeIntervalSince1970))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+        }
     }
 
     /// Retention (`limits.retention-days`): old audit entries, finished jobs and finished outbox

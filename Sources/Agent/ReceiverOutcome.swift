@@ -24,6 +24,8 @@ extension UpdateReceiver {
         /// A signature was verified (with a trusted key, the uploaded key, or the key an inquiry
         /// asks about): the request gets an audit row of its own. Others are aggregated.
         public internal(set) var authenticated = false
+        /// No reply at all (a malformed NOTIFY, RFC 9859 §4.3); still audited and counted.
+        public internal(set) var discarded = false
 
         static func reject(_ rcode: RCode, _ infoCode: UInt16, _ reason: String) -> Outcome {
             Outcome(rcode: rcode, infoCode: infoCode, reason: reason)

@@ -30,7 +30,7 @@ extension DelegationScan {
         do {
             desired = try ChildApex.delegationSigners(child: child, cds: Array(cds), cdnskey: Array(cdnskey), dnskey: [])
         } catch let error as DelegationDiffError {
-            return DSJudgement(part: .refused(PolicyViolation(rule: "cds-\(error.code.description.replacingOccurrences(of: " ", with: "-"))", error.detail)))
+            return DSJudgement(part: .refused(Self.violation("cds", error)))
         } catch {
             return DSJudgement(part: .refused(PolicyViolation(rule: "cds-malformed", "\(error)")))
         }

@@ -123,7 +123,7 @@ public struct DelegationScan: Sendable {
         do {
             diff = try DelegationDiff(current: current, apex: apex, ttl: policy.ttl, limits: policy.limits)
         } catch let error as DelegationDiffError {
-            let violation = PolicyViolation(rule: "scan-\(error.code.description.replacingOccurrences(of: " ", with: "-"))", error.detail)
+            let violation = Self.violation("scan", error)
             if ds.part.isChange { outcome.ds = .refused(violation) }
             if ns.part.isChange { outcome.nameservers = .refused(violation) }
             return outcome
@@ -198,6 +198,11 @@ public struct DelegationScan: Sendable {
         guard !rdatas.isEmpty else { return "no \(type)" }
         let shown = rdatas.sorted { $0.lexicographicallyPrecedes($1) }.map { Record(name: name, type: type, ttl: 0, rdata: $0).rdataPresentation }
         return "\(type) {\(shown.joined(separator: ", "))}"
+    }
+
+    /// A ``DelegationDiffError`` as a refusal: rule `prefix-code-name` (`cds-delete-form-not-alone`).
+    static func violation(_ prefix: String, _ error: DelegationDiffError) -> PolicyViolation {
+        PolicyViolation(rule: "\(prefix)-\(error.code.description.lowercased().replacingOccurrences(of: " ", with: "-"))", error.detail)
     }
 
     /// The anchor for the child's data: the DS RRset the parent holds now.

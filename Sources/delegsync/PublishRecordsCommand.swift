@@ -10,7 +10,7 @@ struct PublishRecordsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "publish-records",
         abstract:
-            "Print, as nsupdate text, the records the parent zone needs: DSYNC (scheme UPDATE), the target's addresses, the receiver's KEY and the SVCB with the bootstrap methods offered.",
+            "Print, as nsupdate text, the records the parent zone needs: DSYNC (scheme UPDATE; scheme NOTIFY for CDS and CSYNC when the zone's scanner is on), the target's addresses, the receiver's KEY and the SVCB with the bootstrap methods offered.",
         discussion: "The DSYNC target is the owner of the receiver's key (identity.key-file); its port is the first listen port (RFC 9859 §3, the DDNS draft).")
 
     /// The SvcParamKey for `bootstrap` (no IANA number yet; tdns uses key65282, from the private
@@ -41,6 +41,13 @@ struct PublishRecordsCommand: ParsableCommand {
             let dsync = DSYNCData(rrType: .any, scheme: .update, port: UInt16(listen.port), target: target)
             update.deleteRRset(owner, .dsync)
             update.add(Record(name: owner, type: .dsync, ttl: ttl, rdata: dsync.rdata))
+            // The NOTIFY scheme (RFC 9859 §2.1, scheme 1) when the zone scans: NOTIFY(CDS) and
+            // NOTIFY(CSYNC) go to the same listener.
+            if served.scanner.enabled {
+                for type in [RRType.cds, .csync] {
+                    update.add(Record(name: owner, type: .dsync, ttl: ttl, rdata: DSYNCData(rrType: type, scheme: .notify, port: UInt16(listen.port), target: target).rdata))
+                }
+            }
             if target.isSubdomain(of: name) {
                 for address in configuration.listen.map(\.address) {
                     update.add(try Record("\(target) \(ttl) IN \(address.contains(":") ? "AAAA" : "A") \(address)"))
