@@ -138,7 +138,7 @@ extension DelegationScan {
             // A name without addresses may not exist at all: NXDOMAIN is an answer too.
             var answer = observation.answers[ScanObservation.Query(name, type)]
             if answer?.rcode == .nxDomain { answer?.rcode = .noError }
-            if let violation = Self.authoritative(answer, "\(name) \(type)", observation) { return .failure(violation) }
+            if let violation = authoritative(answer, "\(name) \(type)", observation) { return .failure(violation) }
         }
         let rdatas: Set<[UInt8]>
         switch consistent(observations, name, type, rule: "csync-glue-inconsistent") {

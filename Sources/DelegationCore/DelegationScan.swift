@@ -154,29 +154,22 @@ public struct DelegationScan: Sendable {
                     return PolicyViolation(rule: "scan-unreachable", "\(observation.server): \(failure); every address of every NS must answer (RFC 9975)")
                 }
                 for type in Self.apexQuestions {
-                    if let violation = Self.authoritative(observation.answers[ScanObservation.Query(child, type)], "\(child) \(type)", observation) {
+                    if let violation = authoritative(observation.answers[ScanObservation.Query(child, type)], "\(child) \(type)", observation) {
                         return violation
                     }
                 }
-                if let violation = Self.authoritative(observation.closingSOA, "\(child) SOA (asked again at the end)", observation) { return violation }
+                if let violation = authoritative(observation.closingSOA, "\(child) SOA (asked again at the end)", observation) { return violation }
             }
         }
         return nil
     }
 
     /// Why an answer is not an authoritative one (NOERROR, AA), or nil.
-    static func authoritative(_ answer: ChildServerObservation.Answer?, _ question: String, _ observation: ScanObservation) -> PolicyViolation? {
+    func authoritative(_ answer: ChildServerObservation.Answer?, _ question: String, _ observation: ScanObservation) -> PolicyViolation? {
         guard let answer else {
             return PolicyViolation(rule: "scan-unreachable", "\(observation.server) did not answer \(question); every address of every NS must answer (RFC 9975)")
         }
-        guard answer.rcode == .noError else {
-            return PolicyViolation(rule: "scan-not-authoritative", "\(observation.server) answered \(question) with \(answer.rcode): it does not serve the child zone")
-        }
-        guard answer.authoritative else {
-            return PolicyViolation(
-                rule: "scan-not-authoritative", "\(observation.server) answered \(question) without the AA bit: it is not authoritative for the child zone")
-        }
-        return nil
+        return answer.problem(from: observation.server, to: question, zone: child).map { PolicyViolation(rule: "scan-not-authoritative", $0) }
     }
 
     /// The RRsets of `type` at `name` are the same on every server (RFC 9975); else the refusal

@@ -59,6 +59,8 @@ public final class LabServer: @unchecked Sendable {
     public let moreZones: [String: String]
     /// BIND's `allow-transfer` list.
     public let allowTransfer: String
+    /// The daemon's configuration when it is not a standard one (``custom(kind:zone:zoneFileText:address:port:config:files:alsoListenOn:)``).
+    let customConfig: String?
     public private(set) var pid: pid_t = 0
     private var process: Process?
     private var aliasHeld = false
@@ -111,6 +113,19 @@ public final class LabServer: @unchecked Sendable {
             alsoListenOn: alsoListenOn)
     }
 
+    /// A daemon of `kind` serving `zone` from `zoneFileText` with the configuration `config`, for
+    /// what the standard configurations do not cover (DNSSEC signing, a control channel):
+    /// `{DIR}` stands for the server's directory, the zone file is `{DIR}/zone.db`, the daemon
+    /// must listen on `address` (and `alsoListenOn`) at `port` and run in the foreground.
+    public static func custom(
+        kind: Kind, zone: String, zoneFileText: String, address: String, port: Int, config: String, files: [String: String] = [:],
+        alsoListenOn: [String] = []
+    ) throws -> LabServer {
+        try LabServer(
+            kind: kind, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: nil, files: files,
+            alsoListenOn: alsoListenOn, customConfig: config)
+    }
+
     /// nsd (NSD 4) serving `zone` from its zone file, with remote control on a Unix socket
     /// (``controlSocket``) for `nsd-control -c configFile reload`.
     public static func nsd(
@@ -125,9 +140,10 @@ public final class LabServer: @unchecked Sendable {
     init(
         kind: Kind, zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String?, tsigSecret givenSecret: String? = nil,
         files: [String: String], notify: (address: String, port: Int)? = nil, primary: (address: String, port: Int)? = nil,
-        alsoListenOn: [String] = [], moreZones: [String: String] = [:], allowTransfer: String = "any"
+        alsoListenOn: [String] = [], moreZones: [String: String] = [:], allowTransfer: String = "any", customConfig: String? = nil
     ) throws {
         if let missing = Self.missing(kind) { throw ToolError(missing) }
+        self.customConfig = customConfig
         self.kind = kind
         self.alsoListenOn = alsoListenOn
         self.moreZones = moreZones
@@ -189,6 +205,7 @@ public final class LabServer: @unchecked Sendable {
     }
 
     func configText() -> String {
+        if let customConfig { return customConfig }
         let dir = directory
         switch kind {
         case .bind:
