@@ -214,4 +214,118 @@ final class ScannerIntegrationTests: XCTestCase {
         let audit = try SQLiteStore(path: "\(agent.directory)/state.sqlite").audit(child: DomainName(zone), limit: 50)
         XCTAssertTrue(audit.contains { $0.transport == "scan" && $0.reason.contains("RFC 8078 §4") && $0.decision == "NOERROR" }, audit.map(\.reason).joined(separator: "\n"))
     }
+
+    /// knot.conf of a child signed by Knot's automatic signing, CDS/CDNSKEY published always
+    /// (`cds` `always`) or the delete signal (`delete-dnssec`), short timings.
+    static func signingKnot(zone: String, addresses: [String], cds: String) -> String {
+        """
+        server:
+            rundir: "{DIR}"
+            listen: [\(addresses.map { "\($0)@53" }.joined(separator: ", "))]
+            user: root
+        database:
+            storage: "{DIR}"
+        log:
+          - target: stderr
+            any: info
+        policy:
+          - id: lab
+            algorithm: ecdsap256sha256
+            ksk-lifetime: 0
+            zsk-lifetime: 0
+            dnskey-ttl: 5
+            zone-max-ttl: 5
+            propagation-delay: 1
+            cds-cdnskey-publish: \(cds)
+        zone:
+          - domain: \(zone)
+            file: "{DIR}/zone.db"
+            storage: "{DIR}"
+            zonefile-sync: -1
+            zonefile-load: difference-no-serial
+            journal-content: all
+            dnssec-signing: on
+            dnssec-policy: lab
+
+        """
+    }
+
+    /// Knot child `kchild.parent.` on two addresses with automatic signing, a parent of `kind`
+    /// (Knot with RFC 2136, NSD with the fragment): the first DS, a KSK rollover (`knotc
+    /// zone-key-rollover`) ending with the new DS at the parent, the delete signal removing it.
+    func knotChild(parentKind: LabServer.Kind, base: Int) async throws {
+        for kind in [LabServer.Kind.knot, parentKind] { try Lab.skipUnlessAvailable(kind) }
+        let zone = "kchild.parent."
+        let ns1 = "127.0.0.\(base)", ns2 = "127.0.0.\(base + 1)", parentAddress = "127.0.0.\(base + 2)"
+        let childText = """
+            $TTL 5
+            kchild.parent. IN SOA ns1.kchild.parent. hostmaster.kchild.parent. 1 3600 900 604800 5
+            kchild.parent. IN NS ns1.kchild.parent.
+            kchild.parent. IN NS ns2.kchild.parent.
+            ns1.kchild.parent. IN A \(ns1)
+            ns2.kchild.parent. IN A \(ns2)
+
+            """
+        let child = try LabServer.custom(
+            kind: .knot, zone: zone, zoneFileText: childText, address: ns1, port: 53, config: Self.signingKnot(zone: zone, addresses: [ns1, ns2], cds: "always"),
+            alsoListenOn: [ns2])
+        defer { child.stop() }
+        func knotc(_ arguments: [String]) throws {
+            let result = try Tool.run("/usr/sbin/knotc", ["-c", child.configFile] + arguments)
+            XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        }
+        try await Self.wait("Knot to publish CDS", seconds: 60) { !(try Self.cdsTags(child, zone)).isEmpty }
+        let firstKSK = try Self.cdsTags(child, zone)
+
+        let delegation = """
+            kchild.parent.\t3600\tIN\tNS\tns1.kchild.parent.
+            kchild.parent.\t3600\tIN\tNS\tns2.kchild.parent.
+            ns1.kchild.parent.\t3600\tIN\tA\t\(ns1)
+            ns2.kchild.parent.\t3600\tIN\tA\t\(ns2)
+
+            """
+        let parent: LabServer
+        let backend: String
+        switch parentKind {
+        case .nsd:
+            parent = try LabServer.nsd(
+                zone: "parent.", zoneFileText: Lab.nsdZoneText, address: parentAddress, port: 15600 + base - 200, files: [Lab.fragmentName: delegation])
+            backend = "{ type: nsd, zone-file: \(parent.zoneFile), fragment-file: \(parent.directory)/\(Lab.fragmentName), nsd-control-config: \(parent.configFile) }"
+        default:
+            parent = try LabServer.knot(zone: "parent.", zoneFileText: Lab.apex + delegation, address: parentAddress, port: 15600 + base - 200)
+            backend = "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }"
+        }
+        defer { parent.stop() }
+        let agent = try await ServeIntegrationTests.startAgent(
+            parent: parent, port: 15601 + base - 200, backend: backend, importKey: false, scanner: Self.scanner)
+        defer { agent.stop() }
+
+        try await Self.notify(agent, zone, .cds)
+        try await Self.wait("the first DS at the parent") { try Self.dsTags(parent, zone) == firstKSK }
+
+        try knotc(["zone-key-rollover", zone, "ksk"])
+        try await Self.wait("the CDS of the new KSK", seconds: 60) {
+            let tags = try Self.cdsTags(child, zone)
+            return !tags.isEmpty && tags != firstKSK
+        }
+        let newKSK = try Self.cdsTags(child, zone)
+        try await Self.notify(agent, zone, .cds)
+        try await Self.wait("the new DS at the parent") { try Self.dsTags(parent, zone) == newKSK }
+        XCTAssertEqual(try Self.dsTags(parent, zone), newKSK, agent.logText)
+
+        try Self.signingKnot(zone: zone, addresses: [ns1, ns2], cds: "delete-dnssec")
+            .replacingOccurrences(of: LabServer.directoryPlaceholder, with: child.directory).write(toFile: child.configFile, atomically: true, encoding: .utf8)
+        try knotc(["reload"])
+        try await Self.wait("the delete signal", seconds: 60) { try Self.cdsTags(child, zone) == ["0"] }
+        try await Self.notify(agent, zone, .cds)
+        try await Self.wait("the DS to go") { try Self.dsTags(parent, zone).isEmpty }
+    }
+
+    func testKnotChildWithKnotParent() async throws {
+        try await knotChild(parentKind: .knot, base: 210)
+    }
+
+    func testKnotChildWithNSDParent() async throws {
+        try await knotChild(parentKind: .nsd, base: 215)
+    }
 }
