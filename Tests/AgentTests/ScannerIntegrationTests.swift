@@ -20,45 +20,51 @@ final class ScannerIntegrationTests: XCTestCase {
         return "key \"\(name)\" {\n\talgorithm hmac-sha256;\n\tsecret \"\(Data(secret).base64EncodedString())\";\n};\n"
     }
 
-    /// named.conf of a child signed by `dnssec-policy` (a dynamic zone, signed in place), with a
-    /// control channel: the timings are short so that CDS appears within seconds.
-    static func signingBIND(zone: String, addresses: [String], control: Int, policy: String) -> String {
-        """
-        include "{DIR}/lab.key";
-        options {
-            directory "{DIR}";
-            pid-file "{DIR}/named.pid";
-            session-keyfile "{DIR}/session.key";
-            managed-keys-directory "{DIR}";
-            listen-on port 53 { \(addresses.map { "\($0);" }.joined(separator: " ")) };
-            listen-on-v6 { none; };
-            recursion no;
-            dnssec-validation no;
-            notify no;
-            allow-transfer { any; };
-        };
-        controls { inet \(addresses[0]) port \(control) allow { 127.0.0.0/8; } keys { "lab-key"; }; };
-        dnssec-policy "lab" {
-            keys { ksk lifetime unlimited algorithm 13; zsk lifetime unlimited algorithm 13; };
-            dnskey-ttl 5;
-            publish-safety 1;
-            retire-safety 1;
-            purge-keys 0;
-            max-zone-ttl 5;
-            zone-propagation-delay 1;
-            parent-ds-ttl 5;
-            parent-propagation-delay 1;
-        };
-        zone "\(zone)" {
-            type primary;
-            file "{DIR}/zone.db";
-            key-directory "{DIR}";
-            dnssec-policy "\(policy)";
-            inline-signing no;
-            allow-update { key "lab-key"; };
-        };
+    /// named.conf of zones signed by `dnssec-policy` (dynamic zones, signed in place), with a
+    /// control channel: the timings are short so that CDS appears within seconds. The first zone
+    /// is in `{DIR}/zone.db`, the others in `{DIR}/NAME.db`.
+    static func signingBIND(zones: [String], addresses: [String], control: Int, policy: String) -> String {
+        let statements = zones.enumerated().map { index, zone in
+            """
+            zone "\(zone)" {
+                type primary;
+                file "{DIR}/\(index == 0 ? "zone." : zone)db";
+                key-directory "{DIR}";
+                dnssec-policy "\(policy)";
+                inline-signing no;
+                allow-update { key "lab-key"; };
+            };
+            """
+        }
+        return """
+            include "{DIR}/lab.key";
+            options {
+                directory "{DIR}";
+                pid-file "{DIR}/named.pid";
+                session-keyfile "{DIR}/session.key";
+                managed-keys-directory "{DIR}";
+                listen-on port 53 { \(addresses.map { "\($0);" }.joined(separator: " ")) };
+                listen-on-v6 { none; };
+                recursion no;
+                dnssec-validation no;
+                notify no;
+                allow-transfer { any; };
+            };
+            controls { inet \(addresses[0]) port \(control) allow { 127.0.0.0/8; } keys { "lab-key"; }; };
+            dnssec-policy "lab" {
+                keys { ksk lifetime unlimited algorithm 13; zsk lifetime unlimited algorithm 13; };
+                dnskey-ttl 5;
+                publish-safety 1;
+                retire-safety 1;
+                purge-keys 0;
+                max-zone-ttl 5;
+                zone-propagation-delay 1;
+                parent-ds-ttl 5;
+                parent-propagation-delay 1;
+            };
+            \(statements.joined(separator: "\n"))
 
-        """
+            """
     }
 
     /// Polls `condition` every half second for at most `seconds`.
@@ -125,7 +131,7 @@ final class ScannerIntegrationTests: XCTestCase {
             """
         let child = try LabServer.custom(
             kind: .bind, zone: zone, zoneFileText: childText, address: ns1, port: 53,
-            config: Self.signingBIND(zone: zone, addresses: [ns1, ns3], control: control, policy: "lab"), files: ["lab.key": key], alsoListenOn: [ns3])
+            config: Self.signingBIND(zones: [zone], addresses: [ns1, ns3], control: control, policy: "lab"), files: ["lab.key": key], alsoListenOn: [ns3])
         defer { child.stop() }
         let keyFile = "\(child.directory)/lab.key"
         func rndcRun(_ arguments: [String]) throws -> String {
@@ -204,7 +210,7 @@ final class ScannerIntegrationTests: XCTestCase {
         XCTAssertEqual(try Self.dsTags(parent, zone), newKSK, "CSYNC leaves the DS alone")
 
         // 6. The delete signal: the child goes insecure (dnssec-policy "insecure").
-        try Self.signingBIND(zone: zone, addresses: [ns1, ns3], control: control, policy: "insecure")
+        try Self.signingBIND(zones: [zone], addresses: [ns1, ns3], control: control, policy: "insecure")
             .replacingOccurrences(of: LabServer.directoryPlaceholder, with: child.directory).write(toFile: child.configFile, atomically: true, encoding: .utf8)
         _ = try rndcRun(["reconfig"])
         try await Self.wait("the delete signal", seconds: 60) { try Self.cdsTags(child, zone) == ["0"] }
@@ -327,5 +333,73 @@ final class ScannerIntegrationTests: XCTestCase {
 
     func testKnotChildWithNSDParent() async throws {
         try await knotChild(parentKind: .nsd, base: 215)
+    }
+
+    /// RFC 9615: an unsigned delegation to `ns1.example.` (outside the child). Without signals the
+    /// first DS waits for the configured days; once `example.` — signed, validated from the
+    /// anchor file — publishes `_dsboot.uchild.parent._signal.ns1.example.` CDS and CDNSKEY equal
+    /// to the apex's, the DS is accepted at once. One BIND serves both zones (and answers the
+    /// agent's lookups as its `bootstrap.resolver`); a BIND parent.
+    func testRFC9615SignalsAcceptTheFirstDSAtOnce() async throws {
+        try Lab.skipUnlessAvailable(.bind)
+        guard let nsupdate = Tool.find("nsupdate") else { throw XCTSkip("nsupdate is not installed") }
+        let zone = "uchild.parent.", server = "127.0.0.206", parentAddress = "127.0.0.207"
+        let key = Self.bindKey("lab-key")
+        let childText = """
+            $TTL 5
+            uchild.parent. IN SOA ns1.example. hostmaster.example. 1 3600 900 604800 5
+            uchild.parent. IN NS ns1.example.
+
+            """
+        let example = """
+            $TTL 5
+            example. IN SOA ns1.example. hostmaster.example. 1 3600 900 604800 5
+            example. IN NS ns1.example.
+            ns1.example. IN A \(server)
+
+            """
+        let bind = try LabServer.custom(
+            kind: .bind, zone: zone, zoneFileText: childText, address: server, port: 53,
+            config: Self.signingBIND(zones: [zone, "example."], addresses: [server], control: 15609, policy: "lab"),
+            files: ["lab.key": key, "example.db": example])
+        defer { bind.stop() }
+        try await Self.wait("BIND to publish CDS", seconds: 90) { !(try Self.cdsTags(bind, zone)).isEmpty }
+        let ksk = try Self.cdsTags(bind, zone)
+        // The anchor: the KSK of example., as `dig example. DNSKEY` prints it.
+        let anchorFile = "\(bind.directory)/example.anchor"
+        let answer = try bind.dig(["+noall", "+answer", "example.", "DNSKEY"])
+        let keys = answer.split(separator: "\n").filter { $0.contains("DNSKEY\t257") || $0.contains("DNSKEY 257") }
+        XCTAssertEqual(keys.count, 1, answer)
+        try (keys.joined(separator: "\n") + "\n").write(toFile: anchorFile, atomically: true, encoding: .utf8)
+
+        let delegation = "uchild.parent.\t3600\tIN\tNS\tns1.example.\n"
+        let parent = try LabServer.bind(zone: "parent.", zoneFileText: Lab.apex + delegation, address: parentAddress, port: 15607)
+        defer { parent.stop() }
+        let agent = try await ServeIntegrationTests.startAgent(
+            parent: parent, port: 15608, backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }", importKey: false,
+            scanner: "{ enabled: true, interval: 0, trust-anchor-file: \(anchorFile) }\n    bootstrap: { resolver: { address: \(server) } }")
+        defer { agent.stop() }
+
+        // No signal yet: the RFC 8078 delay (3 days by default) applies.
+        try await Self.notify(agent, zone, .cds)
+        try await Self.wait("the first scan", seconds: 30) { try Self.lastScan(agent, zone) != nil }
+        let waiting = try XCTUnwrap(try Self.lastScan(agent, zone))
+        XCTAssertTrue(waiting.lastResult.contains("waiting") && waiting.lastResult.contains("no RFC 9615 signal"), waiting.lastResult)
+        XCTAssertEqual(waiting.bootstrap?.scans, 1)
+        XCTAssertEqual(try Self.dsTags(parent, zone), [])
+
+        // The provider publishes the signals in its signed zone: accepted at once.
+        let cds = try bind.dig(["+short", zone, "CDS"]).split(separator: "\n").map { "update add _dsboot.uchild.parent._signal.ns1.example. 5 IN CDS \($0)" }
+        let cdnskey = try bind.dig(["+short", zone, "CDNSKEY"]).split(separator: "\n").map {
+            "update add _dsboot.uchild.parent._signal.ns1.example. 5 IN CDNSKEY \($0)"
+        }
+        let script = (["server \(server) 53", "zone example."] + cds + cdnskey + ["send", ""]).joined(separator: "\n")
+        let updated = try Tool.run(nsupdate, ["-k", "\(bind.directory)/lab.key"], input: Data(script.utf8))
+        XCTAssertEqual(updated.status, 0, updated.stdout + updated.stderr)
+        try await Self.wait("the signals") { !(try bind.dig(["+short", "_dsboot.uchild.parent._signal.ns1.example.", "CDS"])).isEmpty }
+        try await Self.notify(agent, zone, .cds)
+        try await Self.wait("the first DS at the parent") { try Self.dsTags(parent, zone) == ksk }
+        let accepted = try XCTUnwrap(try Self.lastScan(agent, zone))
+        XCTAssertTrue(accepted.lastResult.contains("RFC 9615"), accepted.lastResult)
     }
 }
