@@ -154,13 +154,13 @@ let package = Package(
         .executableTarget(
             name: "ChildFuzz", dependencies: ["FuzzSupport", "ChildAgent", "DNSWire", "DelegationCore", "SIG0"], path: "Fuzz/ChildFuzz"),
         .executableTarget(name: "FuzzSeeds", dependencies: ["FuzzSupport", "DNSWire", "SIG0"], path: "Fuzz/FuzzSeeds"),
-        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "SIG0", "TestSupport"], exclude: ["Vectors"]),
         .testTarget(
             name: "SIG0Tests",
             dependencies: ["SIG0", "DNSWire", "TestSupport"],
             exclude: ["Vectors"]
         ),
-        .testTarget(name: "DelegationCoreTests", dependencies: ["DelegationCore", "DNSWire"]),
+        .testTarget(name: "DelegationCoreTests", dependencies: ["DelegationCore", "DNSWire", "SIG0", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "DelegationCore", "DNSWire", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TransportTests",

@@ -44,6 +44,9 @@ extension AgentConfiguration {
                     ("retention-days", W.scalar(limits.retentionDays)),
                     ("verifications-per-source-per-second", W.scalar(limits.verificationsPerSourcePerSecond)),
                     ("max-verifications-in-flight", W.scalar(limits.maxVerificationsInFlight)),
+                    ("notifies-per-child-per-hour", W.scalar(limits.notifies.perChildPerHour)),
+                    ("notifies-per-source-per-hour", W.scalar(limits.notifies.perSourcePerHour)),
+                    ("notifies-per-hour", W.scalar(limits.notifies.perHour)),
                 ])
             ),
             ("keystate-option-code", W.scalar(keyStateOptionCode)),
@@ -107,6 +110,16 @@ extension AgentConfiguration.Zone {
                     ("ns-authoritative", W.scalar(contentChecks.nsAuthoritative)),
                     ("ds-matches-dnskey", W.scalar(contentChecks.dsMatchesDNSKEY)),
                     ("ds-removal-needs-cds-delete", W.scalar(contentChecks.dsRemovalNeedsCDSDelete)),
+                ])
+            ),
+            (
+                "scanner",
+                W.mapping([
+                    ("enabled", W.scalar(scanner.enabled)),
+                    ("interval", W.scalar(scanner.interval)),
+                    ("bootstrap-days", W.scalar(scanner.bootstrap.days)),
+                    ("bootstrap-scans", W.scalar(scanner.bootstrap.scans)),
+                    ("trust-anchor-file", scanner.trustAnchorFile.map { W.string($0) }),
                 ])
             ),
             ("front", front.map { W.endpoint($0.address, $0.port) }),

@@ -53,6 +53,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         /// so the sender retries over TCP; no signature is checked for a spoofable source) or
         /// `answer` (decided as over TCP). Default truncate.
         public var udpUpdates: UDPUpdates = .truncate
+        /// NOTIFY(CDS/CSYNC) budgets (AgentConfiguration+Scanner.swift).
+        public var notifies = NotifyLimits()
 
         public enum UDPUpdates: String, Sendable, Equatable {
             case truncate, answer
@@ -111,6 +113,8 @@ public struct AgentConfiguration: Sendable, Equatable {
             guard !forwarders.isEmpty, let address = IPAddressText.canonical(address) else { return false }
             return forwarders.contains(address)
         }
+        /// The CDS/CSYNC scanner (AgentConfiguration+Scanner.swift); off by default.
+        public var scanner = Scanner()
     }
 
     public var version: Int
@@ -198,7 +202,9 @@ extension ConfigReader {
                     "uploads-per-source-per-hour", "uploads-per-prefix-per-hour", "uploads-per-hour", "inquiries-per-source-per-hour",
                     "inquiries-per-hour", "pending-jobs-per-child", "change-deadline", "retention-days",
                     "verifications-per-source-per-second", "max-verifications-in-flight",
+                    "notifies-per-child-per-hour", "notifies-per-source-per-hour", "notifies-per-hour",
                 ], at: "limits")
+            limits.notifies = try notifyLimits(node)
             limits.server.maxMessageSize = try int(node, "max-message-size", at: "limits", range: 512...65535) ?? limits.server.maxMessageSize
             limits.server.maxTCPConnections = try int(node, "max-tcp-connections", at: "limits", range: 1...100_000) ?? limits.server.maxTCPConnections
             limits.server.tcpIdleTimeout = try int(node, "tcp-idle-timeout", at: "limits", range: 1...3600) ?? limits.server.tcpIdleTimeout
@@ -268,7 +274,7 @@ extension ConfigReader {
     }
 
     func zone(_ node: Node.Mapping, at path: String) throws -> AgentConfiguration.Zone {
-        try keys(node, allowed: ["name", "primary", "ttl", "backend", "policy", "bootstrap", "content-checks", "front", "forwarders"], at: path)
+        try keys(node, allowed: ["name", "primary", "ttl", "backend", "policy", "bootstrap", "content-checks", "front", "forwarders", "scanner"], at: path)
         guard let nameText = try string(node, "name", at: path) else { throw fail("\(path).name", "missing") }
         let name: DomainName
         do {
@@ -391,7 +397,7 @@ extension ConfigReader {
         }
         var zone = AgentConfiguration.Zone(
             name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits, bootstrap: bootstrap, resolver: resolver,
-            contentChecks: contentChecks)
+            contentChecks: contentChecks, scanner: try scanner(node, at: path))
         try forwarding(node, at: path, into: &zone)
         return zone
     }

@@ -23,6 +23,7 @@ public final class AgentMetrics: Sendable {
         ("delegsync_event_deliveries_total", "counter", "Operator event deliveries, by target (command, webhook) and result (ok, failed)."),
         ("delegsync_bootstrap_jobs", "gauge", "Key bootstrap jobs in the store, by state."),
         ("delegsync_outbox_depth", "gauge", "Accepted changes waiting to be applied at the parent."),
+        ("delegsync_scans_total", "counter", "Child scans (CDS, CDNSKEY, CSYNC), by trigger, result and the rule that refused."),
     ]
 
     /// Upper bounds (seconds) of the verification-time histogram.
@@ -97,6 +98,12 @@ public final class AgentMetrics: Sendable {
 
     /// One delivery of an operator event to `target` (command, webhook).
     func eventDelivery(target: String, ok: Bool) { eventDeliveries(target: target, ok: ok).increment() }
+
+    /// One scan: `trigger` notify or periodic; `result` change, unchanged, refused, waiting or
+    /// failed (the parent could not be read); `rule` the refusing rule's name (a closed set).
+    func scan(trigger: String, result: String, rule: String?) {
+        registry.makeCounter(descriptor: Self.descriptor("delegsync_scans_total"), labels: [("trigger", trigger), ("result", result), ("rule", rule ?? "")]).increment()
+    }
 
     /// The Prometheus text exposition format (version 0.0.4), with the store's gauges read now.
     public func exposition(store: any DelegationStore) -> String {

@@ -17,7 +17,8 @@ public final class AgentRuntime: Sendable {
     let store: any DelegationStore
     let logger: Logger
     let makeBackend: @Sendable (AgentConfiguration.Zone) throws -> any DelegationBackend
-    let state: NIOLockedValueBox<(configuration: AgentConfiguration, receiver: UpdateReceiver, worker: OutboxWorker, bootstrap: BootstrapWorker)>
+    let state:
+        NIOLockedValueBox<(configuration: AgentConfiguration, receiver: UpdateReceiver, worker: OutboxWorker, bootstrap: BootstrapWorker, scans: ScanWorker)>
     let reader: PrimaryZoneReader
     /// One set of counters for the agent's life, across configuration reloads.
     public let metrics = AgentMetrics()
@@ -25,6 +26,8 @@ public final class AgentRuntime: Sendable {
     let audits = AuditAggregator()
     /// Operator events (`events`): one queue for the agent's life, its settings follow reloads.
     public let events: AgentEvents
+    /// Scans NOTIFYs scheduled (across reloads too).
+    let scanQueue = ScanQueue()
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, logger: Logger,
@@ -42,14 +45,14 @@ public final class AgentRuntime: Sendable {
         self.events = events
         state = NIOLockedValueBox(
             try Self.build(
-                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, makeBackend: makeBackend))
+                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, scanQueue: scanQueue, makeBackend: makeBackend))
         events.configure(configuration)
     }
 
     static func build(
         _ configuration: AgentConfiguration, store: any DelegationStore, reader: PrimaryZoneReader, logger: Logger, metrics: AgentMetrics,
-        audits: AuditAggregator, events: AgentEvents, makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
-    ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker, BootstrapWorker) {
+        audits: AuditAggregator, events: AgentEvents, scanQueue: ScanQueue, makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
+    ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker, BootstrapWorker, ScanWorker) {
         var backends: [DomainName: any DelegationBackend] = [:]
         for zone in configuration.zones { backends[zone.name] = try makeBackend(zone) }
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
@@ -70,7 +73,7 @@ public final class AgentRuntime: Sendable {
         let receiver = UpdateReceiver(
             configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, clock: clock, logger: logger,
             identity: identity, metrics: metrics, audits: audits, events: events,
-            statusSecret: try store.statusSecret())
+            statusSecret: try store.statusSecret(), scans: scanQueue)
         let worker = OutboxWorker(
             configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, logger: logger, metrics: metrics,
             events: events)
@@ -80,7 +83,14 @@ public final class AgentRuntime: Sendable {
             exchange: { message, host, port, transport in
                 try await client.exchange(message, host: host, port: port, transport: transport)
             }, logger: logger, events: events)
-        return (configuration, receiver, worker, bootstrap)
+        let scanClient = DNSClient(timeout: .seconds(5))
+        let scans = ScanWorker(
+            configuration: configuration, store: store, reader: reader, delegations: { try await reader.delegations(in: $0) }, receiver: receiver,
+            queue: scanQueue,
+            scanner: ChildScanner(exchange: { message, host, port, transport in
+                try await scanClient.exchange(message, host: host, port: port, transport: transport)
+            }), logger: logger, metrics: metrics, startedAt: clock())
+        return (configuration, receiver, worker, bootstrap, scans)
     }
 
     /// Re-reads the configuration; on an error the old one stays in force.
@@ -88,7 +98,7 @@ public final class AgentRuntime: Sendable {
         do {
             let configuration = try AgentConfiguration.load(path: path)
             let built = try Self.build(
-                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, makeBackend: makeBackend)
+                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, scanQueue: scanQueue, makeBackend: makeBackend)
             state.withLockedValue { $0 = built }
             events.configure(configuration)
             logger.notice("configuration reloaded", metadata: ["delegsync.config": "\(path)"])
@@ -108,10 +118,11 @@ public final class AgentRuntime: Sendable {
         }
         let ports = NIOLockedValueBox<[Int: Int]>([:])
         let listenCount = configuration.listen.count
-        // Stopped in reverse order: the listeners first, then the worker, the event delivery last.
+        // Stopped in reverse order: the listeners first, then the scanner and the worker, the event
+        // delivery last.
         var services: [(name: String, service: any Service)] = [
             ("events", CancelOnShutdownService { [events] in await events.deliver() }),
-            ("worker", ClosureService { [self] in await self.work() }),
+            ("worker", ClosureService { [self] in await self.work() }), ("scanner", ClosureService { [self] in await self.scan() }),
         ]
         if let listen = configuration.metrics {
             let server = MetricsServer(host: listen.address, port: listen.port, logger: logger) { [metrics, store] in
@@ -175,6 +186,16 @@ public final class AgentRuntime: Sendable {
         return configuration.zones.compactMap { zone in
             guard let front = zone.front, seen.insert(front).inserted else { return nil }
             return (front, PrimaryRelay(host: zone.primaryAddress, port: zone.primaryPort))
+        }
+    }
+
+    /// The scans (``ScanWorker``), every second until the group shuts down; a scan in progress
+    /// is finished (its commit too).
+    func scan() async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let scans = state.withLockedValue { $0.scans }
+            await scans.runOnce(now: Int64(Date().timeIntervalSince1970))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
     }
 

@@ -39,9 +39,18 @@ struct ChangeCommit: Sendable {
     }
 
     func commit(_ request: SignedUpdate, signer: KeyIdentity, now: Int64) async -> UpdateReceiver.Outcome {
-        let (update, zone, child) = (request.update, request.zone, request.child)
         var outcome = request.base
         outcome.authenticated = true
+        return await commit(request.update, zone: request.zone, child: request.child, signer: signer, outcome: outcome, now: now)
+    }
+
+    /// Decides and commits `update` for `child`: a signed UPDATE's (signed by `signer`), or the
+    /// change a CDS/CSYNC scan found (no signer: nothing revokes it but the policy). The same
+    /// policy, prerequisites, content checks, outbox and backend either way.
+    func commit(_ update: Update, zone: AgentConfiguration.Zone, child: DomainName, signer: KeyIdentity?, outcome base: UpdateReceiver.Outcome, now: Int64) async
+        -> UpdateReceiver.Outcome
+    {
+        var outcome = base
         let deadline = now + configuration.limits.changeDeadline
         let current: DelegationSnapshot?
         do {

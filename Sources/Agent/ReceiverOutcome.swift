@@ -29,6 +29,8 @@ extension UpdateReceiver {
         /// Whether the request is written to the audit log and counted; status questions, which
         /// monitoring asks often and which change nothing, are not.
         public internal(set) var audited = true
+        /// No reply at all (a malformed NOTIFY, RFC 9859 §4.3); still audited and counted.
+        public internal(set) var discarded = false
 
         static func reject(_ rcode: RCode, _ infoCode: UInt16, _ reason: String) -> Outcome {
             Outcome(rcode: rcode, infoCode: infoCode, reason: reason)

@@ -23,6 +23,8 @@ struct RequestScreen: Sendable {
         /// A self-signed upload of the KEY RDATA it carries.
         case upload(SignedUpdate, key: [UInt8], requested: BootstrapPolicy.Method?)
         case update(SignedUpdate)
+        /// A NOTIFY (RFC 1996, RFC 9859 §4): for ``NotifyIntake``.
+        case notify
     }
 
     func screen(_ bytes: [UInt8], layout: MessageLayout, message: Message, context: DNSRequestContext) -> Stage<Route> {
@@ -30,6 +32,7 @@ struct RequestScreen: Sendable {
         if message.opcode == .query, let inquiry = message.edns?.keyState(code: configuration.keyStateOptionCode), inquiry.state == .inquiry {
             return .next(.inquiry(inquiry))
         }
+        if message.opcode == .notify { return .next(.notify) }
         guard message.opcode == .update else {
             return .done(.reject(.notImp, DelegationEDE.notSupported, "opcode \(message.opcode) is not served here; send UPDATE"))
         }

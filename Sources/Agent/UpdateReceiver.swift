@@ -42,12 +42,15 @@ public final class UpdateReceiver: Sendable {
     let uploads: UploadIntake
     let authentication: SignerAuthentication
     let changes: ChangeCommit
+    let notifies: NotifyIntake
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
         contentProbe: ChildContentProbe, clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil,
-        metrics: AgentMetrics = AgentMetrics(), audits: AuditAggregator? = nil, events: AgentEvents? = nil, statusSecret: [UInt8]? = nil
+        metrics: AgentMetrics = AgentMetrics(), audits: AuditAggregator? = nil, events: AgentEvents? = nil, statusSecret: [UInt8]? = nil,
+        scans: ScanQueue = ScanQueue()
     ) {
+        self.notifies = NotifyIntake(configuration: configuration, queue: scans)
         self.audits = audits
         self.statusSecret = statusSecret
         self.metrics = metrics
@@ -86,7 +89,10 @@ public final class UpdateReceiver: Sendable {
             layout = try MessageLayout(scanning: bytes)
             message = try Message(wire: bytes, layout: layout)
         } catch {
-            return Decision(message: nil, outcome: .reject(.formErr, DelegationEDE.invalidData, "malformed message: \(error)"))
+            var outcome = Outcome.reject(.formErr, DelegationEDE.invalidData, "malformed message: \(error)")
+            // A NOTIFY that does not parse gets no reply (RFC 9859 §4.3).
+            outcome.discarded = Opcode((bytes[2] >> 3) & 0x0F) == .notify
+            return Decision(message: nil, outcome: outcome)
         }
         var outcome = await decide(bytes, layout: layout, message: message, context: context, now: now)
         if outcome.rcode.isExtended && message.edns == nil {
@@ -115,6 +121,8 @@ public final class UpdateReceiver: Sendable {
         switch route {
         case .status(let name):
             return statusAnswer(name)
+        case .notify:
+            return notifies.take(message, context: context, now: now)
         case .inquiry(let inquiry):
             return inquiries.answer(bytes, layout: layout, message: message, inquiry: inquiry, context: context, now: now)
         case .upload(let upload, let key, let requested):
@@ -144,6 +152,17 @@ public final class UpdateReceiver: Sendable {
         return outcome
     }
 
+    /// Commits the change a CDS/CSYNC scan found for `child` under the child's lock, through the
+    /// same stage as a signed UPDATE (``ChangeCommit``): policy, content checks, outbox, backend.
+    public func commitScanned(zone: AgentConfiguration.Zone, child: DomainName, operations: [Update.Operation], now: Int64) async -> Outcome {
+        var outcome = Outcome(rcode: .refused, reason: "", zone: zone.name)
+        outcome.signer = child
+        let base = outcome
+        return await locks.withLock(child) {
+            await self.changes.commit(Update(zone: zone.name, operations: operations), zone: zone, child: child, signer: nil, outcome: base, now: now)
+        }
+    }
+
     /// Handles one request as received: decides, audits, answers. Returns the reply, or `nil`
     /// when none is due.
     public func handle(_ bytes: [UInt8], context: DNSRequestContext) async -> [UInt8]? {
@@ -153,12 +172,14 @@ public final class UpdateReceiver: Sendable {
         if outcome.audited { metrics.request(rcode: outcome.rcode, infoCode: outcome.infoCode, rule: outcome.rule) }
         guard let message = decision.message else {
             audit(now: now, context: context, request: "", outcome: outcome)
+            if outcome.discarded { return nil }
             guard let unparsed = ResponseBuilder.reply(toUnparsed: bytes, rcode: .formErr) else { return nil }
             let reply = signed(unparsed, request: bytes, now: now)
             return context.transport == .udp ? ResponseBuilder.bounded(reply, toUDPRequest: bytes) : reply
         }
-        let requestText = message.updates.map(\.description).joined(separator: "\n")
+        let requestText = (message.opcode == .notify ? message.question.map(\.description) : message.updates.map(\.description)).joined(separator: "\n")
         if outcome.audited { audit(now: now, context: context, request: requestText, outcome: outcome) }
+        if outcome.discarded { return nil }
         logger.log(
             level: outcome.audited ? .info : .debug,
             "update",

@@ -22,7 +22,7 @@ import GRDB
 /// - Several processes may open the same file (SQLite locks it), but nothing coordinates their
 ///   outbox processing; run one agent per file.
 public final class SQLiteStore: DelegationStore {
-    private let db: any DatabaseWriter
+    let db: any DatabaseWriter
     /// The file, or `:memory:`; for error messages.
     public let path: String
 
@@ -266,6 +266,7 @@ public final class SQLiteStore: DelegationStore {
             let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
             try db.execute(sql: "INSERT INTO secrets (name, value) VALUES ('status', ?)", arguments: [Data(secret)])
         }
+        registerScannerMigration(&migrator)
         return migrator
     }
 
@@ -754,7 +755,7 @@ public final class SQLiteStore: DelegationStore {
     // MARK: Transactions
 
     /// Runs `body` in a read transaction; errors other than ``StoreError`` say "cannot `what`".
-    private func read<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try db.read(body)
         } catch let error as StoreError {
@@ -765,7 +766,7 @@ public final class SQLiteStore: DelegationStore {
     }
 
     /// Runs `body` in a write transaction, rolled back if it throws.
-    private func write<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try db.write(body)
         } catch let error as StoreError {

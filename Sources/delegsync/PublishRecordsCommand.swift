@@ -10,7 +10,7 @@ struct PublishRecordsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "publish-records",
         abstract:
-            "Print, as nsupdate text, the records the parent zone needs: DSYNC (scheme UPDATE), the target's addresses, the receiver's KEY and the SVCB with the bootstrap methods offered.",
+            "Print, as nsupdate text, the records the parent zone needs: DSYNC (scheme UPDATE; scheme NOTIFY for CDS and CSYNC when the zone's scanner is on), the target's addresses, the receiver's KEY and the SVCB with the bootstrap methods offered.",
         discussion:
             "The DSYNC target is the owner of the receiver's key (identity.key-file); its port is the first listen port (RFC 9859 §3, the DDNS draft). With --via-nameserver it is the parent's own nameserver instead, which forwards UPDATEs to the agent's front."
     )
@@ -57,6 +57,15 @@ struct PublishRecordsCommand: ParsableCommand {
             let dsync = DSYNCData(rrType: .any, scheme: .update, port: UInt16(port), target: target)
             update.deleteRRset(owner, .dsync)
             update.add(Record(name: owner, type: .dsync, ttl: ttl, rdata: dsync.rdata))
+            // The NOTIFY scheme (RFC 9859 §2.1, scheme 1) when the zone scans: NOTIFY(CDS) and
+            // NOTIFY(CSYNC) go to the agent's own listener (a nameserver does not forward
+            // NOTIFYs, so not through --via-nameserver).
+            if served.scanner.enabled, let notifyTarget = identity?.owner {
+                for type in [RRType.cds, .csync] {
+                    let record = DSYNCData(rrType: type, scheme: .notify, port: UInt16(listen.port), target: notifyTarget)
+                    update.add(Record(name: owner, type: .dsync, ttl: ttl, rdata: record.rdata))
+                }
+            }
             if via == nil, target.isSubdomain(of: name) {
                 for address in configuration.listen.map(\.address) {
                     update.add(try Record("\(target) \(ttl) IN \(address.contains(":") ? "AAAA" : "A") \(address)"))

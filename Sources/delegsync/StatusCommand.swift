@@ -16,7 +16,7 @@ import Transport
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Without CHILD: is the agent up (exit 3 if not), zones, jobs pending, outbox depth. With CHILD: its keys and bootstrap jobs.",
+        abstract: "Without CHILD: is the agent up (exit 3 if not), zones, jobs pending, outbox depth. With CHILD: its keys, bootstrap jobs and last CDS/CSYNC scan.",
         discussion: """
             The agent is up when it answers on a listen address and proves that it serves the store of this configuration \
             (a CH TXT question for <nonce>.status.delegsync., answered with a MAC under a secret kept in the store). No answer, \
@@ -41,13 +41,18 @@ struct StatusCommand: AsyncParsableCommand {
             let now = Int64(Date().timeIntervalSince1970)
             let keys = try store.keys(zone: nil, child: name)
             let jobs = try store.bootstraps(child: name, activeOnly: false)
-            guard !keys.isEmpty || !jobs.isEmpty else { throw UsageFailure("nothing is known about \(name)") }
+            let scans = try store.scanStates(zone: nil).filter { $0.child == name }
+            guard !keys.isEmpty || !jobs.isEmpty || !scans.isEmpty else { throw UsageFailure("nothing is known about \(name)") }
             for key in keys {
                 print("key \(key.keyTag) (\(SIG0Algorithm(key.algorithm))): \(key.state.rawValue), from \(key.origin), \(key.identity.digestText)")
             }
             for job in jobs.reversed() {
                 print("")
                 print(job.explanation(now: now))
+            }
+            for scan in scans {
+                print("")
+                print(scan.explanation)
             }
         }
     }

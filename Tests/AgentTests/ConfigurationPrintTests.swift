@@ -15,6 +15,9 @@ final class ConfigurationPrintTests: XCTestCase {
         for name in ["Kagent.parent.+015+01234.private", "tsig.key", "Kagent.parent.+015+01234.key"] {
             XCTAssertTrue(FileManager.default.createFile(atPath: "\(directory)/\(name)", contents: Data("x\n".utf8)))
         }
+        // The root's KSK-2017 as a DS record: a trust anchor for zones[].scanner.
+        let anchor = ". 86400 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n"
+        XCTAssertTrue(FileManager.default.createFile(atPath: "\(directory)/root.anchor", contents: Data(anchor.utf8)))
     }
 
     override func tearDown() {
@@ -51,6 +54,9 @@ final class ConfigurationPrintTests: XCTestCase {
           retention-days: 7
           verifications-per-source-per-second: 9
           max-verifications-in-flight: 3
+          notifies-per-child-per-hour: 2
+          notifies-per-source-per-hour: 11
+          notifies-per-hour: 99
         keystate-option-code: 65010
         identity: { key-file: \(directory)/Kagent.parent.+015+01234.private }
         metrics: { address: 127.0.0.1, port: 9999 }
@@ -89,6 +95,7 @@ final class ConfigurationPrintTests: XCTestCase {
               resolver: { address: 192.0.2.99, port: 5399 }
               publish-key: false
             content-checks: { ns-authoritative: false, ds-matches-dnskey: false, ds-removal-needs-cds-delete: false }
+            scanner: { enabled: true, interval: 3600, bootstrap-days: 7, bootstrap-scans: 5, trust-anchor-file: \(directory)/root.anchor }
             front: { address: 192.0.2.200, port: 53 }
             forwarders: [192.0.2.201, 2001:db8::201]
           - name: other.

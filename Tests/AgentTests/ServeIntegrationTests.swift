@@ -47,7 +47,7 @@ final class ServeIntegrationTests: XCTestCase {
     /// until it answers.
     static func startAgent(
         parent: LabServer, port: Int, backend: String, importKey: Bool = true, keyBase givenKeyBase: String? = nil, identity: String? = nil,
-        metricsPort: Int? = nil, limits: String? = nil, contentChecks: String? = nil, events: String? = nil
+        metricsPort: Int? = nil, limits: String? = nil, contentChecks: String? = nil, events: String? = nil, scanner: String? = nil
     ) async throws -> Agent {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else { throw ToolError("no delegsync at \(Self.binary)") }
         guard let keygen = Tool.find("dnssec-keygen") else { throw XCTSkip("dnssec-keygen is not installed") }
@@ -75,6 +75,7 @@ final class ServeIntegrationTests: XCTestCase {
                 primary: { address: \(parent.address), port: \(parent.port) }
                 backend: \(backend)
             \(contentChecks.map { "    content-checks: \($0)" } ?? "")
+            \(scanner.map { "    scanner: \($0)" } ?? "")
 
             """
         try text.write(toFile: config, atomically: true, encoding: .utf8)

@@ -65,6 +65,8 @@ public final class LabServer: @unchecked Sendable {
     public let moreZones: [String: String]
     /// BIND's `allow-transfer` list.
     public let allowTransfer: String
+    /// The daemon's configuration when it is not a standard one (``custom(kind:zone:zoneFileText:address:port:config:files:alsoListenOn:)``).
+    let customConfig: String?
     public private(set) var pid: pid_t = 0
     private var process: Process?
     private var aliasHeld = false
@@ -134,6 +136,19 @@ public final class LabServer: @unchecked Sendable {
             alsoListenOn: alsoListenOn)
     }
 
+    /// A daemon of `kind` serving `zone` from `zoneFileText` with the configuration `config`, for
+    /// what the standard configurations do not cover (DNSSEC signing, a control channel):
+    /// `{DIR}` stands for the server's directory, the zone file is `{DIR}/zone.db`, the daemon
+    /// must listen on `address` (and `alsoListenOn`) at `port` and run in the foreground.
+    public static func custom(
+        kind: Kind, zone: String, zoneFileText: String, address: String, port: Int, config: String, files: [String: String] = [:],
+        alsoListenOn: [String] = []
+    ) throws -> LabServer {
+        try LabServer(
+            kind: kind, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: nil, files: files,
+            alsoListenOn: alsoListenOn, customConfig: config)
+    }
+
     /// nsd (NSD 4) serving `zone` from its zone file, with remote control on a Unix socket
     /// (``controlSocket``) for `nsd-control -c configFile reload`.
     public static func nsd(
@@ -149,9 +164,10 @@ public final class LabServer: @unchecked Sendable {
         kind: Kind, zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String?, tsigSecret givenSecret: String? = nil,
         files: [String: String], notify: (address: String, port: Int)? = nil, primary: (address: String, port: Int)? = nil,
         alsoListenOn: [String] = [], moreZones: [String: String] = [:], allowTransfer: String = "any", alsoNotify: [(address: String, port: Int)] = [],
-        forwardsUpdates: Bool = false, allowNotify: [String] = []
+        forwardsUpdates: Bool = false, allowNotify: [String] = [], customConfig: String? = nil
     ) throws {
         if let missing = Self.missing(kind) { throw ToolError(missing) }
+        self.customConfig = customConfig
         self.kind = kind
         self.alsoNotify = alsoNotify
         self.forwardsUpdates = forwardsUpdates
@@ -216,6 +232,7 @@ public final class LabServer: @unchecked Sendable {
     }
 
     func configText() -> String {
+        if let customConfig { return customConfig }
         let dir = directory
         switch kind {
         case .bind:
