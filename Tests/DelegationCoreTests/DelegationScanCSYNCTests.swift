@@ -131,7 +131,7 @@ final class DelegationScanCSYNCTests: XCTestCase {
     }
 
     func testNSSignedByAStrangerIsRefused() {
-        var zone = movedZone()
+        let zone = movedZone()
         let stranger = ZoneSigner.key(S.child, flags: 256)
         var records = zone.records.filter { !($0.type == .rrsig && $0.name == S.child && $0.rdata[0...1] == [0, 2]) }
         records.append(S.signer.sign(zone.nameservers.map { Record(name: S.child, type: .ns, ttl: 3600, rdata: $0.wire) }, with: stranger))
