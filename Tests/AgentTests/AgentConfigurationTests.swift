@@ -53,8 +53,8 @@ final class AgentConfigurationTests: XCTestCase {
         XCTAssertTrue(error("version: [").hasPrefix("x.yaml: not valid YAML"))
         let script = base + "    backend: { type: script, output: \"-\" }\n"
         XCTAssertEqual(
-            error(script + "    bootstrap: { methods: [unsigned, at-apex] }"),
-            "x.yaml: zones[0].bootstrap.methods[1]: \"at-apex\" is not a bootstrap method offered here (unsigned, manual)")
+            error(script + "    bootstrap: { methods: [unsigned, at-ns] }"),
+            "x.yaml: zones[0].bootstrap.methods[1]: \"at-ns\" is not a bootstrap method offered here (unsigned, manual, at-apex)")
         XCTAssertEqual(error(script + "    bootstrap: { methods: [manual, manual] }"), "x.yaml: zones[0].bootstrap.methods: lists a method twice")
     }
 }
