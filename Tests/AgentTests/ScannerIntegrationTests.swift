@@ -181,9 +181,22 @@ final class ScannerIntegrationTests: XCTestCase {
         XCTAssertTrue(inconsistent.contains(ns2) && inconsistent.contains("RFC 9975"), inconsistent)
         XCTAssertEqual(try Self.dsTags(parent, zone), firstKSK)
 
-        // 4. ns2 catches up: the new DS replaces the old one.
+        // 4. ns2 catches up: the new DS replaces the old one. This NOTIFY comes from the child
+        // agent (`delegsync child notify`), as a child's operator would send it.
         try refreshCopy()
-        try await Self.notify(agent, zone, .cds)
+        let childConfig = "\(agent.directory)/child.yaml"
+        try """
+        version: 1
+        store: { path: \(agent.directory)/child.sqlite }
+        children:
+          - name: \(zone)
+            primary: { address: \(ns1) }
+            target: { address: 127.0.0.1, port: \(agent.port) }
+
+        """.write(toFile: childConfig, atomically: true, encoding: .utf8)
+        let notified = try Tool.run(ServeIntegrationTests.binary, ["child", "notify", "--config", childConfig, zone, "--type", "cds"])
+        XCTAssertEqual(notified.status, 0, notified.stdout + notified.stderr)
+        XCTAssertTrue(notified.stdout.contains("notified: the parent answered NOERROR"), notified.stdout)
         try await Self.wait("the new DS at the parent") { try Self.dsTags(parent, zone) == newKSK }
         XCTAssertEqual(try Self.dsTags(parent, zone), newKSK, agent.logText)
 
@@ -201,7 +214,8 @@ final class ScannerIntegrationTests: XCTestCase {
         XCTAssertEqual(updated.status, 0, updated.stdout + updated.stderr)
         try await Self.wait("BIND to sign the CSYNC", seconds: 30) { try child.dig(["+short", zone, "CSYNC"]).contains("0 1 A NS AAAA") }
         try refreshCopy()
-        try await Self.notify(agent, zone, .csync)
+        let csync = try Tool.run(ServeIntegrationTests.binary, ["child", "notify", "--config", childConfig, zone, "--type", "csync"])
+        XCTAssertEqual(csync.status, 0, csync.stdout + csync.stderr)
         try await Self.wait("ns3 at the parent") {
             try Lab.records(parent, zone, "NS").records.contains { $0.type == .ns && $0.rdataPresentation == "ns3.bchild.parent." }
         }
