@@ -35,7 +35,10 @@ extension ChildSynchronizer {
             throw ChildAgentError(.configuration, "NOTIFY(\(type)) is not a generalized NOTIFY; use CDS, CDNSKEY or CSYNC (RFC 9859 §4)")
         }
         let target = try await notifyTarget(type: type)
-        let send = send ?? { message, host, port, transport in try await DNSClient(timeout: .seconds(3)).exchange(message, host: host, port: port, transport: transport) }
+        let send =
+            send ?? { message, host, port, transport in
+                try await DNSClient(timeout: .seconds(3)).exchange(message, host: host, port: port, transport: transport)
+            }
         var header = Header()
         header.id = UInt16.random(in: 0...UInt16.max)
         header.opcode = .notify

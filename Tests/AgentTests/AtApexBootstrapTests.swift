@@ -19,7 +19,9 @@ final class AtApexBootstrapTests: XCTestCase {
     let ksk = ZoneSigner.key(try! DomainName("child.parent."))
     let zsk = ZoneSigner.key(try! DomainName("child.parent."), flags: 256)
 
-    func run(signedAtParent: Bool, keySigner: ZoneSigner.Key? = nil, methods: String = "[at-apex, manual]") async throws -> (Message, SQLiteStore, BINDKeyFile, BootstrapWorker) {
+    func run(signedAtParent: Bool, keySigner: ZoneSigner.Key? = nil, methods: String = "[at-apex, manual]") async throws -> (
+        Message, SQLiteStore, BINDKeyFile, BootstrapWorker
+    ) {
         let configuration = try AgentConfiguration.parse(
             """
             version: 1
@@ -41,7 +43,9 @@ final class AtApexBootstrapTests: XCTestCase {
             try Record("child.parent. 60 IN NS ns1.child.parent."), try Record("ns1.child.parent. 60 IN A 127.0.0.11"),
         ]
         let key = Record(name: child, type: .key, ttl: 60, rdata: newKey.keyData.rdata)
-        servers.serve("127.0.0.11", signer.signed(apex, with: [zsk]) + signer.signed([key], with: [keySigner ?? zsk]) + signer.signed([ksk.record, zsk.record], with: [ksk]))
+        servers.serve(
+            "127.0.0.11",
+            signer.signed(apex, with: [zsk]) + signer.signed([key], with: [keySigner ?? zsk]) + signer.signed([ksk.record, zsk.record], with: [ksk]))
         let store = try SQLiteStore.inMemory()
         let receiver = UpdateReceiver(
             configuration: configuration, store: store, backends: [:], reader: parent, contentProbe: ChildContentProbe(exchange: servers.exchange),

@@ -38,13 +38,15 @@ final class KeyBootstrapAtApexTests: XCTestCase {
     }
 
     func testOneValidatedRoundTrustsTheKey() {
-        var job = KeyBootstrap(zone: S.parent, child: S.child, key: sig0.rdata, source: "192.0.2.7 (TCP)", now: S.now, policy: BootstrapPolicy(rounds: 3), method: .atApex)
+        var job = KeyBootstrap(
+            zone: S.parent, child: S.child, key: sig0.rdata, source: "192.0.2.7 (TCP)", now: S.now, policy: BootstrapPolicy(rounds: 3), method: .atApex)
         XCTAssertEqual(job.requiredRounds, 1)
         let observation = KeyObservation(nameserver: S.ns1, address: "192.0.2.1", answer: .answered(rcode: 0, authoritative: true, keys: [sig0.rdata], ttl: 60))
         XCTAssertEqual(job.record([observation], validation: nil, now: S.now), .promote)
         XCTAssertEqual(job.state, .trusted(at: S.now))
 
-        var bogus = KeyBootstrap(zone: S.parent, child: S.child, key: sig0.rdata, source: "192.0.2.7 (TCP)", now: S.now, policy: BootstrapPolicy(), method: .atApex)
+        var bogus = KeyBootstrap(
+            zone: S.parent, child: S.child, key: sig0.rdata, source: "192.0.2.7 (TCP)", now: S.now, policy: BootstrapPolicy(), method: .atApex)
         XCTAssertEqual(bogus.record([observation], validation: "the KEY RRset at ns1 does not validate", now: S.now), .done)
         XCTAssertEqual(bogus.state, .failed(reason: "round 1: the KEY RRset at ns1 does not validate"))
     }
