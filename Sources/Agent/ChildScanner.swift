@@ -101,7 +101,8 @@ public struct ChildScanner: Sendable {
         do {
             for type in [RRType.cds, .cdnskey] {
                 let reply = try await resolve(name, type, resolver)
-                observation.answers[type] = ChildServerObservation.Answer(rcode: reply.rcode, authoritative: reply.header.aa, records: reply.answer.filter { $0.name == name })
+                observation.answers[type] = ChildServerObservation.Answer(
+                    rcode: reply.rcode, authoritative: reply.header.aa, records: reply.answer.filter { $0.name == name })
             }
             let records = observation.answers.values.flatMap(\.records)
             guard var zone = Self.signer(records.filter { $0.type == .rrsig }) else { return observation }
@@ -128,7 +129,8 @@ public struct ChildScanner: Sendable {
     }
 
     func resolve(_ name: DomainName, _ type: RRType, _ resolver: AgentConfiguration.Listen) async throws -> Message {
-        try await DirectQuery.ask(name, type, at: resolver.address, port: resolver.port, recursionDesired: true, dnssecOK: true, checkingDisabled: true, exchange: exchange)
+        try await DirectQuery.ask(
+            name, type, at: resolver.address, port: resolver.port, recursionDesired: true, dnssecOK: true, checkingDisabled: true, exchange: exchange)
     }
 
     /// The signer's name of the first readable RRSIG.

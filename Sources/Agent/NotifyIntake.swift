@@ -44,7 +44,9 @@ struct NotifyIntake: Sendable {
         }
         let child = question.name
         guard Self.types.contains(question.type) else {
-            return refused(.refused, DelegationEDE.notSupported, "NOTIFY(\(question.type)) is not served here; send NOTIFY(CDS) or NOTIFY(CSYNC) (RFC 9859 §4)", "notify-type")
+            return refused(
+                .refused, DelegationEDE.notSupported, "NOTIFY(\(question.type)) is not served here; send NOTIFY(CDS) or NOTIFY(CSYNC) (RFC 9859 §4)",
+                "notify-type")
         }
         guard let zone = configuration.zones.filter({ child.isSubdomain(of: $0.name) && child != $0.name }).max(by: { $0.name.labelCount < $1.name.labelCount })
         else {

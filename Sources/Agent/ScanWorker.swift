@@ -146,7 +146,8 @@ public final class ScanWorker: Sendable {
             text += "; commit: \(committed.rcode) \(committed.reason)"
         }
         let result =
-            !outcome.operations.isEmpty ? (commit?.rcode == .noError ? "change" : "refused")
+            !outcome.operations.isEmpty
+            ? (commit?.rcode == .noError ? "change" : "refused")
             : outcome.violation != nil ? "refused" : (outcome.ds.isWaiting ? "waiting" : "unchanged")
         metrics.scan(trigger: kind, result: result, rule: commit?.rule ?? outcome.violation?.rule)
         do {
@@ -155,14 +156,17 @@ public final class ScanWorker: Sendable {
             logger.error("cannot store the scan state", metadata: ["delegsync.child": "\(child)", "delegsync.error": "\(error)"])
         }
         if kind == "notify" || result != "unchanged" || previous?.lastResult != text {
-            record(zone: zone, child: child, trigger: trigger, decision: decision, text: text, operations: outcome.operations, backend: commit?.backendResult, now: now)
+            record(
+                zone: zone, child: child, trigger: trigger, decision: decision, text: text, operations: outcome.operations, backend: commit?.backendResult,
+                now: now)
         }
         return Report(outcome: outcome, commit: commit, text: text)
     }
 
     /// The audit entry (RFC 10026: time, trigger, what was consulted and decided) and the log line.
     func record(
-        zone: AgentConfiguration.Zone, child: DomainName, trigger: String, decision: String, text: String, operations: [Update.Operation], backend: String? = nil,
+        zone: AgentConfiguration.Zone, child: DomainName, trigger: String, decision: String, text: String, operations: [Update.Operation],
+        backend: String? = nil,
         now: Int64
     ) {
         logger.info("scan", metadata: ["delegsync.child": "\(child)", "delegsync.trigger": "\(trigger)", "delegsync.result": "\(text)"])

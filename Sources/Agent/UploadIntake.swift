@@ -30,7 +30,8 @@ struct UploadIntake: Sendable {
         let (zone, child, context) = (upload.zone, upload.child, upload.context)
         var outcome = upload.base
         let keyTag = upload.signature.sig.keyTag
-        guard let method = zone.bootstrap.method(requested: requested) else {
+        var method = BootstrapPolicy.Method.manual
+        guard zone.bootstrap.method(requested: requested) != nil else {
             outcome.keyState = .refused
             return outcome.refused(
                 .refused, DelegationEDE.prohibited,
@@ -105,9 +106,18 @@ struct UploadIntake: Sendable {
             } catch {
                 return outcome.refused(.servFail, DelegationEDE.noReachableAuthority, "cannot check that \(child) is delegated: \(error)")
             }
-            guard delegation != nil else {
+            guard let delegation else {
                 return outcome.refused(.refused, DelegationEDE.prohibited, "\(child) is not delegated from \(zone.name)", rule: "not-delegated")
             }
+            // at-apex needs a signed child: the DS the parent holds anchors the validation.
+            guard let chosen = zone.bootstrap.method(requested: requested, signed: !delegation.ds.isEmpty) else {
+                outcome.keyState = .refused
+                return outcome.refused(
+                    .refused, DelegationEDE.manualBootstrapRequired,
+                    "\(zone.name) offers only at-apex, and \(child) is not signed (no DS at the parent); ask its operator to install the key",
+                    rule: "bootstrap-method")
+            }
+            method = chosen
             if existing == nil || existing?.state == .revoked {
                 try store.putKey(
                     StoredKey(
@@ -131,6 +141,11 @@ struct UploadIntake: Sendable {
                 "key \(keyTag) for \(child) is known; manual bootstrap: the parent's operator must check the key and approve it"
                 + (requested == .unsigned ? " (automatic bootstrap is not offered here)" : "") + "; \(offered)"
             outcome.keyState = .bootstrapManualRequired
+        case .atApex:
+            outcome.reason =
+                "key \(keyTag) for \(child) is known; bootstrap started: the KEY RRset at the apex of \(child) is validated under its DS on every nameserver"
+                + (zone.bootstrap.confirmation == .always ? ", then an operator's confirmation" : "") + "; \(offered)"
+            outcome.keyState = zone.bootstrap.confirmation == .never ? .bootstrapAutoOngoing : .bootstrapManualRequired
         case .unsigned:
             outcome.reason =
                 "key \(keyTag) for \(child) is known; bootstrap started: \(zone.bootstrap.rounds) rounds over every nameserver of the child"

@@ -146,7 +146,8 @@ public enum DNSSECValidator {
                 continue
             }
             guard Int(data.labels) == rrset.name.labelCount else {
-                problems.append("\(label) has a label count of \(data.labels) for an owner of \(rrset.name.labelCount) labels (wildcard answers are not validated here)")
+                problems.append(
+                    "\(label) has a label count of \(data.labels) for an owner of \(rrset.name.labelCount) labels (wildcard answers are not validated here)")
                 continue
             }
             let candidates = usable.filter { $0.algorithm == data.algorithm && $0.keyTag == data.keyTag }

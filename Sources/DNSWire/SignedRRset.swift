@@ -60,7 +60,8 @@ public struct TrustAnchor: Sendable, Hashable {
                 throw DNSWireError(.badPresentation, "trust anchor line \(index + 1): \(error)")
             }
             guard zone == nil || zone == record.name else {
-                throw DNSWireError(.badPresentation, "trust anchor line \(index + 1): owner \(record.name), but the anchor is for \(zone!) (one zone per anchor)")
+                throw DNSWireError(
+                    .badPresentation, "trust anchor line \(index + 1): owner \(record.name), but the anchor is for \(zone!) (one zone per anchor)")
             }
             zone = record.name
             switch record.type {

@@ -41,7 +41,9 @@ public struct BootstrapObservation: Sendable, Hashable, Codable {
     /// The observation after a scan at `now` that found `ds` consistent and self-signed, and
     /// whether the delay is over: at least `rule.scans` counted scans and `rule.days` since the
     /// first.
-    public static func advance(_ previous: BootstrapObservation?, ds: Set<[UInt8]>, now: Int64, rule: Rule) -> (observation: BootstrapObservation, accepted: Bool) {
+    public static func advance(_ previous: BootstrapObservation?, ds: Set<[UInt8]>, now: Int64, rule: Rule) -> (
+        observation: BootstrapObservation, accepted: Bool
+    ) {
         var observation = BootstrapObservation(ds: ds, firstSeen: now, lastCounted: now, scans: 1)
         if let previous, Set(previous.ds) == ds, now >= previous.firstSeen {
             observation = previous

@@ -36,7 +36,8 @@ extension DelegationScan {
         }
         let deleteSignal = cds.isEmpty ? cdnskey == [Self.cdnskeyDelete] : cds == [Self.cdsDelete]
         return current.ds.isEmpty
-            ? judgeFirstDS(observations, desired: desired, deleteSignal: deleteSignal, cds: cds, cdnskey: cdnskey, signaling: signaling, bootstrap: bootstrap, now: now)
+            ? judgeFirstDS(
+                observations, desired: desired, deleteSignal: deleteSignal, cds: cds, cdnskey: cdnskey, signaling: signaling, bootstrap: bootstrap, now: now)
             : judgeSignedChild(observations, desired: desired, deleteSignal: deleteSignal, cds: cds, cdnskey: cdnskey, now: now)
     }
 
@@ -50,20 +51,25 @@ extension DelegationScan {
         guard deletes.0 == deletes.1 else {
             return PolicyViolation(
                 rule: rule,
-                "\(child) publishes the delete signal in \(deletes.0 ? "CDS" : "CDNSKEY") only; publish it in both, or remove the other RRset (RFC 8078 §4, RFC 9975)")
+                "\(child) publishes the delete signal in \(deletes.0 ? "CDS" : "CDNSKEY") only; publish it in both, or remove the other RRset (RFC 8078 §4, RFC 9975)"
+            )
         }
         if deletes.0 { return nil }
         let records = cds.compactMap { try? DSData(rdata: $0) }
         for key in cdnskey.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            let covered = records.contains { DSData.computableDigestTypes.contains($0.digestType) && (try? DSData(dnskey: key, owner: child, digestType: $0.digestType)) == $0 }
+            let covered = records.contains {
+                DSData.computableDigestTypes.contains($0.digestType) && (try? DSData(dnskey: key, owner: child, digestType: $0.digestType)) == $0
+            }
             guard covered else {
                 let tag = KEYData.keyTag(rdata: key)
-                return PolicyViolation(rule: rule, "\(child) publishes CDNSKEY \(tag) but no CDS for that key; CDS and CDNSKEY must name the same keys (RFC 9975)")
+                return PolicyViolation(
+                    rule: rule, "\(child) publishes CDNSKEY \(tag) but no CDS for that key; CDS and CDNSKEY must name the same keys (RFC 9975)")
             }
         }
         for ds in records where DSData.computableDigestTypes.contains(ds.digestType) {
             guard cdnskey.contains(where: { (try? DSData(dnskey: $0, owner: child, digestType: ds.digestType)) == ds }) else {
-                return PolicyViolation(rule: rule, "\(child) publishes CDS \(ds) but no CDNSKEY for that key; CDS and CDNSKEY must name the same keys (RFC 9975)")
+                return PolicyViolation(
+                    rule: rule, "\(child) publishes CDS \(ds) but no CDNSKEY for that key; CDS and CDNSKEY must name the same keys (RFC 9975)")
             }
         }
         return nil
@@ -82,7 +88,9 @@ extension DelegationScan {
             }
         }
         if deleteSignal {
-            return DSJudgement(part: .change("\(child) publishes the delete signal (RFC 8078 §4), validated: the DS RRset goes and the delegation turns insecure"), desired: [])
+            return DSJudgement(
+                part: .change("\(child) publishes the delete signal (RFC 8078 §4), validated: the DS RRset goes and the delegation turns insecure"), desired: []
+            )
         }
         for observation in observations {
             if let violation = continuity(desired, observation, now: now) { return DSJudgement(part: .refused(violation)) }
@@ -112,7 +120,9 @@ extension DelegationScan {
         }
         switch judgeSignals(signaling, cds: cds, cdnskey: cdnskey, now: now) {
         case .authenticated(let text):
-            return DSJudgement(part: .change("first DS for \(child), authenticated by RFC 9615 signals (\(text)): \(describe(desired, observations: observations, now: now))"), desired: desired)
+            return DSJudgement(
+                part: .change("first DS for \(child), authenticated by RFC 9615 signals (\(text)): \(describe(desired, observations: observations, now: now))"),
+                desired: desired)
         case .failed(let violation):
             return DSJudgement(part: .refused(violation))
         case .absent(let why):
@@ -134,7 +144,9 @@ extension DelegationScan {
 
     /// The refusal when `type` at the apex served by `observation` does not validate under
     /// `anchor` with the DNSKEY RRset that server serves.
-    func validated(_ observation: ScanObservation, _ type: RRType, anchor: TrustAnchor, signer: DNSSECValidator.Signer, now: Int64, rule: String) -> PolicyViolation? {
+    func validated(_ observation: ScanObservation, _ type: RRType, anchor: TrustAnchor, signer: DNSSECValidator.Signer, now: Int64, rule: String)
+        -> PolicyViolation?
+    {
         guard let target = observation.signed(child, type) else { return nil }
         guard let dnskey = observation.signed(child, .dnskey) else {
             return PolicyViolation(rule: rule, "\(observation.server) serves \(child) \(type) but no DNSKEY RRset to validate it with")
@@ -157,7 +169,8 @@ extension DelegationScan {
             let each = points.map { "DS \($0.0.keyTag)/\($0.0.algorithm): \($0.1)" }.joined(separator: "; ")
             return PolicyViolation(
                 rule: "ds-breaks-validation",
-                "with the DS set the child asks for, \(child) would not validate at \(observation.server): \(each). Publish CDS for a key that signs the DNSKEY RRset (RFC 7344 §4.1)")
+                "with the DS set the child asks for, \(child) would not validate at \(observation.server): \(each). Publish CDS for a key that signs the DNSKEY RRset (RFC 7344 §4.1)"
+            )
         }
         for algorithm in Set(points.map(\.0.algorithm)).sorted() where !working.contains(where: { $0.0.algorithm == algorithm }) {
             return PolicyViolation(

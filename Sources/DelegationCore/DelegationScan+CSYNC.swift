@@ -38,12 +38,14 @@ extension DelegationScan {
         guard unknown.isEmpty else {
             return refuse(
                 "csync-unknown-type",
-                "\(child) CSYNC \(csync) lists \(unknown.map(\.description).joined(separator: ", ")); delegsync copies only NS, A and AAAA and must then not act at all (RFC 7477 §3.1)")
+                "\(child) CSYNC \(csync) lists \(unknown.map(\.description).joined(separator: ", ")); delegsync copies only NS, A and AAAA and must then not act at all (RFC 7477 §3.1)"
+            )
         }
         guard csync.isImmediate else {
             return refuse(
                 "csync-not-immediate",
-                "\(child) CSYNC \(csync) lacks the immediate flag: RFC 7477 §2.1.1.1 waits for the zone administrator's approval out of band, which delegsync does not offer; set flag 1")
+                "\(child) CSYNC \(csync) lacks the immediate flag: RFC 7477 §2.1.1.1 waits for the zone administrator's approval out of band, which delegsync does not offer; set flag 1"
+            )
         }
         guard !current.ds.isEmpty else {
             return refuse("csync-needs-dnssec", "\(child) is not signed at the parent (no DS): CSYNC and the data it points at must validate (RFC 7477 §3)")
@@ -77,7 +79,8 @@ extension DelegationScan {
             glue[name] = addresses
         }
         let newNS = nameservers != current.nameservers
-        let newGlue = nameservers.filter { $0.isSubdomain(of: child) }.contains { glue[$0] != current.glue[$0] }
+        let newGlue =
+            nameservers.filter { $0.isSubdomain(of: child) }.contains { glue[$0] != current.glue[$0] }
             || current.glue.keys.contains { $0.isSubdomain(of: child) && glue[$0] == nil }
         guard newNS || newGlue else {
             return NSJudgement(part: .unchanged("the parent already holds the NS RRset and glue \(child)'s CSYNC \(csync) points at"))
@@ -95,16 +98,19 @@ extension DelegationScan {
         let soa = observation.answers[ScanObservation.Query(child, .soa)]?.records.first { $0.type == .soa && $0.name == child }
         let closing = observation.closingSOA?.records.first { $0.type == .soa && $0.name == child }
         guard let soa, let closing, let serial = try? SOAData.serial(rdata: soa.rdata), let after = try? SOAData.serial(rdata: closing.rdata) else {
-            return PolicyViolation(rule: "csync-serial-changed", "\(observation.server) served no readable SOA for \(child) before and after the scan (RFC 7477 §3.1)")
+            return PolicyViolation(
+                rule: "csync-serial-changed", "\(observation.server) served no readable SOA for \(child) before and after the scan (RFC 7477 §3.1)")
         }
         guard serial == after else {
             return PolicyViolation(
-                rule: "csync-serial-changed", "\(observation.server) served SOA serial \(serial), then \(after) during the scan; the zone changed, try again (RFC 7477 §3.1)")
+                rule: "csync-serial-changed",
+                "\(observation.server) served SOA serial \(serial), then \(after) during the scan; the zone changed, try again (RFC 7477 §3.1)")
         }
         if csync.requiresSOAMinimum, !SOAData.serial(serial, isAtLeast: csync.soaSerial) {
             return PolicyViolation(
                 rule: "csync-soaminimum",
-                "\(observation.server) serves SOA serial \(serial), below the CSYNC's \(csync.soaSerial) with soaminimum: it has not loaded the new zone yet (RFC 7477 §2.1.1.2)")
+                "\(observation.server) serves SOA serial \(serial), below the CSYNC's \(csync.soaSerial) with soaminimum: it has not loaded the new zone yet (RFC 7477 §2.1.1.2)"
+            )
         }
         return nil
     }
@@ -120,7 +126,9 @@ extension DelegationScan {
             return .failure(PolicyViolation(rule: "csync-no-ns", "\(child) serves no NS RRset; the parent must not change the NS RRset then (RFC 7477 §3.2.1)"))
         }
         for observation in observations {
-            if let violation = validated(observation, .ns, anchor: currentAnchor, signer: .zoneKey, now: now, rule: "csync-bogus") { return .failure(violation) }
+            if let violation = validated(observation, .ns, anchor: currentAnchor, signer: .zoneKey, now: now, rule: "csync-bogus") {
+                return .failure(violation)
+            }
         }
         var names: Set<DomainName> = []
         for rdata in rdatas {

@@ -24,7 +24,8 @@ extension DelegationScan {
         let rule = "bootstrap-signal-invalid"
         for nameserver in outside {
             guard let signal = signaling.first(where: { $0.nameserver == nameserver }) else {
-                return .failed(PolicyViolation(rule: rule, "no RFC 9615 signal was looked up under \(nameserver); every out-of-domain NS must signal (RFC 9615 §4.2)"))
+                return .failed(
+                    PolicyViolation(rule: rule, "no RFC 9615 signal was looked up under \(nameserver); every out-of-domain NS must signal (RFC 9615 §4.2)"))
             }
             if let failure = signal.failure {
                 return .failed(PolicyViolation(rule: rule, "\(signal.name): \(failure) (RFC 9615 §4.2)"))
@@ -38,7 +39,9 @@ extension DelegationScan {
                             "\(signal.name) holds \(Self.show(signalled, type, at: signal.name)) but the apex of \(child) \(Self.show(apex, type, at: child)); "
                                 + "they must be the same (RFC 9615 §4.2 step 4)"))
                 }
-                guard !signalled.isEmpty, let records = signal.answers[type]?.records, let target = SignedRRset(records, name: signal.name, type: type) else { continue }
+                guard !signalled.isEmpty, let records = signal.answers[type]?.records, let target = SignedRRset(records, name: signal.name, type: type) else {
+                    continue
+                }
                 let verdict = DNSSECValidator.validate(target, chain: signal.chain, anchor: anchor, now: now)
                 guard verdict.isSecure else {
                     return .failed(PolicyViolation(rule: rule, "\(signal.name) \(type) does not validate from the trust anchor for \(anchor.zone): \(verdict)"))

@@ -46,7 +46,9 @@ public struct DelegationScan: Sendable {
         public var ttl: UInt32
         public var limits: DelegationLimits
 
-        public init(bootstrap: BootstrapObservation.Rule = .init(), anchor: TrustAnchor? = nil, ttl: UInt32 = 3600, limits: DelegationLimits = DelegationLimits()) {
+        public init(
+            bootstrap: BootstrapObservation.Rule = .init(), anchor: TrustAnchor? = nil, ttl: UInt32 = 3600, limits: DelegationLimits = DelegationLimits()
+        ) {
             self.bootstrap = bootstrap
             self.anchor = anchor
             self.ttl = ttl
@@ -148,7 +150,8 @@ public struct DelegationScan: Sendable {
             }
             for observation in seen {
                 guard observation.address != nil else {
-                    return PolicyViolation(rule: "scan-no-address", "\(observation.failure ?? "no address known for \(name)"); every NS must be asked (RFC 9975)")
+                    return PolicyViolation(
+                        rule: "scan-no-address", "\(observation.failure ?? "no address known for \(name)"); every NS must be asked (RFC 9975)")
                 }
                 if let failure = observation.failure {
                     return PolicyViolation(rule: "scan-unreachable", "\(observation.server): \(failure); every address of every NS must answer (RFC 9975)")
@@ -167,7 +170,8 @@ public struct DelegationScan: Sendable {
     /// Why an answer is not an authoritative one (NOERROR, AA), or nil.
     func authoritative(_ answer: ChildServerObservation.Answer?, _ question: String, _ observation: ScanObservation) -> PolicyViolation? {
         guard let answer else {
-            return PolicyViolation(rule: "scan-unreachable", "\(observation.server) did not answer \(question); every address of every NS must answer (RFC 9975)")
+            return PolicyViolation(
+                rule: "scan-unreachable", "\(observation.server) did not answer \(question); every address of every NS must answer (RFC 9975)")
         }
         return answer.problem(from: observation.server, to: question, zone: child).map { PolicyViolation(rule: "scan-not-authoritative", $0) }
     }

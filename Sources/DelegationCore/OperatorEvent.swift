@@ -89,6 +89,7 @@ extension OperatorEvent {
             switch job.method {
             case .manual: "approved by an operator (manual bootstrap)"
             case .unsigned: "\(job.policy.rounds) round(s) passed at every nameserver" + (job.approved ? " and the upload was confirmed" : "")
+            case .atApex: "its KEY RRset validated under the parent's DS at every nameserver (at-apex)" + (job.approved ? " and the upload was confirmed" : "")
             }
         return OperatorEvent(
             kind: .keyTrusted, time: now, zone: zone, child: child, key: KeyIdentity(zone: zone, child: child, rdata: job.key),

@@ -24,7 +24,8 @@ extension SQLiteStore {
 
     public func scanState(zone: DomainName, child: DomainName) throws -> ScanState? {
         try read("read the scan state of \(child)") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM scan_state WHERE zone = ? AND child = ?", arguments: [Self.text(zone), Self.text(child)]).map(Self.scanState)
+            try Row.fetchOne(db, sql: "SELECT * FROM scan_state WHERE zone = ? AND child = ?", arguments: [Self.text(zone), Self.text(child)]).map(
+                Self.scanState)
         }
     }
 

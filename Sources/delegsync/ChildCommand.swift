@@ -20,7 +20,7 @@ struct ChildCommand: AsyncParsableCommand {
         abstract: "The child side: keys, bootstrap at the parent, and keeping the delegation in step.",
         subcommands: [
             ChildKeygenCommand.self, ChildPublishKeyCommand.self, ChildBootstrapCommand.self, ChildSyncCommand.self, ChildRollCommand.self,
-            ChildStatusCommand.self, ChildWatchCommand.self,
+            ChildStatusCommand.self, ChildWatchCommand.self, ChildNotifyCommand.self,
         ])
 
     struct Options: ParsableArguments {

@@ -55,8 +55,8 @@ final class AgentConfigurationTests: XCTestCase {
         XCTAssertTrue(error("version: [").hasPrefix("x.yaml:1: not valid YAML"))
         let script = base + "    backend: { type: script, output: \"-\" }\n"
         XCTAssertEqual(
-            error(script + "    bootstrap: { methods: [unsigned, at-apex] }"),
-            "x.yaml:6: zones[0].bootstrap.methods[1]: \"at-apex\" is not a bootstrap method offered here (unsigned, manual)")
+            error(script + "    bootstrap: { methods: [unsigned, at-ns] }"),
+            "x.yaml:6: zones[0].bootstrap.methods[1]: \"at-ns\" is not a bootstrap method offered here (unsigned, manual, at-apex)")
         XCTAssertEqual(error(script + "    bootstrap: { methods: [manual, manual] }"), "x.yaml:6: zones[0].bootstrap.methods: lists a method twice")
     }
 }

@@ -28,11 +28,12 @@ final class ScanWorkerTests: XCTestCase {
 
     /// The child zone, signed: DNSKEY and CDS/CDNSKEY by `ksks`, the rest by the ZSK.
     func childZone(ksks: [ZoneSigner.Key], cds: [ZoneSigner.Key], extra: [Record] = []) throws -> [Record] {
-        let data = [
-            try Record("child.parent. 60 IN SOA ns1.child.parent. hostmaster.child.parent. 1 3600 900 604800 60"),
-            try Record("child.parent. 60 IN NS ns1.child.parent."), try Record("child.parent. 60 IN NS ns2.child.parent."),
-            try Record("ns1.child.parent. 60 IN A \(ns1)"), try Record("ns2.child.parent. 60 IN A \(ns2)"),
-        ] + extra
+        let data =
+            [
+                try Record("child.parent. 60 IN SOA ns1.child.parent. hostmaster.child.parent. 1 3600 900 604800 60"),
+                try Record("child.parent. 60 IN NS ns1.child.parent."), try Record("child.parent. 60 IN NS ns2.child.parent."),
+                try Record("ns1.child.parent. 60 IN A \(ns1)"), try Record("ns2.child.parent. 60 IN A \(ns2)"),
+            ] + extra
         var records = signer.signed(data, with: [zsk]) + signer.signed((ksks + [zsk]).map(\.record), with: ksks)
         if !cds.isEmpty { records += signer.signed(cds.map(\.cdsRecord) + cds.map(\.cdnskeyRecord), with: ksks) }
         return records
@@ -86,11 +87,14 @@ final class ScanWorkerTests: XCTestCase {
         XCTAssertEqual(audit.decision, "NOERROR")
         XCTAssertTrue(audit.request.contains("DS"), audit.request)
         XCTAssertEqual(try store.scanState(zone: zoneName, child: child)?.lastScanAt, now)
-        XCTAssertTrue(metrics.exposition(store: store).contains("delegsync_scans_total{trigger=\"periodic\",result=\"change\",rule=\"\"} 1"), metrics.exposition(store: store))
+        XCTAssertTrue(
+            metrics.exposition(store: store).contains("delegsync_scans_total{trigger=\"periodic\",result=\"change\",rule=\"\"} 1"),
+            metrics.exposition(store: store))
         // Every question went to both addresses over TCP, RD=0, DO=1.
         let asked = servers.asked
         for address in [ns1, ns2] {
-            XCTAssertEqual(Set(asked.filter { $0.host == address && $0.question.name == child }.map(\.question.type)), [.soa, .cds, .cdnskey, .csync, .dnskey, .ns])
+            XCTAssertEqual(
+                Set(asked.filter { $0.host == address && $0.question.name == child }.map(\.question.type)), [.soa, .cds, .cdnskey, .csync, .dnskey, .ns])
         }
         XCTAssertTrue(asked.allSatisfy { $0.transport == .tcp && !$0.recursionDesired && $0.dnssecOK })
     }

@@ -67,6 +67,24 @@ final class ScannerIntegrationTests: XCTestCase {
             """
     }
 
+    /// A child zone served by ns1 and ns2 (in-bailiwick, with their addresses), TTL 5.
+    static func childZone(_ zone: String, ns1: String, ns2: String) -> String {
+        """
+        $TTL 5
+        \(zone) IN SOA ns1.\(zone) hostmaster.\(zone) 1 3600 900 604800 5
+        \(zone) IN NS ns1.\(zone)
+        \(zone) IN NS ns2.\(zone)
+        ns1.\(zone) IN A \(ns1)
+        ns2.\(zone) IN A \(ns2)
+
+        """
+    }
+
+    /// The parent's delegation of that child: NS ns1 and ns2 with glue, no DS.
+    static func delegation(_ zone: String, ns1: String, ns2: String) -> String {
+        "\(zone)\t3600\tIN\tNS\tns1.\(zone)\n\(zone)\t3600\tIN\tNS\tns2.\(zone)\nns1.\(zone)\t3600\tIN\tA\t\(ns1)\nns2.\(zone)\t3600\tIN\tA\t\(ns2)\n"
+    }
+
     /// Polls `condition` every half second for at most `seconds`.
     static func wait(_ what: String, seconds: Double = 60, _ condition: () throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
@@ -120,15 +138,7 @@ final class ScannerIntegrationTests: XCTestCase {
         let ns1 = "127.0.0.201", ns2 = "127.0.0.202", ns3 = "127.0.0.203", parentAddress = "127.0.0.200"
         let control = 15602
         let key = Self.bindKey("lab-key")
-        let childText = """
-            $TTL 5
-            bchild.parent. IN SOA ns1.bchild.parent. hostmaster.bchild.parent. 1 3600 900 604800 5
-            bchild.parent. IN NS ns1.bchild.parent.
-            bchild.parent. IN NS ns2.bchild.parent.
-            ns1.bchild.parent. IN A \(ns1)
-            ns2.bchild.parent. IN A \(ns2)
-
-            """
+        let childText = Self.childZone(zone, ns1: ns1, ns2: ns2)
         let child = try LabServer.custom(
             kind: .bind, zone: zone, zoneFileText: childText, address: ns1, port: 53,
             config: Self.signingBIND(zones: [zone], addresses: [ns1, ns3], control: control, policy: "lab"), files: ["lab.key": key], alsoListenOn: [ns3])
@@ -148,13 +158,7 @@ final class ScannerIntegrationTests: XCTestCase {
         defer { copy.stop() }
         func refreshCopy() throws { try copy.reload(zoneFileText: try Self.transfer(child, zone)) }
 
-        let delegation = """
-            bchild.parent.\t3600\tIN\tNS\tns1.bchild.parent.
-            bchild.parent.\t3600\tIN\tNS\tns2.bchild.parent.
-            ns1.bchild.parent.\t3600\tIN\tA\t\(ns1)
-            ns2.bchild.parent.\t3600\tIN\tA\t\(ns2)
-
-            """
+        let delegation = Self.delegation(zone, ns1: ns1, ns2: ns2)
         let parent = try LabServer.bind(zone: "parent.", zoneFileText: Lab.apex + delegation, address: parentAddress, port: 15600)
         defer { parent.stop() }
         let agent = try await ServeIntegrationTests.startAgent(
@@ -181,9 +185,22 @@ final class ScannerIntegrationTests: XCTestCase {
         XCTAssertTrue(inconsistent.contains(ns2) && inconsistent.contains("RFC 9975"), inconsistent)
         XCTAssertEqual(try Self.dsTags(parent, zone), firstKSK)
 
-        // 4. ns2 catches up: the new DS replaces the old one.
+        // 4. ns2 catches up: the new DS replaces the old one. This NOTIFY comes from the child
+        // agent (`delegsync child notify`), as a child's operator would send it.
         try refreshCopy()
-        try await Self.notify(agent, zone, .cds)
+        let childConfig = "\(agent.directory)/child.yaml"
+        try """
+        version: 1
+        store: { path: \(agent.directory)/child.sqlite }
+        children:
+          - name: \(zone)
+            primary: { address: \(ns1) }
+            target: { address: 127.0.0.1, port: \(agent.port) }
+
+        """.write(toFile: childConfig, atomically: true, encoding: .utf8)
+        let notified = try Tool.run(ServeIntegrationTests.binary, ["child", "notify", "--config", childConfig, zone, "--type", "cds"])
+        XCTAssertEqual(notified.status, 0, notified.stdout + notified.stderr)
+        XCTAssertTrue(notified.stdout.contains("notified: the parent answered NOERROR"), notified.stdout)
         try await Self.wait("the new DS at the parent") { try Self.dsTags(parent, zone) == newKSK }
         XCTAssertEqual(try Self.dsTags(parent, zone), newKSK, agent.logText)
 
@@ -201,7 +218,8 @@ final class ScannerIntegrationTests: XCTestCase {
         XCTAssertEqual(updated.status, 0, updated.stdout + updated.stderr)
         try await Self.wait("BIND to sign the CSYNC", seconds: 30) { try child.dig(["+short", zone, "CSYNC"]).contains("0 1 A NS AAAA") }
         try refreshCopy()
-        try await Self.notify(agent, zone, .csync)
+        let csync = try Tool.run(ServeIntegrationTests.binary, ["child", "notify", "--config", childConfig, zone, "--type", "csync"])
+        XCTAssertEqual(csync.status, 0, csync.stdout + csync.stderr)
         try await Self.wait("ns3 at the parent") {
             try Lab.records(parent, zone, "NS").records.contains { $0.type == .ns && $0.rdataPresentation == "ns3.bchild.parent." }
         }
@@ -218,7 +236,9 @@ final class ScannerIntegrationTests: XCTestCase {
         try await Self.notify(agent, zone, .cds)
         try await Self.wait("the DS to go") { try Self.dsTags(parent, zone).isEmpty }
         let audit = try SQLiteStore(path: "\(agent.directory)/state.sqlite").audit(child: DomainName(zone), limit: 50)
-        XCTAssertTrue(audit.contains { $0.transport == "scan" && $0.reason.contains("RFC 8078 §4") && $0.decision == "NOERROR" }, audit.map(\.reason).joined(separator: "\n"))
+        XCTAssertTrue(
+            audit.contains { $0.transport == "scan" && $0.reason.contains("RFC 8078 §4") && $0.decision == "NOERROR" },
+            audit.map(\.reason).joined(separator: "\n"))
     }
 
     /// knot.conf of a child signed by Knot's automatic signing, CDS/CDNSKEY published always
@@ -263,17 +283,10 @@ final class ScannerIntegrationTests: XCTestCase {
         for kind in [LabServer.Kind.knot, parentKind] { try Lab.skipUnlessAvailable(kind) }
         let zone = "kchild.parent."
         let ns1 = "127.0.0.\(base)", ns2 = "127.0.0.\(base + 1)", parentAddress = "127.0.0.\(base + 2)"
-        let childText = """
-            $TTL 5
-            kchild.parent. IN SOA ns1.kchild.parent. hostmaster.kchild.parent. 1 3600 900 604800 5
-            kchild.parent. IN NS ns1.kchild.parent.
-            kchild.parent. IN NS ns2.kchild.parent.
-            ns1.kchild.parent. IN A \(ns1)
-            ns2.kchild.parent. IN A \(ns2)
-
-            """
+        let childText = Self.childZone(zone, ns1: ns1, ns2: ns2)
         let child = try LabServer.custom(
-            kind: .knot, zone: zone, zoneFileText: childText, address: ns1, port: 53, config: Self.signingKnot(zone: zone, addresses: [ns1, ns2], cds: "always"),
+            kind: .knot, zone: zone, zoneFileText: childText, address: ns1, port: 53,
+            config: Self.signingKnot(zone: zone, addresses: [ns1, ns2], cds: "always"),
             alsoListenOn: [ns2])
         defer { child.stop() }
         func knotc(_ arguments: [String]) throws {
@@ -283,20 +296,15 @@ final class ScannerIntegrationTests: XCTestCase {
         try await Self.wait("Knot to publish CDS", seconds: 60) { !(try Self.cdsTags(child, zone)).isEmpty }
         let firstKSK = try Self.cdsTags(child, zone)
 
-        let delegation = """
-            kchild.parent.\t3600\tIN\tNS\tns1.kchild.parent.
-            kchild.parent.\t3600\tIN\tNS\tns2.kchild.parent.
-            ns1.kchild.parent.\t3600\tIN\tA\t\(ns1)
-            ns2.kchild.parent.\t3600\tIN\tA\t\(ns2)
-
-            """
+        let delegation = Self.delegation(zone, ns1: ns1, ns2: ns2)
         let parent: LabServer
         let backend: String
         switch parentKind {
         case .nsd:
             parent = try LabServer.nsd(
                 zone: "parent.", zoneFileText: Lab.nsdZoneText, address: parentAddress, port: 15600 + base - 200, files: [Lab.fragmentName: delegation])
-            backend = "{ type: nsd, zone-file: \(parent.zoneFile), fragment-file: \(parent.directory)/\(Lab.fragmentName), nsd-control-config: \(parent.configFile) }"
+            backend =
+                "{ type: nsd, zone-file: \(parent.zoneFile), fragment-file: \(parent.directory)/\(Lab.fragmentName), nsd-control-config: \(parent.configFile) }"
         default:
             parent = try LabServer.knot(zone: "parent.", zoneFileText: Lab.apex + delegation, address: parentAddress, port: 15600 + base - 200)
             backend = "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }"

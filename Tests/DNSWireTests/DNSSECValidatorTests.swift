@@ -99,7 +99,9 @@ final class DNSSECValidatorTests: XCTestCase {
     func testAlteredDataDoesNotVerify() throws {
         let zone = try Self.zone()
         var cds = Self.set(zone, .cds)
-        cds.rrset = RRset(name: Self.child, type: .cds, ttl: 3600, rdatas: [DSData(keyTag: 42991, algorithm: 13, digestType: 2, digest: [UInt8](repeating: 7, count: 32)).rdata])
+        cds.rrset = RRset(
+            name: Self.child, type: .cds, ttl: 3600,
+            rdatas: [DSData(keyTag: 42991, algorithm: 13, digestType: 2, digest: [UInt8](repeating: 7, count: 32)).rdata])
         let verdict = DNSSECValidator.validate(cds, dnskey: Self.set(zone, .dnskey), anchor: try Self.anchor("child.parent.ds"), now: Self.during)
         guard case .bogus(let reason) = verdict else { return XCTFail("\(verdict)") }
         XCTAssertTrue(reason.contains("the signature does not verify"), reason)
@@ -123,7 +125,8 @@ final class DNSSECValidatorTests: XCTestCase {
     func testOnlyUnsupportedDigestTypesIsInsecure() throws {
         let zone = try Self.zone()
         let sha1 = DSData(keyTag: 42991, algorithm: 13, digestType: 1, digest: [UInt8](repeating: 1, count: 20))
-        let verdict = DNSSECValidator.validate(Self.set(zone, .cds), dnskey: Self.set(zone, .dnskey), anchor: TrustAnchor(zone: Self.child, ds: [sha1]), now: Self.during)
+        let verdict = DNSSECValidator.validate(
+            Self.set(zone, .cds), dnskey: Self.set(zone, .dnskey), anchor: TrustAnchor(zone: Self.child, ds: [sha1]), now: Self.during)
         guard case .insecure(let reason) = verdict else { return XCTFail("\(verdict)") }
         XCTAssertTrue(reason.contains("not validated here"), reason)
     }
@@ -164,7 +167,9 @@ final class DNSSECValidatorTests: XCTestCase {
     func testKeyAnchorAuthenticatesTheKeySet() throws {
         let ksk = ZoneSigner.key(Self.child), other = ZoneSigner.key(Self.child)
         let records = Self.signer.signed([ksk.record], with: [ksk])
-        XCTAssertTrue(try DNSSECValidator.authenticate(Self.set(records, .dnskey), anchor: TrustAnchor(zone: Self.child, dnskeys: [ksk.dnskey]), now: Self.during).get().entryKeys == [ksk.dnskey])
+        XCTAssertTrue(
+            try DNSSECValidator.authenticate(Self.set(records, .dnskey), anchor: TrustAnchor(zone: Self.child, dnskeys: [ksk.dnskey]), now: Self.during).get()
+                .entryKeys == [ksk.dnskey])
         let refused = DNSSECValidator.authenticate(Self.set(records, .dnskey), anchor: TrustAnchor(zone: Self.child, dnskeys: [other.dnskey]), now: Self.during)
         guard case .failure(let failure) = refused else { return XCTFail() }
         XCTAssertTrue(failure.reason.contains("no trusted DNSKEY"), failure.reason)
@@ -173,7 +178,8 @@ final class DNSSECValidatorTests: XCTestCase {
     func testRevokedKeyDoesNotValidate() throws {
         let revoked = ZoneSigner.key(Self.child).with(flags: 257 | 0x80)
         let records = Self.signer.signed([revoked.record], with: [revoked])
-        let verdict = DNSSECValidator.validate(Self.set(records, .dnskey), dnskey: Self.set(records, .dnskey), anchor: TrustAnchor(zone: Self.child, ds: [revoked.ds()]), now: Self.during)
+        let verdict = DNSSECValidator.validate(
+            Self.set(records, .dnskey), dnskey: Self.set(records, .dnskey), anchor: TrustAnchor(zone: Self.child, ds: [revoked.ds()]), now: Self.during)
         guard case .bogus(let reason) = verdict else { return XCTFail("\(verdict)") }
         XCTAssertTrue(reason.contains("not a usable zone key"), reason)
     }
@@ -183,12 +189,14 @@ final class DNSSECValidatorTests: XCTestCase {
         let ns = try Record("child.parent. 3600 IN NS ns1.child.parent.")
         var records = [key.record, Self.signer.sign([key.record], with: key), ns, Self.signer.sign([ns], with: key, signer: try DomainName("parent."))]
         let anchor = TrustAnchor(zone: Self.child, ds: [key.ds()])
-        guard case .bogus(let reason) = DNSSECValidator.validate(Self.set(records, .ns), dnskey: Self.set(records, .dnskey), anchor: anchor, now: Self.during) else {
+        guard case .bogus(let reason) = DNSSECValidator.validate(Self.set(records, .ns), dnskey: Self.set(records, .dnskey), anchor: anchor, now: Self.during)
+        else {
             return XCTFail()
         }
         XCTAssertTrue(reason.contains("names the signer parent., not the zone child.parent."), reason)
         records[3] = Self.signer.sign([ns], with: key, labels: 1)
-        guard case .bogus(let wildcard) = DNSSECValidator.validate(Self.set(records, .ns), dnskey: Self.set(records, .dnskey), anchor: anchor, now: Self.during) else {
+        guard case .bogus(let wildcard) = DNSSECValidator.validate(Self.set(records, .ns), dnskey: Self.set(records, .dnskey), anchor: anchor, now: Self.during)
+        else {
             return XCTFail()
         }
         XCTAssertTrue(wildcard.contains("wildcard"), wildcard)
@@ -199,7 +207,8 @@ final class DNSSECValidatorTests: XCTestCase {
         let example = try DomainName("example."), provider = try DomainName("provider.example.")
         let top = ZoneSigner.key(example), below = ZoneSigner.key(provider)
         let topRecords = Self.signer.signed([top.record, below.dsRecord()], with: [top])
-        let signal = try Record("_dsboot.child.parent._signal.ns1.provider.example. 3600 IN CDS 42991 13 2 CBE09CF13C3022E9116F0114D1F357B004EE9E0252E6CFE2D39F6541430F9AA0")
+        let signal = try Record(
+            "_dsboot.child.parent._signal.ns1.provider.example. 3600 IN CDS 42991 13 2 CBE09CF13C3022E9116F0114D1F357B004EE9E0252E6CFE2D39F6541430F9AA0")
         let belowRecords = Self.signer.signed([below.record, signal], with: [below])
         let target = Self.set(belowRecords, .cds, at: signal.name)
         let anchor = TrustAnchor(zone: example, ds: [top.ds()])
@@ -227,7 +236,9 @@ final class DNSSECValidatorTests: XCTestCase {
         XCTAssertEqual(anchor.zone, .root)
         XCTAssertEqual(anchor.ds.map(\.keyTag), [20326])
         XCTAssertThrowsError(try TrustAnchor(text: "example. IN A 192.0.2.1")) { XCTAssertTrue("\($0)".contains("line 1"), "\($0)") }
-        XCTAssertThrowsError(try TrustAnchor(text: "a. IN DS 1 13 2 00\nb. IN DS 1 13 2 00")) { XCTAssertTrue("\($0)".contains("one zone per anchor"), "\($0)") }
+        XCTAssertThrowsError(try TrustAnchor(text: "a. IN DS 1 13 2 00\nb. IN DS 1 13 2 00")) {
+            XCTAssertTrue("\($0)".contains("one zone per anchor"), "\($0)")
+        }
         XCTAssertThrowsError(try TrustAnchor(text: "; nothing"))
     }
 }

@@ -144,7 +144,8 @@ final class DelegationScanBootstrapTests: XCTestCase {
     }
 
     func testSignalingNameFollowsRFC9615() {
-        XCTAssertEqual(DelegationScan.signalingName(child: S.child, nameserver: Self.outsideNS)?.description, "_dsboot.child.parent._signal.ns1.provider.example.")
+        XCTAssertEqual(
+            DelegationScan.signalingName(child: S.child, nameserver: Self.outsideNS)?.description, "_dsboot.child.parent._signal.ns1.provider.example.")
         let (scan, servers) = mixedDelegation()
         let names = scan.signalingNames(in: S.observe(servers, scan: scan))
         XCTAssertEqual(names.map(\.name.description), ["_dsboot.child.parent._signal.ns1.provider.example."])

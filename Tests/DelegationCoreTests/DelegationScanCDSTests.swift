@@ -62,7 +62,10 @@ final class DelegationScanCDSTests: XCTestCase {
         XCTAssertTrue(text.contains("\(newKSK.keyTag)"), text)
         XCTAssertEqual(
             outcome.operations,
-            [.add(Record(name: S.child, type: .ds, ttl: 3600, rdata: newKSK.ds().rdata)), .delete(Record(name: S.child, type: .ds, ttl: 0, rdata: ksk.ds().rdata))])
+            [
+                .add(Record(name: S.child, type: .ds, ttl: 3600, rdata: newKSK.ds().rdata)),
+                .delete(Record(name: S.child, type: .ds, ttl: 0, rdata: ksk.ds().rdata)),
+            ])
         XCTAssertEqual(outcome.desired?.ds, [newKSK.ds().rdata])
     }
 
@@ -144,7 +147,9 @@ final class DelegationScanCDSTests: XCTestCase {
         noAddress[1] = S.Server(S.ns2, "", steadyZone())
         let observations = S.observe(noAddress, scan: S.scan(S.delegation(ds: [ksk]))).map { observation -> ScanObservation in
             var copy = observation
-            if copy.address == "" { copy = ScanObservation(nameserver: S.ns2, address: nil, failure: "no address known for ns2.child.parent. (no glue in the parent)") }
+            if copy.address == "" {
+                copy = ScanObservation(nameserver: S.ns2, address: nil, failure: "no address known for ns2.child.parent. (no glue in the parent)")
+            }
             return copy
         }
         let outcome = S.scan(S.delegation(ds: [ksk])).judge(observations, bootstrap: nil, now: S.now)
@@ -232,7 +237,8 @@ final class DelegationScanCDSTests: XCTestCase {
         var zone = steadyZone()
         zone.idleKeys = [ed25519]
         zone.publishCDS(for: [ksk, ed25519])
-        assertRefused(S.judge(S.scan(S.delegation(ds: [ksk])), S.servers(zone)), rule: "ds-algorithm-not-signing", mentioning: ["algorithm 15", "RFC 6840 §5.11"])
+        assertRefused(
+            S.judge(S.scan(S.delegation(ds: [ksk])), S.servers(zone)), rule: "ds-algorithm-not-signing", mentioning: ["algorithm 15", "RFC 6840 §5.11"])
     }
 
     /// A double-DS rollover: the DS for the next key before it is published; the change says so.

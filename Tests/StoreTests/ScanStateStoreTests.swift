@@ -13,7 +13,9 @@ final class ScanStateStoreTests: XCTestCase {
         XCTAssertNil(try store.scanState(zone: parent, child: child))
         let observation = BootstrapObservation(ds: [[0, 1, 13, 2, 9]], firstSeen: 100, lastCounted: 200, scans: 2)
         try store.putScanState(ScanState(zone: parent, child: child, lastScanAt: 200, lastResult: "waiting", bootstrap: observation))
-        XCTAssertEqual(try store.scanState(zone: parent, child: try DomainName("CHILD.Parent.")), ScanState(zone: parent, child: child, lastScanAt: 200, lastResult: "waiting", bootstrap: observation))
+        XCTAssertEqual(
+            try store.scanState(zone: parent, child: try DomainName("CHILD.Parent.")),
+            ScanState(zone: parent, child: child, lastScanAt: 200, lastResult: "waiting", bootstrap: observation))
         try store.putScanState(ScanState(zone: parent, child: child, lastScanAt: 300, lastResult: "DS added"))
         XCTAssertEqual(try store.scanState(zone: parent, child: child), ScanState(zone: parent, child: child, lastScanAt: 300, lastResult: "DS added"))
         let other = try DomainName("other.")

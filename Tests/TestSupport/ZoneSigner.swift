@@ -66,7 +66,9 @@ public struct ZoneSigner: Sendable {
         let rdatas = Set(records.map { Self.canonical($0) }).sorted { $0.lexicographicallyPrecedes($1) }
         for rdata in rdatas {
             signed += owner
-            signed += [UInt8(first.type.rawValue >> 8), UInt8(first.type.rawValue & 0xFF), UInt8(first.rrClass.rawValue >> 8), UInt8(first.rrClass.rawValue & 0xFF)]
+            signed += [
+                UInt8(first.type.rawValue >> 8), UInt8(first.type.rawValue & 0xFF), UInt8(first.rrClass.rawValue >> 8), UInt8(first.rrClass.rawValue & 0xFF),
+            ]
             signed += [UInt8(first.ttl >> 24), UInt8(first.ttl >> 16 & 0xFF), UInt8(first.ttl >> 8 & 0xFF), UInt8(first.ttl & 0xFF)]
             signed += [UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)] + rdata
         }
