@@ -98,7 +98,12 @@ public struct ChildSynchronizer: Sendable {
     }
 
     public func plan() async throws -> Plan {
-        let target = try await target()
+        try await plan(target: try await target())
+    }
+
+    /// The plan against the parent `target` belongs to (the UPDATE receiver, or for the NOTIFY
+    /// scheme the NOTIFY target: both name the same parent zone).
+    public func plan(target: DSYNCTarget) async throws -> Plan {
         let apex = try await apex()
         let delegation = try await parentDelegation(parent: target.parent)
         guard delegation.isDelegated else {
