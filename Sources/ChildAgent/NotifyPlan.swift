@@ -49,7 +49,9 @@ public struct NotifyPlan: Sendable, Hashable {
             return
         }
         guard csync.count == 1, let data = try? CSYNCData(rdata: record.rdata) else {
-            warnings.append("\(child) publishes \(csync.count == 1 ? "a CSYNC that does not parse" : "\(csync.count) CSYNC records"), so no NOTIFY(CSYNC) was sent; \(publish)")
+            warnings.append(
+                "\(child) publishes \(csync.count == 1 ? "a CSYNC that does not parse" : "\(csync.count) CSYNC records"), so no NOTIFY(CSYNC) was sent; \(publish)"
+            )
             return
         }
         let missing = needed.subtracting(data.types)

@@ -163,7 +163,8 @@ final class ScannerIntegrationTests: XCTestCase {
             self.addresses = addresses
             self.control = control
             server = try LabServer.custom(
-                kind: kind, zone: zone, zoneFileText: zoneText, address: addresses[0], port: 53, config: Self.config(kind, zone, addresses, control, secure: true),
+                kind: kind, zone: zone, zoneFileText: zoneText, address: addresses[0], port: 53,
+                config: Self.config(kind, zone, addresses, control, secure: true),
                 files: kind == .bind ? ["lab.key": ScannerIntegrationTests.bindKey("lab-key")] : [:], alsoListenOn: Array(addresses.dropFirst()))
         }
 
@@ -207,7 +208,8 @@ final class ScannerIntegrationTests: XCTestCase {
         /// The child goes insecure: the delete signal `CDS 0 0 0 00` (RFC 8078 §4).
         func publishDeleteSignal() throws {
             try Self.config(kind, zone, addresses, control, secure: false)
-                .replacingOccurrences(of: LabServer.directoryPlaceholder, with: server.directory).write(toFile: server.configFile, atomically: true, encoding: .utf8)
+                .replacingOccurrences(of: LabServer.directoryPlaceholder, with: server.directory).write(
+                    toFile: server.configFile, atomically: true, encoding: .utf8)
             if kind == .bind { try rndc(["reconfig"]) } else { try knotc(["reload"]) }
         }
     }
@@ -383,7 +385,9 @@ final class ScannerIntegrationTests: XCTestCase {
             try await Self.wait("the watcher to see the parent in step", seconds: 30) { watcher.logText.contains("(interval) done: in step") }
             let status = try Tool.run(ServeIntegrationTests.binary, ["child", "status", "--config", watcher.config, zone])
             XCTAssertEqual(status.status, 0, status.stdout + status.stderr)
-            for line in ["scheme notify: last change sent", "NOTIFY CDS: NOERROR", "the parent's delegation matched the child at", "now: parent and child agree"] {
+            for line in [
+                "scheme notify: last change sent", "NOTIFY CDS: NOERROR", "the parent's delegation matched the child at", "now: parent and child agree",
+            ] {
                 XCTAssertTrue(status.stdout.contains(line), status.stdout)
             }
         }
