@@ -7,7 +7,8 @@ import XCTest
 /// `delegsync child status` exits non-zero when it cannot compare parent and child (issue 12),
 /// with the status `sync` would have for the same cause. Nothing listens on 127.0.0.66.
 final class ChildStatusCommandTests: CommandLineTestCase {
-    func testCannotCompareIsNotSuccess() throws {
+    /// The child's file, for `child.example.` with `more` keys; its path.
+    func writeConfig(_ more: String = "") throws -> String {
         let config = "\(directory)/child.yaml"
         try """
         version: 1
@@ -17,8 +18,13 @@ final class ChildStatusCommandTests: CommandLineTestCase {
           - name: child.example.
             primary: { address: 127.0.0.66, port: 15366 }
             target: { address: 127.0.0.66, port: 15367 }
-
+        \(more)
         """.write(toFile: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
+    func testCannotCompareIsNotSuccess() throws {
+        let config = try writeConfig()
         let status = try delegsync("child", "status", "--config", config, "child.example.")
         XCTAssertEqual(status.status, 1, status.stdout + status.stderr)
         XCTAssertTrue(status.stdout.contains("now: cannot compare parent and child: "), status.stdout)
@@ -28,18 +34,7 @@ final class ChildStatusCommandTests: CommandLineTestCase {
     /// The last change `child watch` sent, from the store: scheme, time, the parent's answers,
     /// the warnings, and whether the parent was seen in step since (issue 14 item 5).
     func testShowsTheLastSchemeAndWhatTheParentAnswered() throws {
-        let config = "\(directory)/child.yaml"
-        try """
-        version: 1
-        store: { path: \(directory)/child.sqlite }
-        key-directory: \(directory)/keys
-        children:
-          - name: child.example.
-            primary: { address: 127.0.0.66, port: 15366 }
-            target: { address: 127.0.0.66, port: 15367 }
-            scheme: both
-
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try writeConfig("    scheme: both\n")
         let before = try delegsync("child", "status", "--config", config, "child.example.")
         XCTAssertTrue(before.stdout.contains("scheme both: no change sent by delegsync child watch yet"), before.stdout)
 
