@@ -35,7 +35,7 @@ public actor ChildWatcher {
         case failed(String)
     }
 
-    /// Syncs one child with the configuration in force; ``synchronizing(store:logger:)`` is the
+    /// Syncs one child with the configuration in force; ``synchronizing(store:logger:lookup:send:)`` is the
     /// real one (``ChildSynchronizer/sync(scheme:attempts:backoff:send:)``).
     public typealias SyncAction = @Sendable (_ configuration: ChildConfiguration, _ child: ChildConfiguration.Child) async -> SyncOutcome
 
@@ -75,14 +75,16 @@ public actor ChildWatcher {
 
     /// The real sync: ``ChildSynchronizer/sync(scheme:attempts:backoff:send:)`` for the child by
     /// its `scheme`, its progress lines at debug level, its result or error in words; what the
-    /// zone lacks for the NOTIFY scheme at warning level.
-    public static func synchronizing(store: any DelegationStore, logger: Logger) -> SyncAction {
+    /// zone lacks for the NOTIFY scheme at warning level. `lookup` and `send` are for tests.
+    public static func synchronizing(
+        store: any DelegationStore, logger: Logger, lookup: any DNSLookup = DNSClientLookup(timeout: .seconds(5)), send: NotifySend? = nil
+    ) -> SyncAction {
         { configuration, child in
             let synchronizer = ChildSynchronizer(
-                configuration: configuration, child: child, store: store,
+                configuration: configuration, child: child, store: store, lookup: lookup,
                 progress: { line in logger.debug("\(line)", metadata: ["delegsync.child": "\(child.name)"]) })
             do {
-                let report = try await synchronizer.sync(scheme: child.scheme)
+                let report = try await synchronizer.sync(scheme: child.scheme, send: send)
                 for warning in report.warnings {
                     logger.warning("\(warning)", metadata: ["delegsync.child": "\(child.name)", "delegsync.scheme": "\(child.scheme.rawValue)"])
                 }

@@ -1,5 +1,6 @@
 import ChildAgent
 import DNSWire
+import Logging
 import NIOConcurrencyHelpers
 import Store
 import TestSupport
@@ -198,5 +199,41 @@ final class ChildSchemeTests: XCTestCase {
         XCTAssertEqual(NotifyPlan.changedTypes([.deleteRRset(zone, .key)]), [], "KEY needs no NOTIFY")
         XCTAssertTrue(NotifyPlan.needsCSYNC([.a]))
         XCTAssertFalse(NotifyPlan.needsCSYNC([.ds]))
+    }
+
+    /// Log lines kept in memory, with their level.
+    struct RecordingLogHandler: LogHandler {
+        let lines: NIOLockedValueBox<[(Logger.Level, String)]>
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) { lines.withLockedValue { $0.append((event.level, "\(event.message)")) } }
+    }
+
+    /// The watcher's sync with `scheme: notify` and a DS change the zone has no CDS for: a
+    /// warning saying what to publish, and the sync counted as failed, not silence.
+    func testTheWatcherWarnsWhenTheZoneLacksWhatTheParentScans() async throws {
+        let world = try world(scheme: "notify")
+        world.lookup.set(ChildApexReaderTests.childServer("192.0.2.1", ["child.parent. CDS": .noData(zone: "child.parent.", aa: true)]))
+        let lines = NIOLockedValueBox<[(Logger.Level, String)]>([])
+        let logger = Logger(label: "test") { _ in RecordingLogHandler(lines: lines) }
+        let sync = ChildWatcher.synchronizing(store: world.store, logger: logger, lookup: world.lookup, send: world.send)
+        let outcome = await sync(world.synchronizer.configuration, world.synchronizer.child)
+        guard case .failed(let text) = outcome else { return XCTFail("nothing was sent, so the sync failed: \(outcome)") }
+        XCTAssertTrue(text.contains("nothing sent"), text)
+        let warnings = lines.withLockedValue { $0 }.filter { $0.0 == .warning }.map(\.1)
+        XCTAssertEqual(warnings.count, 1, "\(warnings)")
+        XCTAssertTrue(warnings.first?.contains("publish CDS/CDNSKEY") == true, "\(warnings)")
+        XCTAssertEqual(world.sent.withLockedValue { $0.count }, 0)
+
+        // With the CDS back, the same sync sends NOTIFY(CDS) and is done.
+        world.lookup.set(ChildApexReaderTests.childServer("192.0.2.1"))
+        world.lookup.set(ParentDelegationReaderTests.parentServer("192.0.2.100", ["child.parent. DS": .records(Self.otherDS, aa: true)]))
+        guard case .done(let done) = await sync(world.synchronizer.configuration, world.synchronizer.child) else { return XCTFail("NOTIFY(CDS) answered") }
+        XCTAssertEqual(done, "scheme notify: NOTIFY(CDS): the parent answered NOERROR and scans the child")
     }
 }
