@@ -69,7 +69,7 @@ public actor ChildWatcher {
     }
 
     /// A watcher that syncs with ``ChildSynchronizer`` against `store`.
-    public init(configuration: ChildConfiguration, configPath: String? = nil, store: any DelegationStore, logger: Logger = Logger(label: "delegsync")) {
+    public init(configuration: ChildConfiguration, configPath: String? = nil, store: any ChildAgentStore, logger: Logger = Logger(label: "delegsync")) {
         self.init(configuration: configuration, configPath: configPath, logger: logger, sync: Self.synchronizing(store: store, logger: logger))
     }
 
@@ -77,7 +77,7 @@ public actor ChildWatcher {
     /// its `scheme`, its progress lines at debug level, its result or error in words; what the
     /// zone lacks for the NOTIFY scheme at warning level. `lookup` and `send` are for tests.
     public static func synchronizing(
-        store: any DelegationStore, logger: Logger, lookup: any DNSLookup = DNSClientLookup(timeout: .seconds(5)), send: NotifySend? = nil
+        store: any ChildAgentStore, logger: Logger, lookup: any DNSLookup = DNSClientLookup(timeout: .seconds(5)), send: NotifySend? = nil
     ) -> SyncAction {
         { configuration, child in
             let synchronizer = ChildSynchronizer(

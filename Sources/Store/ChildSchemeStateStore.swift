@@ -34,10 +34,14 @@ public struct ChildSchemeState: Sendable, Hashable {
     }
 }
 
-/// Persistence of ``ChildSchemeState``: one row per child, replaced by each change sent. Part of
-/// every ``DelegationStore`` (the child agent's store is one).
+/// Persistence of ``ChildSchemeState``: one row per child, replaced by each change sent. Only the
+/// child agent keeps it (``ChildAgentStore``); a parent's store need not.
 public protocol ChildSchemeStateStore: Sendable {
     func childSchemeState(child: DomainName) throws -> ChildSchemeState?
     /// Stores the state, replacing the stored one of the same child.
     func putChildSchemeState(_ state: ChildSchemeState) throws
 }
+
+/// The child agent's store: its keys and their state at the parent, the log of what it sent,
+/// and the last scheme per child (``SQLiteStore`` is one).
+public typealias ChildAgentStore = DelegationStore & ChildSchemeStateStore

@@ -190,7 +190,7 @@ public struct OutboxEntry: Sendable, Hashable {
 /// Persistence for the agent: trust store, audit log, outbox, replay state. Nothing that matters
 /// lives only in memory. SQLite is the embedded default; the protocol leaves room for PostgreSQL
 /// when several agents share one DSYNC target (DESIGN.md).
-public protocol DelegationStore: ScanStateStore, ChildSchemeStateStore, Sendable {
+public protocol DelegationStore: ScanStateStore, Sendable {
     // Trust store
     /// Adds the key, or sets state and origin of the stored key with the same identity.
     func putKey(_ key: StoredKey) throws

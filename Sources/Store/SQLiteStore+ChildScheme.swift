@@ -1,10 +1,10 @@
 import DNSWire
 import GRDB
 
-extension SQLiteStore {
+extension SQLiteStore: ChildSchemeStateStore {
     /// Schema: one row per child of the child agent, the last scheme used and the parent's answer.
     static func registerChildSchemeMigration(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v8-child-scheme") { db in
+        migrator.registerMigration("v9-child-scheme") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE child_scheme (
