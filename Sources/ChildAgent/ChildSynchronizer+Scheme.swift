@@ -95,8 +95,8 @@ extension ChildSynchronizer {
                 if case .applied(let reply) = try await syncOnce(plan: plan, dryRun: false, attempts: attempts, backoff: backoff) {
                     report.update = .success(reply)
                 }
-            } catch let error as ChildAgentError {
-                report.update = .failure(error)
+            } catch {
+                report.update = .failure(Self.failure(error))
                 if scheme == .update {
                     try store(report, sentAt: sentAt)
                     throw error
@@ -104,20 +104,34 @@ extension ChildSynchronizer {
             }
         }
         if scheme.sendsNotify {
-            let changed = NotifyPlan.changedTypes(plan.diff.operations)
-            let csync = NotifyPlan.needsCSYNC(changed) ? try await publishedCSYNC() : []
+            var changed = NotifyPlan.changedTypes(plan.diff.operations)
+            var csync: [Record] = []
+            if NotifyPlan.needsCSYNC(changed) {
+                do {
+                    csync = try await publishedCSYNC()
+                } catch {
+                    report.warnings.append("cannot read the CSYNC of \(child.name) from its primary, so no NOTIFY(CSYNC) was sent: \(error)")
+                    changed.subtract([.ns, .a, .aaaa])
+                }
+            }
             let needs = NotifyPlan(child: child.name, changed: changed, apex: plan.apex, csync: csync)
-            report.warnings = needs.warnings
+            report.warnings += needs.warnings
             for type in needs.types {
                 do {
                     report.notified.append((type, .success(try await notify(type: type, attempts: attempts, send: send))))
-                } catch let error as ChildAgentError {
-                    report.notified.append((type, .failure(error)))
+                } catch {
+                    report.notified.append((type, .failure(Self.failure(error))))
                 }
             }
         }
         try store(report, sentAt: sentAt)
         return report
+    }
+
+    /// An error of one message as the report keeps it: a ``ChildAgentError`` as it is, anything
+    /// else (a key file, DSYNC discovery) in words.
+    static func failure(_ error: any Error) -> ChildAgentError {
+        error as? ChildAgentError ?? ChildAgentError(.configuration, "\(error)")
     }
 
     /// The CSYNC RRset at the child's apex as its primary serves it (RD=0, over TCP).

@@ -16,6 +16,10 @@ final class ChildSchemeTests: XCTestCase {
     /// The DS of the DNSKEY in ``ChildApexReaderTests/dnskey`` is not this one.
     static let otherDS = "child.parent. 300 IN DS 4711 15 2 0000000000000000000000000000000000000000000000000000000000000000"
 
+    /// The parent's referral without the child's second NS (`ns.provider.example.`).
+    static let oneNS = ScriptedLookup.Reply.referral(
+        ["child.parent. 3600 IN NS ns1.child.parent."], glue: ["ns1.child.parent. 3600 IN A 192.0.2.1", "ns1.child.parent. 3600 IN AAAA 2001:db8::1"])
+
     struct World {
         let lookup: ScriptedLookup
         let store: SQLiteStore
@@ -119,14 +123,7 @@ final class ChildSchemeTests: XCTestCase {
     /// address types that change), with a note when `immediate` is missing.
     func testNotifySchemeAnnouncesAnNSChangeOnlyWithAMatchingCSYNC() async throws {
         let world = try world(scheme: "notify")
-        world.lookup.set(
-            ParentDelegationReaderTests.parentServer(
-                "192.0.2.100",
-                [
-                    "child.parent. NS": .referral(
-                        ["child.parent. 3600 IN NS ns1.child.parent."],
-                        glue: ["ns1.child.parent. 3600 IN A 192.0.2.1", "ns1.child.parent. 3600 IN AAAA 2001:db8::1"])
-                ]))
+        world.lookup.set(ParentDelegationReaderTests.parentServer("192.0.2.100", ["child.parent. NS": Self.oneNS]))
         let missing = try await sync(world, .notify)
         XCTAssertEqual(missing.notified.count, 0)
         XCTAssertTrue(missing.warnings.first?.contains("publishes no CSYNC") == true, "\(missing.warnings)")
@@ -147,6 +144,15 @@ final class ChildSchemeTests: XCTestCase {
         XCTAssertEqual(immediate.warnings, [])
         XCTAssertEqual(world.sent.withLockedValue { $0.map(\.0.question) }, Array(repeating: [Question(name: zone, type: .csync)], count: 2))
         XCTAssertTrue(world.lookup.queries.filter { $0.type == .csync }.allSatisfy { !$0.recursionDesired && $0.transport == .tcp })
+
+        // The primary does not answer for CSYNC: a warning, and the DS change is still announced.
+        world.lookup.set(["192.0.2.10 child.parent. CSYNC": .timeout])
+        world.lookup.set(
+            ParentDelegationReaderTests.parentServer("192.0.2.100", ["child.parent. NS": Self.oneNS, "child.parent. DS": .records(Self.otherDS, aa: true)]))
+        let unread = try await sync(world, .notify)
+        XCTAssertEqual(unread.notified.map(\.type), [.cds])
+        XCTAssertEqual(unread.warnings.count, 1)
+        XCTAssertTrue(unread.warnings.first?.contains("cannot read the CSYNC of child.parent. from its primary") == true, "\(unread.warnings)")
     }
 
     /// `both`: the UPDATE goes first (here it cannot: no key pair, so nothing leaves the
