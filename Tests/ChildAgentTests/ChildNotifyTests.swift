@@ -9,7 +9,8 @@ import XCTest
 /// `delegsync child notify`: DSYNC discovery of the NOTIFY scheme for the type, the NOTIFY sent
 /// as RFC 9859 §4 describes it, the answer acted on and logged.
 final class ChildNotifyTests: XCTestCase {
-    let resolver = "192.0.2.53"
+    static let resolver = "192.0.2.53"
+    var resolver: String { Self.resolver }
 
     func synchronizer(_ lookup: ScriptedLookup, target: String = "") throws -> (ChildSynchronizer, SQLiteStore) {
         let configuration = try ChildConfiguration.parse(

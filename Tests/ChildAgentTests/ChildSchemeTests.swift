@@ -28,7 +28,8 @@ final class ChildSchemeTests: XCTestCase {
         let send: NotifySend
     }
 
-    func world(scheme: String, now: Int64 = 1_800_000_000) throws -> World {
+    /// `target` is the child's `target:` line, or a resolver for DSYNC discovery.
+    func world(scheme: String, now: Int64 = 1_800_000_000, target: String = "target: { address: 192.0.2.80, port: 5302 }") throws -> World {
         let lookup = ScriptedLookup(ChildApexReaderTests.childServer("192.0.2.1"))
         lookup.set(ParentDelegationReaderTests.parentServer("192.0.2.100"))
         lookup.set(["192.0.2.10 child.parent. CSYNC": .noData(zone: "child.parent.", aa: true)])
@@ -39,12 +40,13 @@ final class ChildSchemeTests: XCTestCase {
             """
             version: 1
             key-directory: \(keys)
+            resolver: { address: \(ChildNotifyTests.resolver) }
             children:
               - name: child.parent.
                 primary: { address: 192.0.2.10 }
                 servers: [{ address: 192.0.2.1 }]
                 parent-servers: [{ address: 192.0.2.100 }]
-                target: { address: 192.0.2.80, port: 5302 }
+                \(target)
                 scheme: \(scheme)
             """)
         XCTAssertEqual(configuration.children[0].scheme.rawValue, scheme)
@@ -100,6 +102,27 @@ final class ChildSchemeTests: XCTestCase {
         XCTAssertTrue(later.inStep)
         XCTAssertEqual(try world.store.childSchemeState(child: zone)?.inStepAt, 1_800_000_060)
         XCTAssertEqual(world.sent.withLockedValue { $0.count }, 1)
+    }
+
+    /// Without `target`, `notify` finds the parent through the DSYNC record of the NOTIFY scheme
+    /// for CDS: the parent need not publish an UPDATE receiver.
+    func testNotifySchemeFindsTheParentThroughTheNotifyDSYNCRecord() async throws {
+        let world = try world(scheme: "notify", target: "")
+        world.lookup.set([
+            "\(ChildNotifyTests.resolver) child._dsync.parent. DSYNC": .records("child._dsync.parent. 300 IN DSYNC CDS NOTIFY 5303 scanner.parent."),
+            "\(ChildNotifyTests.resolver) scanner.parent. A": .records("scanner.parent. 300 IN A 192.0.2.81"),
+            "\(ChildNotifyTests.resolver) scanner.parent. AAAA": .records(),
+        ])
+        world.lookup.set(ParentDelegationReaderTests.parentServer("192.0.2.100", ["child.parent. DS": .records(Self.otherDS, aa: true)]))
+        let report = try await sync(world, .notify)
+        XCTAssertEqual(report.notified.map(\.type), [.cds])
+        XCTAssertTrue(report.succeeded, report.summary)
+        XCTAssertEqual(world.sent.withLockedValue { $0.map { "\($0.1):\($0.2)" } }, ["192.0.2.81:5303"])
+
+        do {
+            _ = try await sync(world, .update)
+            XCTFail("no UPDATE receiver is published")
+        } catch is DSYNCDiscoveryError {}
     }
 
     /// A DS change the child has no CDS/CDNSKEY for (the DS comes from the DNSKEY): the parent's
@@ -222,7 +245,7 @@ final class ChildSchemeTests: XCTestCase {
 
     /// The watcher's sync with `scheme: notify` and a DS change the zone has no CDS for: a
     /// warning saying what to publish, and the sync counted as failed, not silence.
-    func testTheWatcherWarnsWhenTheZoneLacksWhatTheParentScans() async throws {
+    func testWatchSyncWarnsWhenTheZoneLacksWhatTheParentScans() async throws {
         let world = try world(scheme: "notify")
         world.lookup.set(ChildApexReaderTests.childServer("192.0.2.1", ["child.parent. CDS": .noData(zone: "child.parent.", aa: true)]))
         let lines = NIOLockedValueBox<[(Logger.Level, String)]>([])
