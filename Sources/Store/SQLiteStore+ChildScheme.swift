@@ -2,9 +2,13 @@ import DNSWire
 import GRDB
 
 extension SQLiteStore: ChildSchemeStateStore {
-    /// Schema: one row per child of the child agent, the last scheme used and the parent's answer.
-    static func registerChildSchemeMigration(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v9-child-scheme") { db in
+    /// The child agent's own table: one row per child, the last scheme used and the parent's
+    /// answers. Kept out of ``migrator`` (the parent agent's schema, which the PostgreSQL store
+    /// mirrors): created by the first ``putChildSchemeState(_:)``, recorded in the same
+    /// `grdb_migrations` table under its own name.
+    static var childAgentMigrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("child-v1-scheme") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE child_scheme (
@@ -18,11 +22,15 @@ extension SQLiteStore: ChildSchemeStateStore {
                     );
                     """)
         }
+        return migrator
     }
 
+    /// nil when no state was ever stored (or the table does not exist yet).
     public func childSchemeState(child: DomainName) throws -> ChildSchemeState? {
         try read("read the last scheme of \(child)") { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM child_scheme WHERE child = ?", arguments: [Self.text(child)]) else { return nil }
+            guard try db.tableExists("child_scheme"),
+                let row = try Row.fetchOne(db, sql: "SELECT * FROM child_scheme WHERE child = ?", arguments: [Self.text(child)])
+            else { return nil }
             return ChildSchemeState(
                 child: child, scheme: row["scheme"], sentAt: row["sent_at"], update: row["update_result"], notify: row["notify_result"],
                 warnings: row["warnings"], inStepAt: row["in_step_at"])
@@ -30,6 +38,11 @@ extension SQLiteStore: ChildSchemeStateStore {
     }
 
     public func putChildSchemeState(_ state: ChildSchemeState) throws {
+        do {
+            try Self.childAgentMigrator.migrate(db)
+        } catch {
+            throw StoreError(.migrate, "cannot create the child agent's table in store \(path): \(error)")
+        }
         try write("store the last scheme of \(state.child)") { db in
             try db.execute(
                 sql: """

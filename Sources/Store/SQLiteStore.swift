@@ -267,7 +267,6 @@ public final class SQLiteStore: DelegationStore {
             try db.execute(sql: "INSERT INTO secrets (name, value) VALUES ('status', ?)", arguments: [Data(secret)])
         }
         registerScannerMigration(&migrator)
-        registerChildSchemeMigration(&migrator)
         return migrator
     }
 

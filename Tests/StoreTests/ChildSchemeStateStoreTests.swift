@@ -4,7 +4,8 @@ import Store
 import XCTest
 
 /// The child agent's last scheme per child: one row per child, replaced by each change sent,
-/// found by name in any letter case, kept across a restart.
+/// found by name in any letter case, kept across a restart; its table is created on first use,
+/// apart from the agent's schema.
 final class ChildSchemeStateStoreTests: XCTestCase {
     let child = try! DomainName("child.parent.")
 
@@ -14,7 +15,7 @@ final class ChildSchemeStateStoreTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("child.sqlite").path
         let store = try SQLiteStore(path: path)
-        XCTAssertNil(try store.childSchemeState(child: child))
+        XCTAssertNil(try store.childSchemeState(child: child), "no table yet")
         let first = ChildSchemeState(
             child: child, scheme: "both", sentAt: 100, update: "REFUSED (EDE 18: no)", notify: "CDS: NOERROR\nCSYNC: NOERROR", warnings: "one\ntwo")
         try store.putChildSchemeState(first)
@@ -26,6 +27,8 @@ final class ChildSchemeStateStoreTests: XCTestCase {
         second.inStepAt = 260
         try store.putChildSchemeState(second)
         XCTAssertEqual(try SQLiteStore(path: path).childSchemeState(child: child), second)
+        // The child's table is outside the agent's schema: a reader still finds that schema complete.
+        XCTAssertEqual(try SQLiteStore.existing(readingAt: path)?.childSchemeState(child: child), second)
         XCTAssertNil(try store.childSchemeState(child: try DomainName("other.parent.")))
     }
 }
