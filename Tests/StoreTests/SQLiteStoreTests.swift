@@ -130,6 +130,47 @@ final class SQLiteStoreTests: XCTestCase {
         XCTAssertEqual(try store.admit(admission(inception: 600, signature: 1), now: 1001), .admitted)
     }
 
+    // MARK: Group commit
+
+    /// Writes in one batch see the ones before them: the same signature twice in one
+    /// transaction is admitted once (RFC 2931 §3.3), the budget is spent once per admission.
+    func testCommitAdmitsTheSameSignatureOnceInOneBatch() throws {
+        let store = try SQLiteStore.inMemory()
+        let results = try store.commit([
+            .admit(admission(inception: 500, signature: 1, budget: 2), now: 500),
+            .admit(admission(inception: 500, signature: 1, budget: 2), now: 500),
+            .appendAudit(entry(500, signer: "child.parent.")),
+            .admit(admission(inception: 500, signature: 2, budget: 2), now: 500),
+            .admit(admission(inception: 500, signature: 3, budget: 2), now: 500),
+        ])
+        XCTAssertEqual(results.count, 5)
+        XCTAssertEqual(results[0], .verdict(.admitted))
+        XCTAssertEqual(results[1], .verdict(.replayed))
+        guard case .audit(let id) = results[2] else { return XCTFail("\(results[2])") }
+        XCTAssertEqual(try store.audit(child: nil, limit: 10).map(\.id), [id])
+        XCTAssertEqual(results[3], .verdict(.admitted))
+        XCTAssertEqual(results[4], .verdict(.rateLimited))
+        XCTAssertEqual(try store.admit(admission(inception: 500, signature: 1), now: 501), .replayed, "the batch is durable")
+    }
+
+    /// A batch whose transaction fails leaves nothing behind: no audit row, no replay state, no
+    /// budget spent (so no request of it may be acknowledged, and none was half-recorded).
+    func testAFailedBatchIsRolledBackWhole() throws {
+        let store = try SQLiteStore.inMemory()
+        try store.write("install a failing trigger") { db in
+            try db.execute(sql: "CREATE TRIGGER refuse BEFORE INSERT ON audit WHEN NEW.reason = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END")
+        }
+        var failing = entry(500, signer: "child.parent.")
+        failing.reason = "boom"
+        XCTAssertThrowsError(
+            try store.commit([
+                .admit(admission(inception: 500, signature: 1, budget: 1), now: 500), .appendAudit(entry(500, signer: "child.parent.")),
+                .appendAudit(failing),
+            ]))
+        XCTAssertEqual(try store.audit(child: nil, limit: 10).count, 0)
+        XCTAssertEqual(try store.admit(admission(inception: 500, signature: 1, budget: 1), now: 500), .admitted, "neither replay state nor budget was kept")
+    }
+
     // MARK: Audit
 
     func entry(_ time: Int64, signer: String?, keyTag: UInt16? = nil) -> AuditEntry {
@@ -372,8 +413,10 @@ final class SQLiteStoreBoundedStateTests: XCTestCase {
     func testPruneRemovesOnlyWhatIsOld() throws {
         let store = try SQLiteStore.inMemory()
         let child = try DomainName("a.parent.")
-        try store.appendAudit(AuditEntry(time: 10, source: "x", transport: "tcp", zone: nil, signer: nil, keyTag: nil, request: "", decision: "REFUSED", reason: "old"))
-        try store.appendAudit(AuditEntry(time: 5000, source: "x", transport: "tcp", zone: nil, signer: nil, keyTag: nil, request: "", decision: "REFUSED", reason: "new"))
+        try store.appendAudit(
+            AuditEntry(time: 10, source: "x", transport: "tcp", zone: nil, signer: nil, keyTag: nil, request: "", decision: "REFUSED", reason: "old"))
+        try store.appendAudit(
+            AuditEntry(time: 5000, source: "x", transport: "tcp", zone: nil, signer: nil, keyTag: nil, request: "", decision: "REFUSED", reason: "new"))
         var failed = try job("a.parent.", key: 1, now: 10)
         _ = failed.nextAction(now: 10)
         failed.record([], now: 10)
@@ -429,7 +472,8 @@ final class SQLiteStoreReadingTests: XCTestCase {
         do {
             let store = try SQLiteStore(path: path)
             secret = try store.statusSecret()
-            try store.appendAudit(AuditEntry(time: 1, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "X", reason: "y"))
+            try store.appendAudit(
+                AuditEntry(time: 1, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "X", reason: "y"))
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         XCTAssertEqual(files, ["state.sqlite"], "the writer closed the store")
@@ -439,12 +483,14 @@ final class SQLiteStoreReadingTests: XCTestCase {
         XCTAssertEqual(try reader.statusSecret(), secret)
         XCTAssertEqual(try reader.audit(child: nil, limit: 5).map(\.decision), ["X"])
         XCTAssertThrowsError(
-            try reader.appendAudit(AuditEntry(time: 2, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "Z", reason: "")))
+            try reader.appendAudit(
+                AuditEntry(time: 2, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "Z", reason: "")))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).sorted(), files)
 
         // While a writer has it open (the agent running), a reader sees its latest writes.
         let writer = try SQLiteStore(path: path)
-        try writer.appendAudit(AuditEntry(time: 3, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "W", reason: ""))
+        try writer.appendAudit(
+            AuditEntry(time: 3, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "W", reason: ""))
         XCTAssertEqual(try XCTUnwrap(try SQLiteStore.existing(readingAt: path)).audit(child: nil, limit: 1).map(\.decision), ["W"])
     }
 
