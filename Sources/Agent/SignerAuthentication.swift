@@ -114,8 +114,7 @@ final class SignerAuthentication: Sendable {
         case .older(let last):
             return .done(
                 outcome.refused(
-                    .refused, DelegationEDE.prohibited, "signature inception \(sig.inception) is older than the last accepted (\(last)): replayed or reordered")
-            )
+                    .refused, DelegationEDE.prohibited, "signature inception \(sig.inception) is older than the last accepted (\(last)): replayed or reordered"))
         case .replayed:
             return .done(outcome.refused(.refused, DelegationEDE.prohibited, "this signature was seen before: replayed"))
         case .rateLimited:

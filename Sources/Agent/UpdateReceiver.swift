@@ -73,12 +73,10 @@ public final class UpdateReceiver: Sendable {
         self.screen = RequestScreen(configuration: configuration)
         self.inquiries = KeyStateInquiry(
             configuration: configuration, store: store, signatures: signatures,
-            strangers: StrangerBudget(
-                .init(perSource: limits.inquiriesPerSourcePerHour, perPrefix: limits.inquiriesPerSourcePerHour * 3, total: limits.inquiriesPerHour)))
+            strangers: StrangerBudget(.init(perSource: limits.inquiriesPerSourcePerHour, perPrefix: limits.inquiriesPerSourcePerHour * 3, total: limits.inquiriesPerHour)))
         self.uploads = UploadIntake(
             configuration: configuration, store: store, reader: reader, signatures: signatures,
-            strangers: StrangerBudget(
-                .init(perSource: limits.uploadsPerSourcePerHour, perPrefix: limits.uploadsPerPrefixPerHour, total: limits.uploadsPerHour)),
+            strangers: StrangerBudget(.init(perSource: limits.uploadsPerSourcePerHour, perPrefix: limits.uploadsPerPrefixPerHour, total: limits.uploadsPerHour)),
             trustChanged: { authentication.forget() })
         self.changes = ChangeCommit(
             configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, metrics: metrics, events: events,

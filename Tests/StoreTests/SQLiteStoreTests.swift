@@ -413,10 +413,8 @@ final class SQLiteStoreBoundedStateTests: XCTestCase {
     func testPruneRemovesOnlyWhatIsOld() throws {
         let store = try SQLiteStore.inMemory()
         let child = try DomainName("a.parent.")
-        try store.appendAudit(
-            AuditEntry(time: 10, source: "x", transport: "tcp", zone: nil, signer: nil, keyTag: nil, request: "", decision: "REFUSED", reason: "old"))
-        try store.appendAudit(
-            AuditEntry(time: 5000, source: "x", transport: "tcp", zone: nil, signer: nil, keyTag: nil, request: "", decision: "REFUSED", reason: "new"))
+        try store.appendAudit(AuditEntry(time: 10, source: "x", transport: "tcp", zone: nil, signer: nil, keyTag: nil, request: "", decision: "REFUSED", reason: "old"))
+        try store.appendAudit(AuditEntry(time: 5000, source: "x", transport: "tcp", zone: nil, signer: nil, keyTag: nil, request: "", decision: "REFUSED", reason: "new"))
         var failed = try job("a.parent.", key: 1, now: 10)
         _ = failed.nextAction(now: 10)
         failed.record([], now: 10)
@@ -472,8 +470,7 @@ final class SQLiteStoreReadingTests: XCTestCase {
         do {
             let store = try SQLiteStore(path: path)
             secret = try store.statusSecret()
-            try store.appendAudit(
-                AuditEntry(time: 1, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "X", reason: "y"))
+            try store.appendAudit(AuditEntry(time: 1, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "X", reason: "y"))
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         XCTAssertEqual(files, ["state.sqlite"], "the writer closed the store")
@@ -483,14 +480,12 @@ final class SQLiteStoreReadingTests: XCTestCase {
         XCTAssertEqual(try reader.statusSecret(), secret)
         XCTAssertEqual(try reader.audit(child: nil, limit: 5).map(\.decision), ["X"])
         XCTAssertThrowsError(
-            try reader.appendAudit(
-                AuditEntry(time: 2, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "Z", reason: "")))
+            try reader.appendAudit(AuditEntry(time: 2, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "Z", reason: "")))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).sorted(), files)
 
         // While a writer has it open (the agent running), a reader sees its latest writes.
         let writer = try SQLiteStore(path: path)
-        try writer.appendAudit(
-            AuditEntry(time: 3, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "W", reason: ""))
+        try writer.appendAudit(AuditEntry(time: 3, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "W", reason: ""))
         XCTAssertEqual(try XCTUnwrap(try SQLiteStore.existing(readingAt: path)).audit(child: nil, limit: 1).map(\.decision), ["W"])
     }
 
