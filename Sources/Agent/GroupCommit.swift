@@ -7,11 +7,12 @@ import Store
 /// each request's reply waits until the transaction holding its writes is durable. Nothing that
 /// was acknowledged lives only in memory, yet a burst of N requests pays one transaction, not N.
 ///
-/// A request hands its write over and suspends; the first one finding no transaction under way
-/// starts a writer on a thread of the NIO thread pool (the store blocks; the cooperative
-/// threads keep verifying signatures meanwhile). The writer takes whatever is pending (up to
-/// ``maximumBatch``), commits it, answers every waiter of the batch, and goes on until nothing
-/// is pending. Writes are applied in the order they were handed over, so of two requests with
+/// A request hands its write over and suspends; the first one finding no writer at work starts
+/// one, as a task queued behind the requests that are ready to run, so that they hand their
+/// writes over first. The writer takes whatever is pending (up to ``maximumBatch``), runs the
+/// transaction on a thread of the NIO thread pool (the store blocks; the cooperative threads
+/// keep verifying signatures meanwhile, and those requests make up the next batch), answers
+/// every waiter of the batch, and goes on until nothing is pending. Writes are applied in the order they were handed over, so of two requests with
 /// the same signature in one batch the second is a replay (RFC 2931 §3.3). A batch whose
 /// transaction fails fails every request in it: none is acknowledged.
 final class GroupCommit: Sendable {
@@ -64,21 +65,19 @@ final class GroupCommit: Sendable {
                 return true
             }
             guard start else { return }
-            pool.submit { work in
-                guard case .active = work else {
-                    self.fail(StoreError(.write, "cannot write to the store: the agent is shutting down"))
-                    return
-                }
-                self.drain()
-            }
+            // A task of its own, queued behind the requests that are ready to run: they reach
+            // this point (and join the batch) before it takes the batch.
+            Task { await self.drain() }
         }
     }
 
-    /// The writer: batches until nothing is pending.
-    private func drain() {
+    /// The writer: batches until nothing is pending. The transaction runs on a thread of the
+    /// pool (the store blocks); requests go on meanwhile and make up the next batch.
+    private func drain() async {
         while let batch = take() {
             do {
-                let results = try store.commit(batch.map(\.write))
+                let writes = batch.map(\.write)
+                let results = try await pool.runIfActive { [store] in try store.commit(writes) }
                 guard results.count == batch.count else { throw Self.mismatch }
                 for (waiting, result) in zip(batch, results) { waiting.continuation.resume(returning: result) }
             } catch {
@@ -98,18 +97,6 @@ final class GroupCommit: Sendable {
             state.pending.removeFirst(batch.count)
             return batch
         }
-    }
-
-    /// Fails everything pending (the thread pool no longer runs work).
-    private func fail(_ error: any Error) {
-        let waiting = state.withLockedValue { state in
-            defer {
-                state.pending = []
-                state.writing = false
-            }
-            return state.pending
-        }
-        for waiter in waiting { waiter.continuation.resume(throwing: error) }
     }
 
     private static let mismatch = StoreError(.write, "the store answered a group commit with results that do not match its writes")
