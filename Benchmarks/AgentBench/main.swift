@@ -257,3 +257,52 @@ say(
         "decided": Double(decided.handled) / decided.seconds, "decided-cpu": Double(decided.handled) / decided.cpu,
         "handled": Double(handled.handled) / handled.seconds, "handled-cpu": Double(handled.handled) / handled.cpu,
     ]).line)
+
+// AGENTBENCH_PARTS=1: what the parts of one request cost on their own, one at a time.
+if ProcessInfo.processInfo.environment["AGENTBENCH_PARTS"] != nil {
+    func time(_ name: String, _ n: Int = 2000, _ body: () throws -> Void) rethrows {
+        let start = monotonicSeconds()
+        for _ in 0..<n { try body() }
+        say(String(format: "%-28@ %8.1f µs", name as NSString, (monotonicSeconds() - start) / Double(n) * 1e6))
+    }
+    let sample = decideMessages[0]  // signed by children[0]
+    let first = children[0]
+    let key = try store.keys(zone: zone, child: first.name).first!
+    var serial: UInt32 = 0
+    for batch in [1, 32] {
+        let batches = 200
+        let start = monotonicSeconds()
+        for _ in 0..<batches {
+            let writes: [StoreWrite] = (0..<batch).flatMap { _ -> [StoreWrite] in
+                serial += 1
+                let admission = Admission(
+                    key: key.identity, inception: UInt32(now), signatureDigest: SHA256.digest(withUnsafeBytes(of: serial) { [UInt8]($0) }),
+                    expiresAt: now + 600, budget: .init(name: "bench", perHour: 100_000))
+                return [
+                    .admit(admission, now: now),
+                    .appendAudit(
+                        AuditEntry(
+                            time: now, source: "127.0.0.1:5353", transport: "tcp", zone: "parent.", signer: first.name.description, keyTag: key.keyTag,
+                            request: "r", decision: "NOERROR", reason: "nothing to change")),
+                ]
+            }
+            _ = try store.commit(writes)
+        }
+        say(
+            String(
+                format: "%-28@ %8.1f µs", "store.commit, batches of \(batch): per request" as NSString,
+                (monotonicSeconds() - start) / Double(batches * batch) * 1e6))
+    }
+    try time("Message(wire:)") { _ = try Message(wire: sample) }
+    try time("SIG0Signature") { _ = try SIG0Signature(message: sample) }
+    let publicKey = try SIG0PublicKey(KEYData(rdata: key.rdata))
+    try time("verify") { try SIG0Verifier().verify(message: sample, key: publicKey, now: UInt32(now)) }
+    let decoded = try Message(wire: sample)
+    time("audit text (ldns)") { _ = decoded.updates.map(\.description).joined(separator: "\n") }
+    try time("reply encode") { _ = try decoded.makeResponse(rcode: .noError).wireFormat() }
+    let operations = try Update(message: decoded).operations
+    time("policy") {
+        _ = DelegationPolicyEngine.standard().evaluate(
+            DelegationRequest(zone: zone, child: first.name, operations: operations, current: snapshots[first.name]!))
+    }
+}
