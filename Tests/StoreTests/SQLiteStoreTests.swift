@@ -153,6 +153,19 @@ final class SQLiteStoreTests: XCTestCase {
         XCTAssertEqual(try store.admit(admission(inception: 500, signature: 1), now: 501), .replayed, "the batch is durable")
     }
 
+    /// Expired signatures are pruned once per batch (at its earliest time); one that expired
+    /// after that still counts as never seen, so it is admitted as `admit` alone would.
+    func testABatchTreatsASignatureExpiredWithinItAsUnseen() throws {
+        let store = try SQLiteStore.inMemory()
+        XCTAssertEqual(try store.commit([.admit(admission(inception: 500, signature: 1), now: 500)]), [.verdict(.admitted)])
+        var again = admission(inception: 600, signature: 1)
+        again.expiresAt = 2000
+        let results = try store.commit([
+            .admit(admission([2], inception: 900, signature: 2), now: 900), .admit(again, now: 1001), .admit(again, now: 1001),
+        ])
+        XCTAssertEqual(results, [.verdict(.admitted), .verdict(.admitted), .verdict(.replayed)])
+    }
+
     /// A batch whose transaction fails leaves nothing behind: no audit row, no replay state, no
     /// budget spent (so no request of it may be acknowledged, and none was half-recorded).
     func testAFailedBatchIsRolledBackWhole() throws {
