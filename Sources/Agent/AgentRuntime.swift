@@ -30,15 +30,15 @@ public final class AgentRuntime: Sendable {
     let scanQueue = ScanQueue()
 
     public init(
-        configuration: AgentConfiguration, store: any DelegationStore, logger: Logger,
+        configuration: AgentConfiguration, store: any DelegationStore, logger: Logger, connections: DNSConnectionPool = DNSConnectionPool(),
         makeBackend: @escaping @Sendable (AgentConfiguration.Zone) throws -> any DelegationBackend
     ) throws {
         self.store = store
         self.logger = logger
         self.makeBackend = makeBackend
-        let client = DNSClient()
+        // Reads of the parent zone go over the primary's persistent connection (RFC 7766 §6.2.1).
         self.reader = PrimaryZoneReader { message, host, port, transport in
-            try await client.exchange(message, host: host, port: port, transport: transport)
+            try await connections.exchange(message, host: host, port: port, transport: transport)
         }
         let events = AgentEvents(
             store: store, logger: logger, metrics: metrics, capacity: configuration.events?.queueSize ?? AgentConfiguration.Events().queueSize)
