@@ -93,7 +93,8 @@ do {
     let store = try SQLiteStore(path: "\(directory)/state.sqlite")
     for key in [childKey] + crowdKeys {
         try store.putKey(
-            StoredKey(zone: zone, child: key.record.name, keyTag: key.keyTag, algorithm: 15, rdata: key.keyData.rdata, state: .trusted, addedAt: 0, origin: "bench"))
+            StoredKey(
+                zone: zone, child: key.record.name, keyTag: key.keyTag, algorithm: 15, rdata: key.keyData.rdata, state: .trusted, addedAt: 0, origin: "bench"))
     }
 }
 
@@ -106,6 +107,19 @@ try serve.run()
 defer {
     serve.terminate()
     serve.waitUntilExit()
+}
+// Interrupted (Ctrl-C, `timeout`): stop BIND and the agent before leaving, as the defers would.
+let signalSources = [SIGINT, SIGTERM].map { number in
+    signal(number, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+    source.setEventHandler {
+        serve.terminate()
+        parent.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+        exit(1)
+    }
+    source.resume()
+    return source
 }
 for _ in 0..<100 {
     var probe = Message(question: [Question(name: zone, type: .soa)])
@@ -132,7 +146,7 @@ func timedNSUpdate(key: String, _ script: String) throws -> Double {
     let start = monotonicSeconds()
     let result = try Tool.run(nsupdate, ["-v", "-t", "10", "-k", key], input: Data(script.utf8))
     let elapsed = monotonicSeconds() - start
-    guard result.status == 0 else { throw ToolError("nsupdate failed (\(result.status)): \(result.stderr)") }
+    guard result.status == 0 else { fail("nsupdate failed (\(result.status)): \(result.stderr)") }
     return elapsed
 }
 
@@ -168,12 +182,14 @@ func crowdUpdate(_ index: Int, add: Bool) -> Update {
     return update
 }
 
-/// Sends every message at once over TCP (one connection each) to `host`:`port`; returns the
-/// seconds until the last answer and how many were NOERROR.
-func burst(_ messages: [[UInt8]], host: String, port: Int) async -> (seconds: Double, ok: Int, failures: [String: Int]) {
+/// Sends the messages over TCP (one connection each) to `host`:`port`, at most `concurrency` at
+/// a time; returns the seconds until the last answer and how many were NOERROR.
+func burst(_ messages: [[UInt8]], host: String, port: Int, concurrency: Int) async -> (seconds: Double, ok: Int, failures: [String: Int]) {
     let start = monotonicSeconds()
     let outcomes = await withTaskGroup(of: String?.self) { group in
-        for message in messages {
+        var outcomes: [String?] = []
+        for (index, message) in messages.enumerated() {
+            if index >= concurrency, let outcome = await group.next() { outcomes.append(outcome) }
             group.addTask {
                 do {
                     let reply = try Message(wire: await DNSClient(timeout: .seconds(60)).exchange(message, host: host, port: port, transport: .tcp))
@@ -183,12 +199,20 @@ func burst(_ messages: [[UInt8]], host: String, port: Int) async -> (seconds: Do
                 }
             }
         }
-        var outcomes: [String?] = []
         for await outcome in group { outcomes.append(outcome) }
         return outcomes
     }
     let failures = Dictionary(outcomes.compactMap { $0.map { String($0.prefix(120)) } }.map { ($0, 1) }, uniquingKeysWith: +)
     return (monotonicSeconds() - start, outcomes.filter { $0 == nil }.count, failures)
+}
+
+/// Leaves early: BIND and the agent stopped first (`exit` skips the defers).
+func fail(_ message: String) -> Never {
+    say(message)
+    serve.terminate()
+    parent.stop()
+    try? FileManager.default.removeItem(atPath: directory)
+    exit(1)
 }
 
 func tsigMessages(add: Bool) throws -> [[UInt8]] {
@@ -197,20 +221,18 @@ func tsigMessages(add: Bool) throws -> [[UInt8]] {
 }
 
 say("\(childCount) children at once: straight to BIND with TSIG …")
-let bindRun = await burst(try tsigMessages(add: true), host: parent.address, port: parent.port)
+// BIND serves 150 TCP clients at once by default (`tcp-clients`): 100 connections at a time.
+let bindRun = await burst(try tsigMessages(add: true), host: parent.address, port: parent.port, concurrency: 100)
 let bindRate = Double(bindRun.ok) / bindRun.seconds
 // Back to where the children started, untimed, so delegsync makes the same changes.
-let reverted = await burst(try tsigMessages(add: false), host: parent.address, port: parent.port)
-guard reverted.ok == childCount else {
-    say("could not take the changes back: \(reverted.failures)")
-    exit(1)
-}
+let reverted = await burst(try tsigMessages(add: false), host: parent.address, port: parent.port, concurrency: 100)
+guard bindRun.ok == childCount, reverted.ok == childCount else { fail("BIND did not take every change: \(bindRun.failures) \(reverted.failures)") }
 say("\(childCount) children at once: SIG(0) through delegsync …")
 let now = UInt32(Date().timeIntervalSince1970)
 let signed = try (0..<childCount).map { index in
     try SIG0Signer(keyFile: crowdKeys[index]).sign(crowdUpdate(index, add: true).message(id: .random(in: 0...UInt16.max), edns: EDNS()).wireFormat(), now: now)
 }
-let agentRun = await burst(signed, host: agentAddress, port: agentPort)
+let agentRun = await burst(signed, host: agentAddress, port: agentPort, concurrency: childCount)
 let agentRate = Double(agentRun.ok) / agentRun.seconds
 // Every change answered NOERROR is in the zone.
 let sample = [0, childCount / 2, childCount - 1]
@@ -226,6 +248,9 @@ say(String(format: "single change: delegsync / direct = %.2f (target <= 1.2)", s
 say(String(format: "%d children at once, TSIG straight to BIND: %5d ok in %6.2f s = %7.1f changes/s", childCount, bindRun.ok, bindRun.seconds, bindRate))
 say(String(format: "%d children at once, SIG(0) via delegsync:  %5d ok in %6.2f s = %7.1f changes/s", childCount, agentRun.ok, agentRun.seconds, agentRate))
 say(String(format: "%d children at once: delegsync / BIND = %.2f (target >= 0.5)", childCount, agentRate / bindRate))
-for (reason, count) in bindRun.failures.merging(agentRun.failures, uniquingKeysWith: +).sorted(by: { $0.value > $1.value }) { say("\(count)× failed: \(reason)") }
+for (reason, count) in bindRun.failures.merging(agentRun.failures, uniquingKeysWith: +).sorted(by: { $0.value > $1.value }) {
+    say("\(count)× failed: \(reason)")
+}
 say("\(singleRatio <= 1.2 ? "met" : "NOT MET"): single change via delegsync within 1.2 × direct")
 say("\(agentRate / bindRate >= 0.5 ? "met" : "NOT MET"): batched commits at least 0.5 × BIND's own rate")
+signalSources.forEach { $0.cancel() }
