@@ -46,16 +46,9 @@ func label(_ index: Int) -> String { String(format: "b%04d", index) }
 // The parent: one delegation for the single-change measurement, `childCount` for the crowd.
 let parent = try LabServer.bind(
     zone: "parent.",
-    zoneFileText: """
-        $ORIGIN parent.
-        $TTL 3600
-        @ IN SOA ns1.parent. hostmaster.parent. 2026010101 3600 900 604800 300
-        @ IN NS ns1.parent.
-        ns1 IN A 192.0.2.53
-        child IN NS ns1.child.parent.
-        ns1.child IN A 127.0.0.82
-
-        """ + (0..<childCount).map { "\(label($0)) IN NS ns1.\(label($0)).parent.\nns1.\(label($0)) IN A 192.0.2.1\n" }.joined(),
+    zoneFileText: benchParentZone(
+        childAddress: "127.0.0.82",
+        more: (0..<childCount).map { "\(label($0)) IN NS ns1.\(label($0)).parent.\nns1.\(label($0)) IN A 192.0.2.1\n" }.joined()),
     address: "127.0.0.79", port: 16050)
 defer { parent.stop() }
 let tsigKey = try TSIGKey(bindKeyFile: String(contentsOfFile: parent.tsigKeyFile!, encoding: .utf8))
