@@ -41,11 +41,15 @@ test: deps
 demo: build
 	integration/demo.sh
 
+# CommitBench starts its own BIND on loopback and a real `delegsync serve` (as root; see its header).
 bench: deps
 	$(SWIFT) build -c release --product SIG0Bench
 	$(SWIFT) build -c release --product AgentBench
+	$(SWIFT) build -c release --product delegsync
+	$(SWIFT) build -c release --product CommitBench
 	.build/release/SIG0Bench
 	.build/release/AgentBench
+	.build/release/CommitBench
 
 # A real serve and BIND parent, quiet and then under a hostile load (as root; HOSTILE_SECONDS=30).
 bench-hostile: deps

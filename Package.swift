@@ -135,6 +135,11 @@ let package = Package(
             path: "Benchmarks/AgentBench"
         ),
         .executableTarget(
+            name: "CommitBench",
+            dependencies: ["BenchSupport", "DNSWire", "DelegationCore", "SIG0", "Store", "Transport", "LabSupport"],
+            path: "Benchmarks/CommitBench"
+        ),
+        .executableTarget(
             name: "HostileBench",
             dependencies: ["BenchSupport", "DNSWire", "SIG0", "Transport", "LabSupport"],
             path: "Benchmarks/HostileBench"
@@ -166,7 +171,9 @@ let package = Package(
             name: "TransportTests",
             dependencies: ["Transport", "DNSWire", "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
-        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Transport", "DelegationCore", "DNSWire", "TestSupport"]),
+        .testTarget(
+            name: "BackendsTests",
+            dependencies: ["Backends", "Transport", "DelegationCore", "DNSWire", "TestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(
             name: "AgentTests",
             dependencies: ["delegsync", "Agent", "ChildAgent", "DaemonSupport", "Store", "Backends", "Transport", "SIG0", "DelegationCore", "DNSWire", "TestSupport"]),

@@ -42,3 +42,18 @@ public func opensslVerifyRate(_ algorithm: String, marker: String, seconds: Doub
     guard let line = output.split(separator: "\n").last(where: { $0.contains(marker) }) else { return nil }
     return line.split(separator: " ").last.flatMap { Double($0) }
 }
+
+/// The benches' parent zone `parent.`: its apex and the delegation of `child.parent.` to
+/// `ns1.child.parent.` at `childAddress`, then `more` (records in the zone's origin).
+public func benchParentZone(childAddress: String, more: String = "") -> String {
+    """
+    $ORIGIN parent.
+    $TTL 3600
+    @ IN SOA ns1.parent. hostmaster.parent. 2026010101 3600 900 604800 300
+    @ IN NS ns1.parent.
+    ns1 IN A 192.0.2.53
+    child IN NS ns1.child.parent.
+    ns1.child IN A \(childAddress)
+
+    """ + more
+}

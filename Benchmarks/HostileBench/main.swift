@@ -43,16 +43,7 @@ let agentPort = Loopback.agentPort
 // The parent (BIND, RFC 2136 + TSIG) and the child (NSD; ns1 and ns2 both answer on one address).
 let parent = try LabServer.bind(
     zone: "parent.",
-    zoneFileText: """
-        $ORIGIN parent.
-        $TTL 3600
-        @ IN SOA ns1.parent. hostmaster.parent. 2026010101 3600 900 604800 300
-        @ IN NS ns1.parent.
-        ns1 IN A 192.0.2.53
-        child IN NS ns1.child.parent.
-        ns1.child IN A 127.0.0.142
-
-        """, address: "127.0.0.141", port: 15341)
+    zoneFileText: benchParentZone(childAddress: "127.0.0.142"), address: "127.0.0.141", port: 15341)
 defer { parent.stop() }
 let childServer = try LabServer.nsd(
     zone: "child.parent.",

@@ -20,6 +20,8 @@ public final class AgentRuntime: Sendable {
     let state:
         NIOLockedValueBox<(configuration: AgentConfiguration, receiver: UpdateReceiver, worker: OutboxWorker, bootstrap: BootstrapWorker, scans: ScanWorker)>
     let reader: PrimaryZoneReader
+    /// The primaries ("address#port") whose reads share one persistent connection.
+    let reusablePrimaries: NIOLockedValueBox<Set<String>>
     /// One set of counters for the agent's life, across configuration reloads.
     public let metrics = AgentMetrics()
     /// Refusals of unauthenticated requests, counted per minute (across reloads too).
@@ -30,15 +32,22 @@ public final class AgentRuntime: Sendable {
     let scanQueue = ScanQueue()
 
     public init(
-        configuration: AgentConfiguration, store: any DelegationStore, logger: Logger,
+        configuration: AgentConfiguration, store: any DelegationStore, logger: Logger, connections: DNSConnectionPool = DNSConnectionPool(),
         makeBackend: @escaping @Sendable (AgentConfiguration.Zone) throws -> any DelegationBackend
     ) throws {
         self.store = store
         self.logger = logger
         self.makeBackend = makeBackend
+        // Reads of the parent zone go over the primary's persistent connection (RFC 7766 §6.2.1)
+        // where the primary takes UPDATEs; others get a connection per read.
+        let reusable = NIOLockedValueBox(Self.reusablePrimaries(configuration))
+        self.reusablePrimaries = reusable
         let client = DNSClient()
         self.reader = PrimaryZoneReader { message, host, port, transport in
-            try await client.exchange(message, host: host, port: port, transport: transport)
+            if transport == .tcp, reusable.withLockedValue({ $0.contains("\(host)#\(port)") }) {
+                return try await connections.exchange(message, host: host, port: port, transport: transport)
+            }
+            return try await client.exchange(message, host: host, port: port, transport: transport)
         }
         let events = AgentEvents(
             store: store, logger: logger, metrics: metrics, capacity: configuration.events?.queueSize ?? AgentConfiguration.Events().queueSize)
@@ -93,6 +102,13 @@ public final class AgentRuntime: Sendable {
         return (configuration, receiver, worker, bootstrap, scans)
     }
 
+    /// The primaries read over a persistent connection: those of zones whose backend sends
+    /// UPDATEs (rfc2136, nsupdate). Not NSD's: a reload forks new server processes, and a
+    /// connection opened before it goes on being answered from the old zone.
+    static func reusablePrimaries(_ configuration: AgentConfiguration) -> Set<String> {
+        Set(configuration.zones.filter { [.rfc2136, .nsupdate].contains($0.backend.kind) }.map { "\($0.primaryAddress)#\($0.primaryPort)" })
+    }
+
     /// Re-reads the configuration; on an error the old one stays in force.
     public func reload(path: String) {
         do {
@@ -100,6 +116,7 @@ public final class AgentRuntime: Sendable {
             let built = try Self.build(
                 configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, scanQueue: scanQueue, makeBackend: makeBackend)
             state.withLockedValue { $0 = built }
+            reusablePrimaries.withLockedValue { $0 = Self.reusablePrimaries(configuration) }
             events.configure(configuration)
             logger.notice("configuration reloaded", metadata: ["delegsync.config": "\(path)"])
         } catch {

@@ -47,7 +47,8 @@ public struct OutboxWorker: Sendable {
         min(3600, 5 << min(attempts, 10))
     }
 
-    /// Applies one entry; with `expected`, also checks that the primary now serves it. The
+    /// Applies one entry; with `expected`, also checks that the primary now serves the parts of
+    /// it the change touched (NS and glue, DS). The
     /// outcome goes to `events`: the commit, a permanent refusal, the backend failing or working.
     static func apply(
         _ entry: OutboxEntry, id: Int64, expected: DelegationSnapshot?, zone: AgentConfiguration.Zone, backend: (any DelegationBackend)?,
@@ -74,9 +75,12 @@ public struct OutboxWorker: Sendable {
             events?.backendFailed(zone: zone.name, error: "\(backend.description): \(error)", now: now)
             return Result(applied: false, text: "\(backend.description): \(error)")
         }
-        if let expected {
-            let seen = try? await reader.delegation(in: zone, child: entry.child)
-            guard seen?.withoutKeys == expected.withoutKeys else {
+        // The check reads only the parts the change touched; KEY not at all (occluded at the cut,
+        // see DelegationSnapshot.withoutKeys).
+        let parts = DelegationSnapshot.Parts(touchedBy: entry.operations).subtracting(.keys)
+        if let expected, !parts.isEmpty {
+            let seen = try? await reader.delegation(in: zone, child: entry.child, parts: parts)
+            guard let seen, seen.restricted(to: parts) == expected.restricted(to: parts) else {
                 try? store.markAttemptFailed(
                     id: id, error: "applied but the primary does not serve it yet", nextAttemptAt: now + backoff(attempts: entry.attempts))
                 let text = "\(backend.description) accepted the change, but the primary does not serve it"

@@ -16,6 +16,17 @@ public typealias DNSTransfer =
 public protocol ParentZoneReader: Sendable {
     /// The delegation, or `nil` when the parent has none for `child`.
     func delegation(in zone: AgentConfiguration.Zone, child: DomainName) async throws -> DelegationSnapshot?
+    /// The delegation with only `parts` read (the others empty), or `nil` when the parent has
+    /// none for `child` — as far as those parts show it: the check after a commit reads only
+    /// what the change touched.
+    func delegation(in zone: AgentConfiguration.Zone, child: DomainName, parts: DelegationSnapshot.Parts) async throws -> DelegationSnapshot?
+}
+
+extension ParentZoneReader {
+    /// Reads the whole delegation and keeps `parts` of it.
+    public func delegation(in zone: AgentConfiguration.Zone, child: DomainName, parts: DelegationSnapshot.Parts) async throws -> DelegationSnapshot? {
+        try await delegation(in: zone, child: child)?.restricted(to: parts)
+    }
 }
 
 /// Why the parent's data could not be read.
@@ -32,6 +43,10 @@ public struct ParentReadError: Error, Sendable, CustomStringConvertible {
 /// parent zone (AXFR, RFC 5936) and takes the delegation from it; where the primary refuses
 /// the transfer, it throws a ``ParentReadError`` saying so. It never takes the child's apex for
 /// the delegation.
+///
+/// The queries of one read go out together (over a ``DNSConnectionPool`` they share the
+/// primary's connection, RFC 7766 §6.2.1.1), and a read of some ``DelegationSnapshot/Parts``
+/// asks only the queries those parts need.
 ///
 /// Limitations: the transfer is not signed (no TSIG) and reads the whole parent zone on every
 /// read of a co-hosted child, so it suits small parent zones.
@@ -77,17 +92,32 @@ public struct PrimaryZoneReader: ParentZoneReader {
     }
 
     public func delegation(in zone: AgentConfiguration.Zone, child: DomainName) async throws -> DelegationSnapshot? {
-        let referral = try await ask(child, .ns, zone: zone)
-        if Self.answersFromChildZone(referral, child: child) {
-            return try await transferredDelegation(in: zone, child: child)
+        try await delegation(in: zone, child: child, parts: .all)
+    }
+
+    public func delegation(in zone: AgentConfiguration.Zone, child: DomainName, parts: DelegationSnapshot.Parts) async throws -> DelegationSnapshot? {
+        guard !parts.isEmpty else { return DelegationSnapshot(child: child) }
+        // The queries concurrently: one round trip on a pipelined connection.
+        async let dsAnswer = parts.contains(.ds) ? ask(child, .ds, zone: zone).answer : []
+        async let keyAnswer = parts.contains(.keys) ? ask(child, .key, zone: zone).answer : []
+        var records: [Record] = []
+        if parts.contains(.nameservers) {
+            let referral = try await ask(child, .ns, zone: zone)
+            if Self.answersFromChildZone(referral, child: child) {
+                _ = try? await (dsAnswer, keyAnswer)
+                return try await transferredDelegation(in: zone, child: child)?.restricted(to: parts)
+            }
+            let nsRecords = referral.authority.filter { $0.type == .ns && $0.name == child }
+            guard !nsRecords.isEmpty else {
+                _ = try? await (dsAnswer, keyAnswer)
+                return nil
+            }
+            records += nsRecords + referral.additional.filter { ($0.type == .a || $0.type == .aaaa) && $0.name.isSubdomain(of: child) }
         }
-        let nsRecords = referral.authority.filter { $0.type == .ns && $0.name == child }
-        guard !nsRecords.isEmpty else { return nil }
-        let glue = referral.additional.filter { ($0.type == .a || $0.type == .aaaa) && $0.name.isSubdomain(of: child) }
-        let ds = try await ask(child, .ds, zone: zone).answer.filter { $0.type == .ds && $0.name == child }
-        let keys = try await ask(child, .key, zone: zone).answer.filter { $0.type == .key && $0.name == child }
+        records += try await dsAnswer.filter { $0.type == .ds && $0.name == child }
+        records += try await keyAnswer.filter { $0.type == .key && $0.name == child }
         do {
-            return try DelegationSnapshot(child: child, records: nsRecords + glue + ds + keys)
+            return try DelegationSnapshot(child: child, records: records)
         } catch {
             throw ParentReadError(description: "the primary's NS records for \(child) are malformed: \(error)")
         }

@@ -21,6 +21,10 @@ import Transport
 ///    `nsd-control reload` of a broken zone still prints "ok" and the zone then answers SERVFAIL.
 /// On a failure after step 3 the old files are put back and the zone reloaded again.
 ///
+/// Changes applied while a commit is under way wait for it and then go into one commit together
+/// (one fragment rewrite and one reload for several children, ``UpdateQueue``); if that commit
+/// fails, each change is committed on its own, so one child's bad change does not fail the others.
+///
 /// Limitations: the zone file must name the fragment in an `$INCLUDE` line (relative paths are
 /// taken from the zone file's directory); the agent must be the only writer of the fragment and
 /// of the SOA serial, and one agent process per zone file (the write lock is per process); file
@@ -41,13 +45,16 @@ public struct NSDBackend: DelegationBackend {
     public let reloadWait: Duration
     /// The date for date-based serials (UTC).
     let now: @Sendable () -> Date
+    /// Merges concurrent changes into one commit; `nil`: one commit per change.
+    public let queue: UpdateQueue?
 
     public init(
         zone: DomainName, zoneFile: String, fragmentFile: String, controlConfig: String,
         checkzone: String = "nsd-checkzone", control: String = "nsd-control",
         server: String = "127.0.0.1", port: Int = 53, client: DNSClient = DNSClient(timeout: .seconds(2)),
-        reloadWait: Duration = .seconds(10), now: @escaping @Sendable () -> Date = { Date() }
+        reloadWait: Duration = .seconds(10), queue: UpdateQueue? = UpdateQueue(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.queue = queue
         self.zone = zone
         self.zoneFile = zoneFile
         self.fragmentFile = fragmentFile
@@ -65,6 +72,12 @@ public struct NSDBackend: DelegationBackend {
 
     public func apply(_ update: Update) async throws {
         guard !update.operations.isEmpty else { return }
+        guard let queue else { return try await commit(update) }
+        try await queue.submit(update) { try await self.commit($0) }
+    }
+
+    /// One commit under the zone file's write lock.
+    func commit(_ update: Update) async throws {
         try await ZoneWriteLock.mutex(for: zoneFile).withLock {
             try await write(update)
         }

@@ -8,22 +8,34 @@ import Transport
 /// The response must carry the request's ID; with a key it must be TSIG-signed by the same key
 /// (RFC 8945 §5.3), except error answers about the key itself (BADKEY/BADSIG), which a server
 /// cannot sign and which are errors anyway.
+///
+/// With a ``DNSConnection`` every UPDATE goes over that one persistent connection (RFC 7766
+/// §6.2.1; the agent's reads of the zone share it), each message signed on its own (RFC 8945
+/// §5.1). Changes applied while another is on its way to the primary are merged into one
+/// UPDATE (``UpdateQueue``): `apply` still returns only once the primary confirmed the message
+/// holding that change, and a merged UPDATE that fails is split into one UPDATE per change.
 public struct RFC2136Backend: DelegationBackend {
     public let server: String
     public let port: Int
     public let key: TSIGKey?
     public let client: DNSClient
+    /// The persistent connection to the primary; `nil`: one connection per UPDATE.
+    public let connection: DNSConnection?
+    /// Merges concurrent changes; `nil`: one UPDATE per change.
+    public let queue: UpdateQueue?
     /// Seconds since the epoch, for the TSIG time; tests fix it.
     let now: @Sendable () -> UInt64
 
     public init(
-        server: String, port: Int = 53, key: TSIGKey?, client: DNSClient = DNSClient(),
-        now: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
+        server: String, port: Int = 53, key: TSIGKey?, client: DNSClient = DNSClient(), connection: DNSConnection? = nil,
+        queue: UpdateQueue? = UpdateQueue(), now: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
     ) {
         self.server = server
         self.port = port
         self.key = key
         self.client = client
+        self.connection = connection
+        self.queue = queue
         self.now = now
     }
 
@@ -33,12 +45,22 @@ public struct RFC2136Backend: DelegationBackend {
 
     public func apply(_ update: Update) async throws {
         guard !update.operations.isEmpty else { return }
+        guard let queue else { return try await send(update) }
+        try await queue.submit(update) { try await self.send($0) }
+    }
+
+    /// Sends one UPDATE message and returns on a NOERROR answer that checks.
+    func send(_ update: Update) async throws {
         let id = UInt16.random(in: 0...UInt16.max)
         var request = try update.message(id: id).wireFormat()
         if let key { request = try tsigSigned(request, key: key, time: now()) }
         let responseBytes: [UInt8]
         do {
-            responseBytes = try await client.exchange(request, host: server, port: port, transport: .tcp)
+            if let connection {
+                responseBytes = try await connection.exchange(request)
+            } else {
+                responseBytes = try await client.exchange(request, host: server, port: port, transport: .tcp)
+            }
         } catch {
             throw BackendError("\(description): \(error)")
         }

@@ -43,7 +43,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let agent: AgentRuntime
         do {
-            agent = try AgentRuntime(configuration: configuration, store: store, logger: logger, makeBackend: BackendFactory.make)
+            // One persistent connection per primary, shared by the reads and the UPDATEs.
+            let connections = DNSConnectionPool()
+            agent = try AgentRuntime(
+                configuration: configuration, store: store, logger: logger, connections: connections,
+                makeBackend: { try BackendFactory.make($0, connections: connections) })
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)

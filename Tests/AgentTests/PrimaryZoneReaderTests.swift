@@ -156,4 +156,34 @@ final class PrimaryZoneReaderTests: XCTestCase {
         apex.answer = try Self.apexRecords.map { try Record($0) }
         XCTAssertTrue(PrimaryZoneReader.answersFromChildZone(apex, child: child))
     }
+
+    /// Issue 15, item 4: the check after a commit reads only what the change touched — a DS
+    /// change asks only `child DS`, an NS change `child NS` (with its glue) — and a whole read
+    /// still asks all three.
+    func testReadOfSomePartsAsksOnlyTheirQueries() async throws {
+        let asked = NIOLockedValueBox<[RRType]>([])
+        let primary = Self.primary(cohosted: false)
+        let reader = PrimaryZoneReader(exchange: { bytes, host, port, transport in
+            asked.withLockedValue { $0.append(try! Message(wire: bytes).question[0].type) }
+            return try await primary(bytes, host, port, transport)
+        })
+        let zone = try zone()
+        let ds = try await reader.delegation(in: zone, child: child, parts: .ds)
+        XCTAssertEqual(asked.withLockedValue { $0 }, [.ds])
+        XCTAssertEqual(ds?.ds.count, 1)
+        XCTAssertEqual(ds?.nameservers, [])
+        asked.withLockedValue { $0 = [] }
+        let ns = try await reader.delegation(in: zone, child: child, parts: .nameservers)
+        XCTAssertEqual(asked.withLockedValue { $0 }, [.ns])
+        XCTAssertEqual(ns?.nameservers, [try DomainName("ns1.child.parent.")])
+        XCTAssertEqual(ns?.glue.count, 1)
+        XCTAssertEqual(ns?.ds, [])
+        asked.withLockedValue { $0 = [] }
+        let whole = try await reader.delegation(in: zone, child: child)
+        XCTAssertEqual(Set(asked.withLockedValue { $0 }), [.ns, .ds, .key])
+        XCTAssertEqual(whole, try DelegationSnapshot(child: child, records: Self.parentRecords.map { try Record($0) }))
+        XCTAssertEqual(DelegationSnapshot.Parts(touchedBy: [.add(try Record(Self.parentRecords[2]))]), .ds)
+        XCTAssertEqual(DelegationSnapshot.Parts(touchedBy: [.delete(try Record(Self.parentRecords[1]))]), .nameservers)
+        XCTAssertEqual(DelegationSnapshot.Parts(touchedBy: [.deleteName(child)]), .all)
+    }
 }
