@@ -5,7 +5,7 @@
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := make pkg-config libldns-dev ldnsutils libssl-dev libsqlite3-dev sqlite3 \
-	bind9 bind9-dnsutils knot knot-dnsutils nsd python3 python3-cryptography
+	bind9 bind9-dnsutils knot knot-dnsutils nsd python3 python3-cryptography postgresql
 SWIFT ?= swift
 
 .PHONY: deps build test demo bench bench-hostile fuzz fuzz-seeds clean

@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // Layer 1: libldns, imported only by DNSWire (DESIGN.md).
@@ -39,10 +40,18 @@ let package = Package(
         // Layer 4: pure delegation logic (policy, diffing; later the bootstrap state machine).
         // No I/O; time comes in as a parameter.
         .target(name: "DelegationCore", dependencies: ["DNSWire", "SIG0"]),
-        // Layer 5: persistence behind a protocol; SQLite (GRDB) is the embedded default.
+        // Layer 5: persistence behind a protocol; SQLite (GRDB) is the embedded default,
+        // PostgreSQL (postgres-nio) the store several agents share.
         .target(
             name: "Store",
-            dependencies: ["DNSWire", "DelegationCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "DNSWire", "DelegationCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Layer 6: SwiftNIO DNS server (UDP + TCP) and client.
         .target(
@@ -117,10 +126,10 @@ let package = Package(
         // Real nameservers and tools on loopback, without XCTest: for the tests and the benchmarks.
         .target(
             name: "LabSupport", dependencies: ["DNSWire", "SIG0"], path: "Tests/TestSupport",
-            sources: ["LabServer.swift", "Tool.swift", "CollidingKey.swift", "CaptureListener.swift"]),
+            sources: ["LabServer.swift", "Tool.swift", "CollidingKey.swift", "CaptureListener.swift", "PostgresLab.swift"]),
         .target(
             name: "TestSupport", dependencies: ["LabSupport", "DNSWire", "SIG0"], path: "Tests/TestSupport",
-            exclude: ["LabServer.swift", "Tool.swift", "CollidingKey.swift", "CaptureListener.swift"]),  // XCTest helpers for the tests
+            exclude: ["LabServer.swift", "Tool.swift", "CollidingKey.swift", "CaptureListener.swift", "PostgresLab.swift"]),  // XCTest helpers for the tests
         .executableTarget(
             name: "AgentBench",
             dependencies: [
@@ -156,7 +165,7 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(name: "DelegationCoreTests", dependencies: ["DelegationCore", "DNSWire"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "DelegationCore", "DNSWire", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "DelegationCore", "DNSWire", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TransportTests",
             dependencies: ["Transport", "DNSWire", "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]

@@ -2,6 +2,7 @@ import DNSWire
 import DaemonSupport
 import DelegationCore
 import Foundation
+import Store
 import Transport
 import Yams
 
@@ -102,7 +103,7 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     public var version: Int
     public var listen: [Listen]
-    /// SQLite file of the embedded store.
+    /// SQLite file of the embedded store (`store.path`).
     public var storePath: String
     public var logLevel: String
     public var signature: Signature
@@ -114,6 +115,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// The opt-in Prometheus endpoint (`GET /metrics`); nil = off.
     public var metrics: Listen? = nil
     public var zones: [Zone]
+    /// Which store, SQLite (`store.path`) or PostgreSQL (`store.type: postgresql`, `store.url`).
+    public var store = StoreLocation()
 
     public func zone(named name: DomainName) -> Zone? { zones.first { $0.name == name } }
 }
@@ -155,11 +158,7 @@ extension ConfigReader {
             listen = [.init(address: "127.0.0.1", port: 5302)]
         }
 
-        var storePath = "/var/lib/delegsync/delegsync.sqlite"
-        if let store = try mapping(root, "store", at: "") {
-            try keys(store, allowed: ["path"], at: "store")
-            storePath = try string(store, "path", at: "store") ?? storePath
-        }
+        let store = try storeLocation(root)
         let logLevel = try string(root, "log-level", at: "") ?? "info"
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw fail("log-level", "\"\(logLevel)\" is not one of trace, debug, info, notice, warning, error, critical")
@@ -246,8 +245,8 @@ extension ConfigReader {
             zones.append(zone)
         }
         return AgentConfiguration(
-            version: version, listen: listen, storePath: storePath, logLevel: logLevel, signature: signature,
-            limits: limits, keyStateOptionCode: keyStateCode, identityKeyFile: identityKeyFile, metrics: metrics, zones: zones)
+            version: version, listen: listen, storePath: store.path, logLevel: logLevel, signature: signature,
+            limits: limits, keyStateOptionCode: keyStateCode, identityKeyFile: identityKeyFile, metrics: metrics, zones: zones, store: store)
     }
 
     func zone(_ node: Node.Mapping, at path: String) throws -> AgentConfiguration.Zone {

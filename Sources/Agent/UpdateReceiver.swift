@@ -116,8 +116,15 @@ public final class UpdateReceiver: Sendable {
             case .done(let outcome):
                 return outcome
             case .next(let signer):
-                return await locks.withLock(request.child) {
-                    await self.changes.commit(request, signer: signer, now: now)
+                // One change at a time per child, across every agent on the store.
+                do {
+                    return try await locks.withLock(zone: request.zone.name, child: request.child, store: store) {
+                        await self.changes.commit(request, signer: signer, now: now)
+                    }
+                } catch {
+                    var outcome = request.base
+                    outcome.authenticated = true
+                    return outcome.refused(.servFail, DelegationEDE.other, "\(error)")
                 }
             }
         }

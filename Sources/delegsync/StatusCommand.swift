@@ -1,4 +1,5 @@
 import Agent
+import DelegationCore
 import ArgumentParser
 import DNSWire
 import Foundation
@@ -13,11 +14,13 @@ import Transport
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Without CHILD: is the agent up (exit 3 if not), zones, jobs pending, outbox depth. With CHILD: its keys and bootstrap jobs.")
+        abstract: "Without CHILD: is the agent up (exit 3 if not), zones, jobs pending, outbox depth. With CHILD: its keys and bootstrap jobs.",
+        discussion: "The jobs listed are streamed from the store: --state, --since and --limit (default 20 without CHILD) choose which.")
 
     @OptionGroup var options: KeysCommand.Options
     @Argument(help: "The child, e.g. child.parent.")
     var child: String?
+    @OptionGroup var filter: ListingFilter
 
     static let down: Int32 = 3
 
@@ -31,7 +34,10 @@ struct StatusCommand: AsyncParsableCommand {
             let name = try absoluteName(child ?? "")
             let now = Int64(Date().timeIntervalSince1970)
             let keys = try store.keys(zone: nil, child: name)
-            let jobs = try store.bootstraps(child: name, activeOnly: false)
+            var jobs: [KeyBootstrap] = []
+            try store.eachBootstrap(BootstrapFilter(child: name, state: filter.state, since: try filter.sinceTime(now: now), limit: filter.limit)) {
+                jobs.append($0)
+            }
             guard !keys.isEmpty || !jobs.isEmpty else { throw UsageFailure("nothing is known about \(name)") }
             for key in keys {
                 print("key \(key.keyTag) (\(SIG0Algorithm(key.algorithm))): \(key.state.rawValue), from \(key.origin), \(key.identity.digestText)")
@@ -45,7 +51,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func agentStatus() async throws {
         let configuration: AgentConfiguration
-        let store: SQLiteStore
+        let store: any DelegationStore
         do {
             (configuration, store) = try options.open()
         } catch {
@@ -70,10 +76,14 @@ struct StatusCommand: AsyncParsableCommand {
         print("agent: " + (up ? "up, answering on \(answering.joined(separator: ", "))" : "down: no answer on \(silent.joined(separator: ", "))"))
         if up, !silent.isEmpty { print("not answering on: \(silent.joined(separator: ", "))") }
         print("zones: \(configuration.zones.map(\.name.description).joined(separator: " "))")
-        let pending = (try? store.bootstraps(child: nil, activeOnly: true)) ?? []
-        print(
-            "bootstrap jobs pending: \(pending.count)" + (pending.isEmpty ? "" : " (\(pending.map { "\($0.child) key \($0.keyTag)" }.joined(separator: ", ")))")
-        )
+        // Counted without reading the jobs; a few listed (a registry may have thousands).
+        let counts = (try? store.bootstrapCounts()) ?? [:]
+        let pending = ["verifying", "awaiting-confirmation"].reduce(0) { $0 + (counts[$1] ?? 0) }
+        var listed: [String] = []
+        let jobs = BootstrapFilter(
+            state: filter.state, activeOnly: filter.state == nil, since: try filter.sinceTime(now: Int64(Date().timeIntervalSince1970)), limit: filter.limit ?? 20)
+        try? store.eachBootstrap(jobs) { listed.append("\($0.child) key \($0.keyTag)") }
+        print("bootstrap jobs pending: \(pending)" + (listed.isEmpty ? "" : " (\(listed.joined(separator: ", "))\(listed.count < pending ? ", …" : ""))"))
         print("outbox: \((try? store.pendingCount()).map(String.init) ?? "unreadable") change(s) waiting")
         if !up { throw ExitCode(Self.down) }
     }
