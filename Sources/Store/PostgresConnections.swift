@@ -47,8 +47,14 @@ final class PostgresConnections: Sendable {
     }
 
     deinit {
-        for connection in idle.withLockedValue({ $0 }) + spare.withLockedValue({ $0 }) { connection.close().whenComplete { _ in } }
+        for connection in idle.withLockedValue({ $0 }) + spare.withLockedValue({ $0 }) { Self.close(connection) }
         group.shutdownGracefully { _ in }
+    }
+
+    /// Closes a connection and waits until it is closed (postgres-nio wants every connection
+    /// closed before it goes).
+    static func close(_ connection: PostgresConnection) {
+        _ = try? wait(connection.close())
     }
 
     /// Runs `body` with a connection of the pool, waiting for one when all are busy.
@@ -63,7 +69,7 @@ final class PostgresConnections: Sendable {
             return result
         } catch {
             if connection.isClosed || !PostgresSession.isServerError(error) {
-                _ = try? Self.wait(connection.close())
+                Self.close(connection)
             } else {
                 idle.withLockedValue { $0.append(connection) }
             }
@@ -91,7 +97,7 @@ final class PostgresConnections: Sendable {
             spare.append(connection)
             return true
         }
-        if !kept { connection.close().whenComplete { _ in } }
+        if !kept { Self.close(connection) }
     }
 
     func open() throws -> PostgresConnection {
@@ -106,8 +112,15 @@ final class PostgresConnections: Sendable {
         }
     }
 
-    /// Blocks the calling thread until `future` completes (see the type's documentation).
-    static func wait<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+    /// How long one statement may take before its connection is closed (which fails it): a
+    /// store call never hangs on a server or network that stopped answering.
+    static let statementLimit: DispatchTimeInterval = .seconds(30)
+
+    /// Blocks the calling thread until `future` completes (see the type's documentation). After
+    /// `limit`, `connection` (the one the future waits for) is closed, which completes it.
+    static func wait<T: Sendable>(_ future: EventLoopFuture<T>, closing connection: PostgresConnection? = nil, limit: DispatchTimeInterval = statementLimit)
+        throws -> T
+    {
         precondition(!future.eventLoop.inEventLoop, "a PostgresStore call on the store's own event loop would wait for itself")
         let done = DispatchSemaphore(value: 0)
         let outcome = NIOLockedValueBox<Result<T, any Error>?>(nil)
@@ -115,7 +128,10 @@ final class PostgresConnections: Sendable {
             outcome.withLockedValue { $0 = result }
             done.signal()
         }
-        done.wait()
+        if done.wait(timeout: .now() + limit) == .timedOut {
+            if let connection { connection.close().whenComplete { _ in } }
+            done.wait()
+        }
         return try outcome.withLockedValue { $0! }.get()
     }
 }
@@ -153,7 +169,9 @@ struct PostgresSession {
             case .null: bindings.appendNull()
             }
         }
-        return try PostgresConnections.wait(connection.query(PostgresQuery(unsafeSQL: query.numbered, binds: bindings), logger: logger))
+        guard !connection.isClosed else { throw StoreError(.read, "the connection to the store is closed") }
+        return try PostgresConnections.wait(
+            connection.query(PostgresQuery(unsafeSQL: query.numbered, binds: bindings), logger: logger), closing: connection)
     }
 
     /// The server refused a statement (the connection itself is fine).

@@ -55,7 +55,7 @@ extension PostgresStore {
                 return nil
             }
         } catch {
-            _ = try? PostgresConnections.wait(connection.close())
+            PostgresConnections.close(connection)
             throw StoreError(.write, "cannot lock \(child) in store \(location): \(PostgresSession.explain(error))")
         }
         return ChildStoreLock { [connections] in
@@ -64,7 +64,7 @@ extension PostgresStore {
                 connections.giveBack(connection)
             } else {
                 // Closing the connection releases whatever it still holds.
-                connection.close().whenComplete { _ in }
+                PostgresConnections.close(connection)
             }
         }
     }

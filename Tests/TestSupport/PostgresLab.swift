@@ -14,6 +14,7 @@ import Foundation
 public final class PostgresLab: @unchecked Sendable {
     public let directory: String
     public let port: Int
+    private let server = Process()
     private let lock = NSLock()
     private var stopped = false
 
@@ -46,13 +47,33 @@ public final class PostgresLab: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: directory)
             throw ToolError("initdb failed: \(initdb.stdout)\(initdb.stderr)")
         }
-        let options = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        let started = try Self.run("pg_ctl", ["-D", "\(directory)/data", "-o", options, "-l", "\(directory)/pg.log", "-w", "-t", "60", "start"])
-        guard started.status == 0 else {
-            let log = (try? String(contentsOfFile: "\(directory)/pg.log", encoding: .utf8)) ?? ""
-            stop()
-            throw ToolError("PostgreSQL did not start on 127.0.0.1:\(port): \(started.stdout)\(started.stderr)\n\(log)")
+        // The postmaster runs in the foreground as our child (pg_ctl would leave a daemon holding
+        // the descriptors Foundation watches to see a child exit, and waiting for it hangs).
+        let log = "\(directory)/pg.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        server.standardOutput = handle
+        server.standardError = handle
+        server.standardInput = FileHandle.nullDevice
+        server.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
+        let arguments = ["-D", "\(directory)/data", "-p", "\(port)", "-k", directory, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"]
+        if getuid() == 0 {
+            server.executableURL = URL(fileURLWithPath: Tool.find("runuser") ?? "/usr/sbin/runuser")
+            server.arguments = ["-u", "postgres", "--", "\(Self.binaries)/postgres"] + arguments
+        } else {
+            server.executableURL = URL(fileURLWithPath: "\(Self.binaries)/postgres")
+            server.arguments = arguments
         }
+        try server.run()
+        try? handle.close()
+        for _ in 0..<300 {
+            if try Self.run("pg_isready", ["-h", "127.0.0.1", "-p", "\(port)", "-t", "1"]).status == 0 { return }
+            guard server.isRunning else { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        stop()
+        throw ToolError("PostgreSQL did not start on 127.0.0.1:\(port): \(output)")
     }
 
     /// `postgres://delegsync@127.0.0.1:PORT/DATABASE`
@@ -81,6 +102,10 @@ public final class PostgresLab: @unchecked Sendable {
         guard !stopped else { return }
         stopped = true
         _ = try? Self.run("pg_ctl", ["-D", "\(directory)/data", "-m", "immediate", "-w", "stop"])
+        if server.isRunning {
+            server.terminate()
+            server.waitUntilExit()
+        }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
