@@ -308,25 +308,8 @@ public final class PostgresStore: DelegationStore {
     // MARK: Bootstrap jobs
 
     public func putBootstrap(_ job: KeyBootstrap, now: Int64) throws {
-        let json: String
-        do {
-            json = String(decoding: try JSONEncoder().encode(job), as: UTF8.self)
-        } catch {
-            throw StoreError(.write, "cannot encode the bootstrap job of \(job.child): \(error)")
-        }
-        let zone = try DomainName(job.zone), child = try DomainName(job.child)
-        try transaction("store the bootstrap job of \(job.child) key \(job.keyTag)") { session in
-            try session.execute(
-                """
-                INSERT INTO bootstrap (zone, child, key, key_tag, final, job, updated_at, state, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (zone, child, key) DO UPDATE SET final = excluded.final, job = excluded.job, updated_at = excluded.updated_at,
-                    state = excluded.state, due_at = excluded.due_at, claimed_by = NULL, lease_until = NULL
-                """,
-                [
-                    .text(StoreQueries.text(zone)), .text(StoreQueries.text(child)), .bytes(job.key), .int(Int64(job.keyTag)), .int(job.state.isFinal ? 1 : 0),
-                    .text(json), .int(now), .text(SQLiteStore.stateName(job.state)), .int(SQLiteStore.dueAt(job)),
-                ])
-        }
+        let query = try StoreQueries.putBootstrap(job, now: now)
+        try transaction("store the bootstrap job of \(job.child) key \(job.keyTag)") { try $0.execute(query.sql, query.values) }
     }
 
     public func dueBootstraps(now: Int64) throws -> [KeyBootstrap] {

@@ -12,12 +12,8 @@ extension SQLiteStore {
 
     /// SQLite runs one write transaction at a time: selecting and marking in one is atomic.
     public func claimDuePending(now: Int64, limit: Int) throws -> [OutboxEntry] {
-        try write("claim due outbox entries") { db in
-            let ids = try Self.ids(db, StoreQueries.claimablePending(now: now, limit: limit))
-            return try ids.compactMap { id in
-                try db.execute(sql: "UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id = ?", arguments: [claimant, now + lease, id])
-                return try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]).map(Self.outboxEntry)
-            }
+        try claim("outbox", StoreQueries.claimablePending(now: now, limit: limit), now: now) { db, id in
+            try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]).map(Self.outboxEntry)
         }
     }
 
@@ -29,11 +25,18 @@ extension SQLiteStore {
     }
 
     public func claimDueBootstraps(now: Int64, limit: Int) throws -> [KeyBootstrap] {
-        try write("claim due bootstrap jobs") { db in
-            let ids = try Self.ids(db, StoreQueries.claimableBootstraps(now: now, limit: limit))
-            return try ids.compactMap { id in
-                try db.execute(sql: "UPDATE bootstrap SET claimed_by = ?, lease_until = ? WHERE id = ?", arguments: [claimant, now + lease, id])
-                return try String.fetchOne(db, sql: "SELECT job FROM bootstrap WHERE id = ?", arguments: [id]).map(Self.job)
+        try claim("bootstrap", StoreQueries.claimableBootstraps(now: now, limit: limit), now: now) { db, id in
+            try String.fetchOne(db, sql: "SELECT job FROM bootstrap WHERE id = ?", arguments: [id]).map(Self.job)
+        }
+    }
+
+    /// Claims the rows of `table` that `candidates` selects, in one write transaction, and
+    /// reads each back.
+    private func claim<T>(_ table: String, _ candidates: StoreQuery, now: Int64, _ read: (Database, Int64) throws -> T?) throws -> [T] {
+        try write("claim due work in \(table)") { db in
+            try Self.ids(db, candidates).compactMap { id in
+                try db.execute(sql: "UPDATE \(table) SET claimed_by = ?, lease_until = ? WHERE id = ?", arguments: [claimant, now + lease, id])
+                return try read(db, id)
             }
         }
     }

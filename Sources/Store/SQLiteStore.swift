@@ -479,23 +479,9 @@ public final class SQLiteStore: DelegationStore {
     // MARK: Bootstrap jobs
 
     public func putBootstrap(_ job: KeyBootstrap, now: Int64) throws {
-        let json: String
-        do {
-            json = String(decoding: try JSONEncoder().encode(job), as: UTF8.self)
-        } catch {
-            throw StoreError(.write, "cannot encode the bootstrap job of \(job.child): \(error)")
-        }
+        let query = try StoreQueries.putBootstrap(job, now: now)
         try write("store the bootstrap job of \(job.child) key \(job.keyTag)") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO bootstrap (zone, child, key, key_tag, final, job, updated_at, state, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (zone, child, key) DO UPDATE SET final = excluded.final, job = excluded.job, updated_at = excluded.updated_at,
-                        state = excluded.state, due_at = excluded.due_at, claimed_by = NULL, lease_until = NULL
-                    """,
-                arguments: [
-                    Self.text(try DomainName(job.zone)), Self.text(try DomainName(job.child)), Data(job.key), job.keyTag, job.state.isFinal, json, now,
-                    Self.stateName(job.state), Self.dueAt(job),
-                ])
+            try db.execute(sql: query.sql, arguments: Self.arguments(query))
         }
     }
 

@@ -1,5 +1,6 @@
 import DNSWire
 import DelegationCore
+import Foundation
 
 /// A value bound to a statement, for SQL text both stores share.
 enum StoreValue: Sendable, Hashable {
@@ -129,6 +130,27 @@ enum StoreQueries {
             values.append(.int(Int64(max(0, limit))))
         }
         return StoreQuery(sql: sql, values: values)
+    }
+
+    /// Stores a bootstrap job (the value as JSON, its state and due time in columns), replacing
+    /// the one of the same zone, child and key; storing ends a claim on it.
+    static func putBootstrap(_ job: KeyBootstrap, now: Int64) throws -> StoreQuery {
+        let json: String
+        do {
+            json = String(decoding: try JSONEncoder().encode(job), as: UTF8.self)
+        } catch {
+            throw StoreError(.write, "cannot encode the bootstrap job of \(job.child): \(error)")
+        }
+        return StoreQuery(
+            sql: """
+                INSERT INTO bootstrap (zone, child, key, key_tag, final, job, updated_at, state, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (zone, child, key) DO UPDATE SET final = excluded.final, job = excluded.job, updated_at = excluded.updated_at,
+                    state = excluded.state, due_at = excluded.due_at, claimed_by = NULL, lease_until = NULL
+                """,
+            values: [
+                .text(text(try DomainName(job.zone))), .text(text(try DomainName(job.child))), .bytes(job.key), .int(Int64(job.keyTag)),
+                .int(job.state.isFinal ? 1 : 0), .text(json), .int(now), .text(SQLiteStore.stateName(job.state)), .int(SQLiteStore.dueAt(job)),
+            ])
     }
 
     // MARK: Claims

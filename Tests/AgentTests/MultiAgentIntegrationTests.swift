@@ -32,13 +32,14 @@ final class MultiAgentIntegrationTests: XCTestCase {
         return text
     }
 
+    /// The child's zone with its KEY at TTL 1 (the rounds are spaced by at least the KEY's TTL).
     func childZone(_ child: String, key: BINDKeyFile) -> String {
         """
         $TTL 1
         \(child) IN SOA ns1.\(child) hostmaster.\(child) 1 3600 900 604800 1
         \(child) IN NS ns1.\(child)
         ns1.\(child) IN A \(Self.childServer)
-        \(key.record.description)
+        \(child) 1 IN KEY \(key.record.rdataPresentation)
 
         """
     }
@@ -112,11 +113,13 @@ final class MultiAgentIntegrationTests: XCTestCase {
 
         var acknowledged: Set<Change> = []
         var unanswered: [Change] = []
-        /// One change per child, for its agent (children spread over both).
-        func round(_ number: Int, ports: (Int) -> Int) throws -> [(Change, [UInt8], Int)] {
-            try Self.updating.enumerated().map { index, child in
-                let change = Change(child: child, nameserver: "r\(number).provider.net.")
-                return (change, try signed([.add(try Record("\(child) 3600 IN NS \(change.nameserver)"))], by: updateKeys[index]), ports(index))
+        /// `each` changes per child, for its agent (children spread over both).
+        func round(_ number: Int, each: Int = 1, ports: (Int) -> Int) throws -> [(Change, [UInt8], Int)] {
+            try Self.updating.enumerated().flatMap { index, child in
+                try (0..<each).map { part in
+                    let change = Change(child: child, nameserver: "r\(number)\(each > 1 ? "-\(part)" : "").provider.net.")
+                    return (change, try signed([.add(try Record("\(child) 3600 IN NS \(change.nameserver)"))], by: updateKeys[index]), ports(index))
+                }
             }
         }
         func record(_ results: [(Change, Message?)]) {
@@ -144,14 +147,17 @@ final class MultiAgentIntegrationTests: XCTestCase {
             XCTAssertEqual(reply?.rcode, .noError, "upload of \(child): \(reply?.edns?.extendedError?.extraText ?? "no reply")")
         }
 
-        // The kill, while round 3 is in flight.
-        let delay = Int.random(in: 0...150)
-        let messages = try round(3, ports: spread)
+        // The kill, while round 3 is in flight: three changes per child at once (one after
+        // another per child, under its lock).
+        let delay = Int.random(in: 0...20)
+        let messages = try round(3, each: 3, ports: spread)
         async let inFlight = Self.send(messages)
         try await Task.sleep(for: .milliseconds(delay))
         kill(agentA.process.processIdentifier, SIGKILL)
         agentA.process.waitUntilExit()
         record(await inFlight)
+        let cutOff = unanswered.count
+        XCTAssertGreaterThan(cutOff, 0, "the kill after \(delay) ms hit nothing in flight")
 
         // The children of agent A go to agent B; what was not answered is sent again.
         let retry = unanswered
@@ -195,7 +201,7 @@ final class MultiAgentIntegrationTests: XCTestCase {
         let published = try Self.bootstrapping.filter { !(try parent.dig(["+short", $0, "KEY"]).isEmpty) }.count
         let after = try Lab.served(parent, child: Self.updating[0])
         print(
-            "two agents, A killed after \(delay) ms: \(acknowledged.count) changes acknowledged, \(held) held, \(published) KEYs published, serial +\(after.serial - before.serial)"
+            "two agents, A killed after \(delay) ms with \(cutOff) changes unanswered: \(acknowledged.count) changes acknowledged, \(held) held, \(published) KEYs published, serial +\(after.serial - before.serial)"
         )
         XCTAssertEqual(Int(after.serial - before.serial), held + published, "a change was applied more than once (or outside the delegations counted)")
         XCTAssertGreaterThanOrEqual(held, acknowledged.count)
