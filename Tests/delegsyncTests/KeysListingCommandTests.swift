@@ -74,8 +74,7 @@ final class KeysListingCommandTests: CommandLineTestCase {
         }
         XCTAssertEqual(try SQLiteStore(path: "\(directory)/state.sqlite").keys(zone: nil, child: nil), [])
         assertUsageError(try delegsync("keys", "import", "--config", config, "--from", "\(directory)/missing.keys"), mentioning: "cannot read")
-        let neither = try delegsync("keys", "import", "--config", config)
-        XCTAssertEqual(neither.status, 64, neither.stderr)
+        assertUsageError(try delegsync("keys", "import", "--config", config), mentioning: "give either a .key file or --from FILE")
     }
 
     func testListAndAuditFilters() throws {
@@ -100,7 +99,7 @@ final class KeysListingCommandTests: CommandLineTestCase {
         XCTAssertEqual(try children("--since", "\(now - 2 * 86400 - 10)", "--limit", "1"), ["c1.parent."])
         XCTAssertEqual(try children("--child", "c3.parent"), ["c3.parent."])
         assertUsageError(try delegsync("keys", "list", "--config", config, "--state", "maybe"), mentioning: "known, trusted, revoked")
-        XCTAssertEqual(try delegsync("keys", "list", "--config", config, "--since", "yesterday").status, 64)
+        assertUsageError(try delegsync("keys", "list", "--config", config, "--since", "yesterday"), mentioning: "--since yesterday")
 
         for (time, decision) in [(now - 7200, "REFUSED"), (now - 60, "NOERROR"), (now - 30, "REFUSED")] {
             try store.appendAudit(
