@@ -30,6 +30,17 @@ extension PostgresStore {
         }
     }
 
+    /// Ends the claims of agents of this host that died (``Claimant/isGone(_:)``).
+    func releaseClaimsOfTheGone() throws {
+        try transaction("release the claims of agents that stopped") { session in
+            for row in try session.rows(Claimant.holders) {
+                let holder = try PostgresRows.text(row, "claimed_by", "outbox")
+                guard Claimant.isGone(holder) else { continue }
+                for statement in Claimant.release { try session.execute(statement, [.text(holder)]) }
+            }
+        }
+    }
+
     /// `UPDATE table SET claim … WHERE id IN (candidates FOR UPDATE SKIP LOCKED) RETURNING *`.
     private func claim(_ table: String, _ candidates: StoreQuery, now: Int64) -> StoreQuery {
         StoreQuery(

@@ -50,6 +50,7 @@ public final class PostgresStore: DelegationStore {
         if logger == nil { quiet.logLevel = .critical }
         self.connections = PostgresConnections(configuration: configuration, maximum: connections, location: location, logger: quiet)
         try migrate()
+        try releaseClaimsOfTheGone()
     }
 
     /// Reads a `postgres://` URL. Only `sslmode=disable` (the default) is accepted.

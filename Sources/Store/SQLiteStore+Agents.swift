@@ -41,6 +41,15 @@ extension SQLiteStore {
         }
     }
 
+    /// Ends the claims of agents of this host that died (``Claimant/isGone(_:)``).
+    func releaseClaimsOfTheGone() throws {
+        try write("release the claims of agents that stopped") { db in
+            for holder in try String.fetchAll(db, sql: Claimant.holders) where Claimant.isGone(holder) {
+                for statement in Claimant.release { try db.execute(sql: statement, arguments: [holder]) }
+            }
+        }
+    }
+
     /// Within this process only (see the type's Limitations).
     public func tryLockChild(zone: DomainName, child: DomainName) throws -> ChildStoreLock? {
         let key = "\(Self.text(zone)) \(Self.text(child))"

@@ -72,6 +72,7 @@ public final class SQLiteStore: DelegationStore {
         } catch {
             throw StoreError(.migrate, "cannot bring the schema of store \(path) up to date: \(error)")
         }
+        try releaseClaimsOfTheGone()
     }
 
     /// A store that lives in memory and is gone when the instance is; for tests.

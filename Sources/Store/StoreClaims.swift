@@ -92,6 +92,27 @@ enum Claimant {
         return "\(hostName())/\(getpid())/\(random)"
     }
 
+    /// True when `claimant` names a process of this host that no longer runs: its claims can
+    /// be taken over at once instead of after the lease (an agent restarted after a crash
+    /// finishes its predecessor's work straight away). Claims of other hosts wait for the lease.
+    static func isGone(_ claimant: String) -> Bool {
+        let parts = claimant.split(separator: "/")
+        guard parts.count == 3, String(parts[0]) == hostName(), let pid = pid_t(parts[1]), pid > 0, pid != getpid() else { return false }
+        return kill(pid, 0) == -1 && errno == ESRCH
+    }
+
+    /// Every claimant holding a claim.
+    static let holders = """
+        SELECT claimed_by FROM outbox WHERE claimed_by IS NOT NULL
+        UNION SELECT claimed_by FROM bootstrap WHERE claimed_by IS NOT NULL
+        """
+
+    /// Ends every claim of `claimant`.
+    static let release = [
+        "UPDATE outbox SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ?",
+        "UPDATE bootstrap SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ?",
+    ]
+
     private static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return "host" }

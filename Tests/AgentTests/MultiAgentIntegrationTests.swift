@@ -94,7 +94,8 @@ final class MultiAgentIntegrationTests: XCTestCase {
 
         let store = "{ type: postgresql, url: \(url), lease: 5 }"
         let backend = "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: 1, maximum-interval: 2 }"
-        let limits = "{ updates-per-child-per-hour: 10000 }"
+        // Many children on one test address: more connections per source than the default 8.
+        let limits = "{ updates-per-child-per-hour: 10000, max-tcp-connections-per-source: 100, max-tcp-connections-per-prefix: 200 }"
         let agentA = try await ServeIntegrationTests.startAgent(
             parent: parent, port: 15471, backend: backend, limits: limits, contentChecks: ServeIntegrationTests.noContentChecks, store: store)
         defer { agentA.stop() }

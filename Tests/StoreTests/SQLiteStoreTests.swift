@@ -34,6 +34,28 @@ final class SQLiteStoreTests: StoreBattery {
         XCTAssertEqual(header[19], 2)
     }
 
+    /// An agent restarted after a crash takes its predecessor's claims over at once (a process
+    /// of this host that no longer runs); another host's claims wait for their lease.
+    func testClaimsOfAGoneLocalAgentAreReleasedAtOpen() throws {
+        let path = try temporaryDirectory().appendingPathComponent("state.sqlite").path
+        let store = try SQLiteStore(path: path)
+        let mine = try store.enqueue(OutboxEntry(zone: parent, child: child, operations: [], createdAt: 100, nextAttemptAt: 100))
+        let elsewhere = try store.enqueue(OutboxEntry(zone: parent, child: other, operations: [], createdAt: 100, nextAttemptAt: 100))
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        let host = store.claimant.split(separator: "/")[0]
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "UPDATE outbox SET claimed_by = ? WHERE id = ?", arguments: ["\(host)/\(exited.processIdentifier)/x", mine])
+            try db.execute(sql: "UPDATE outbox SET claimed_by = ? WHERE id = ?", arguments: ["elsewhere.example/\(exited.processIdentifier)/x", elsewhere])
+        }
+        XCTAssertEqual(try store.claimDuePending(now: 101, limit: 10).map(\.id), [], "both are claimed")
+        let restarted = try SQLiteStore(path: path)
+        XCTAssertEqual(try restarted.claimDuePending(now: 101, limit: 10).map(\.id), [mine])
+        XCTAssertFalse(Claimant.isGone(store.claimant), "this process runs")
+    }
+
     func testOpenFailureNamesThePath() {
         let path = "/nonexistent-delegsync-dir/state.sqlite"
         XCTAssertThrowsError(try SQLiteStore(path: path)) { error in
