@@ -126,9 +126,19 @@ public final class PostgresStore: DelegationStore {
         try transaction("store key \(key.keyTag) of \(key.child)") { try $0.execute(Self.insertKey, Self.keyValues(key)) }
     }
 
+    /// In one transaction, 500 keys per statement (one round trip each); of keys with the same
+    /// identity in one call the last counts, as with ``putKey(_:)`` one after another.
     public func putKeys(_ keys: [StoredKey]) throws {
+        var last: [KeyIdentity: Int] = [:]
+        for (index, key) in keys.enumerated() { last[key.identity] = index }
+        let unique = keys.enumerated().filter { last[$0.element.identity] == $0.offset }.map(\.element)
         try transaction("store \(keys.count) keys") { session in
-            for key in keys { try session.execute(Self.insertKey, Self.keyValues(key)) }
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let chunk = unique[start..<min(start + 500, unique.count)]
+                let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+                try session.execute(
+                    Self.insertKey.replacingOccurrences(of: "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", with: "VALUES " + rows), chunk.flatMap(Self.keyValues))
+            }
         }
     }
 

@@ -430,6 +430,10 @@ class StoreBattery: XCTestCase {
         try store.putKeys([key(2, rdata: [2], state: .revoked, addedAt: 999)])
         XCTAssertEqual(try store.key(id([2]))?.state, .revoked)
         XCTAssertEqual(try store.key(id([2]))?.addedAt, 200)
+        // The same key twice in one batch: the last one counts.
+        try store.putKeys([key(5, rdata: [5], state: .known), key(5, rdata: [5], state: .trusted, origin: "again")])
+        XCTAssertEqual(try store.key(id([5]))?.state, .trusted)
+        XCTAssertEqual(try store.key(id([5]))?.origin, "again")
     }
 
     /// Listing stops where the body throws, and a listing larger than one fetch is complete.
