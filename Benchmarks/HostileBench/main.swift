@@ -127,8 +127,8 @@ func agentUsage() -> (cpu: Double, peakMiB: Double) {
 
 func storeBytes() -> Int {
     ["", "-wal", "-shm"].reduce(0) { total, suffix in
-        let size = (try? FileManager.default.attributesOfItem(atPath: "\(directory)/state.sqlite\(suffix)")[.size] as? Int) ?? 0
-        return total + (size ?? 0)
+        let attributes = try? FileManager.default.attributesOfItem(atPath: "\(directory)/state.sqlite\(suffix)")
+        return total + (attributes?[.size] as? Int ?? 0)
     }
 }
 

@@ -9,7 +9,7 @@ import Yams
 /// The agent's configuration: one YAML file with a `version` key (contrib/delegsync.yaml documents
 /// every key with its default). Keys are kebab-case, as in Knot's configuration.
 public struct AgentConfiguration: Sendable, Equatable {
-    public struct Listen: Sendable, Equatable {
+    public struct Listen: Sendable, Hashable {
         public var address: String
         public var port: Int
     }
@@ -54,6 +54,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         /// so the sender retries over TCP; no signature is checked for a spoofable source) or
         /// `answer` (decided as over TCP). Default truncate.
         public var udpUpdates: UDPUpdates = .truncate
+        /// NOTIFY(CDS/CSYNC) budgets (AgentConfiguration+Scanner.swift).
+        public var notifies = NotifyLimits()
 
         public enum UDPUpdates: String, Sendable, Equatable {
             case truncate, answer
@@ -99,6 +101,21 @@ public struct AgentConfiguration: Sendable, Equatable {
         /// What is checked against the child's own servers before a change is committed
         /// (`content-checks`); every check is on by default.
         public var contentChecks = ContentChecks()
+        /// Where the parent's secondaries find their primary (`front`): UPDATEs they forward
+        /// are decided here, everything else goes on to ``primaryAddress`` byte for byte. nil =
+        /// no front.
+        public var front: Listen? = nil
+        /// Addresses of the nameservers that forward children's UPDATEs to the agent
+        /// (`forwarders`, RFC 2136 §6): a request from one of them is marked as forwarded.
+        public var forwarders: [String] = []
+
+        /// Whether `address` (as a request's source) is one of ``forwarders``.
+        public func isForwarder(_ address: String) -> Bool {
+            guard !forwarders.isEmpty, let address = IPAddressText.canonical(address) else { return false }
+            return forwarders.contains(address)
+        }
+        /// The CDS/CSYNC scanner (AgentConfiguration+Scanner.swift); off by default.
+        public var scanner = Scanner()
     }
 
     public var version: Int
@@ -114,6 +131,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var identityKeyFile: String? = nil
     /// The opt-in Prometheus endpoint (`GET /metrics`); nil = off.
     public var metrics: Listen? = nil
+    /// Events for the operator (`events`); nil = none are sent.
+    public var events: Events? = nil
     public var zones: [Zone]
     /// Which store, SQLite (`store.path`) or PostgreSQL (`store.type: postgresql`, `store.url`).
     public var store = StoreLocation()
@@ -125,21 +144,22 @@ public struct AgentConfiguration: Sendable, Equatable {
 extension AgentConfiguration {
     /// Reads and checks a configuration file.
     public static func load(path: String) throws -> AgentConfiguration {
-        try parse(ConfigReader.contents(of: path), file: path)
+        try AgentConfiguration(reading: ConfigReader(path: path))
     }
 
     /// Parses YAML text; every unknown key, wrong type and missing required key is an error
     /// naming its path (e.g. `zones[0].backend.type`).
     public static func parse(_ text: String, file: String = "configuration") throws -> AgentConfiguration {
-        var reader = ConfigReader(file: file)
-        return try reader.configuration(reader.root(text))
+        try AgentConfiguration(reading: ConfigReader(file: file, text: text))
     }
 }
 
 extension ConfigReader {
-    mutating func configuration(_ root: Node.Mapping) throws -> AgentConfiguration {
+    func configuration(_ root: Node.Mapping) throws -> AgentConfiguration {
         try keys(
-            root, allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "identity", "metrics", "zones"], at: "")
+            root,
+            allowed: ["version", "listen", "store", "log-level", "signature", "limits", "keystate-option-code", "identity", "metrics", "events", "zones"],
+            at: "")
         guard let version = try int(root, "version", at: "", range: 0...1000) else { throw fail("version", "missing (write version: 1)") }
         guard version == 1 else { throw fail("version", "version \(version) is not supported (this delegsync reads version 1)") }
 
@@ -181,7 +201,9 @@ extension ConfigReader {
                     "uploads-per-source-per-hour", "uploads-per-prefix-per-hour", "uploads-per-hour", "inquiries-per-source-per-hour",
                     "inquiries-per-hour", "pending-jobs-per-child", "change-deadline", "retention-days",
                     "verifications-per-source-per-second", "max-verifications-in-flight",
+                    "notifies-per-child-per-hour", "notifies-per-source-per-hour", "notifies-per-hour",
                 ], at: "limits")
+            limits.notifies = try notifyLimits(node)
             limits.server.maxMessageSize = try int(node, "max-message-size", at: "limits", range: 512...65535) ?? limits.server.maxMessageSize
             limits.server.maxTCPConnections = try int(node, "max-tcp-connections", at: "limits", range: 1...100_000) ?? limits.server.maxTCPConnections
             limits.server.tcpIdleTimeout = try int(node, "tcp-idle-timeout", at: "limits", range: 1...3600) ?? limits.server.tcpIdleTimeout
@@ -220,9 +242,7 @@ extension ConfigReader {
         if let identity = try mapping(root, "identity", at: "") {
             try keys(identity, allowed: ["key-file"], at: "identity")
             identityKeyFile = try string(identity, "key-file", at: "identity")
-            if let path = identityKeyFile, !FileManager.default.isReadableFile(atPath: path) {
-                throw fail("identity.key-file", "cannot read \(path)")
-            }
+            if let path = identityKeyFile { try readable(path, at: "identity.key-file") }
         }
 
         var metrics: AgentConfiguration.Listen? = nil
@@ -232,6 +252,8 @@ extension ConfigReader {
             guard IPAddressText.isValid(address) else { throw fail("metrics.address", "\"\(address)\" is not an IPv4 or IPv6 address") }
             metrics = .init(address: address, port: try int(node, "port", at: "metrics", range: 1...65535) ?? 9153)
         }
+
+        let events = try mapping(root, "events", at: "").map { try self.events($0, limits: limits) }
 
         guard let zoneNodes = root["zones"]?.sequence, !zoneNodes.isEmpty else {
             throw fail("zones", "missing or empty: list at least one parent zone")
@@ -244,13 +266,15 @@ extension ConfigReader {
             guard !zones.contains(where: { $0.name == zone.name }) else { throw fail("\(path).name", "\(zone.name) is listed twice") }
             zones.append(zone)
         }
+        try checkFronts(zones, listen: listen)
         return AgentConfiguration(
             version: version, listen: listen, storePath: store.path, logLevel: logLevel, signature: signature,
-            limits: limits, keyStateOptionCode: keyStateCode, identityKeyFile: identityKeyFile, metrics: metrics, zones: zones, store: store)
+            limits: limits, keyStateOptionCode: keyStateCode, identityKeyFile: identityKeyFile, metrics: metrics, events: events, zones: zones,
+            store: store)
     }
 
     func zone(_ node: Node.Mapping, at path: String) throws -> AgentConfiguration.Zone {
-        try keys(node, allowed: ["name", "primary", "ttl", "backend", "policy", "bootstrap", "content-checks"], at: path)
+        try keys(node, allowed: ["name", "primary", "ttl", "backend", "policy", "bootstrap", "content-checks", "front", "forwarders", "scanner"], at: path)
         guard let nameText = try string(node, "name", at: path) else { throw fail("\(path).name", "missing") }
         let name: DomainName
         do {
@@ -302,9 +326,7 @@ extension ConfigReader {
                 throw fail("\(bpath).command", "empty: give the program and its arguments, e.g. [/usr/local/bin/apply-delegation]")
             }
         }
-        if let keyFile = backend.tsigKeyFile, !FileManager.default.isReadableFile(atPath: keyFile) {
-            throw fail("\(bpath).tsig-key-file", "cannot read \(keyFile)")
-        }
+        if let keyFile = backend.tsigKeyFile { try readable(keyFile, at: "\(bpath).tsig-key-file") }
 
         var limits = DelegationLimits()
         if let policy = try mapping(node, "policy", at: path) {
@@ -373,8 +395,54 @@ extension ConfigReader {
             contentChecks.dsMatchesDNSKEY = try bool(checks, "ds-matches-dnskey", at: cpath) ?? true
             contentChecks.dsRemovalNeedsCDSDelete = try bool(checks, "ds-removal-needs-cds-delete", at: cpath) ?? true
         }
-        return AgentConfiguration.Zone(
+        var zone = AgentConfiguration.Zone(
             name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits, bootstrap: bootstrap, resolver: resolver,
-            contentChecks: contentChecks)
+            contentChecks: contentChecks, scanner: try scanner(node, at: path))
+        try forwarding(node, at: path, into: &zone)
+        return zone
+    }
+
+    /// `front` and `forwarders` of one zone.
+    func forwarding(_ node: Node.Mapping, at path: String, into zone: inout AgentConfiguration.Zone) throws {
+        if let front = try mapping(node, "front", at: path) {
+            let fpath = "\(path).front"
+            try keys(front, allowed: ["address", "port"], at: fpath)
+            guard let address = try string(front, "address", at: fpath) else {
+                throw fail("\(fpath).address", "missing: the address the secondaries list as their primary")
+            }
+            guard IPAddressText.isValid(address) else { throw fail("\(fpath).address", "\"\(address)\" is not an IPv4 or IPv6 address") }
+            let port = try int(front, "port", at: fpath, range: 1...65535) ?? 53
+            guard address != zone.primaryAddress || port != zone.primaryPort else {
+                throw fail(fpath, "is the primary itself (\(address) port \(port)): the front needs an address or port of its own")
+            }
+            zone.front = AgentConfiguration.Listen(address: address, port: port)
+        }
+        if let list = try strings(node, "forwarders", at: path) {
+            zone.forwarders = try list.enumerated().map { index, text in
+                guard let address = IPAddressText.canonical(text) else {
+                    throw fail("\(path).forwarders[\(index)]", "\"\(text)\" is not an IPv4 or IPv6 address (list the addresses the nameservers forward from)")
+                }
+                return address
+            }
+        }
+    }
+
+    /// Zones may share a front only when they share the primary behind it (the relay passes
+    /// messages on without reading which zone they are for); a front is not a listen address.
+    func checkFronts(_ zones: [AgentConfiguration.Zone], listen: [AgentConfiguration.Listen]) throws {
+        for (index, zone) in zones.enumerated() {
+            guard let front = zone.front else { continue }
+            if listen.contains(front) {
+                throw fail(
+                    "zones[\(index)].front", "\(front.address) port \(front.port) is also a listen address: give the front an address or port of its own")
+            }
+            if let other = zones[..<index].first(where: {
+                $0.front == front && ($0.primaryAddress != zone.primaryAddress || $0.primaryPort != zone.primaryPort)
+            }) {
+                throw fail(
+                    "zones[\(index)].front",
+                    "\(other.name) has the same front with another primary: zones share a front only when they share the primary behind it")
+            }
+        }
     }
 }

@@ -19,8 +19,11 @@ public final class AgentMetrics: Sendable {
         ("delegsync_sig0_verification_seconds", "histogram", "Time for one SIG(0) check (time window and signature)."),
         ("delegsync_backend_failures_total", "counter", "Changes the parent's nameserver did not take (they stay in the outbox)."),
         ("delegsync_outbox_given_up_total", "counter", "Queued changes given up, by reason (cancelled, deadline, permanent, refused)."),
+        ("delegsync_events_dropped_total", "counter", "Operator events dropped because the delivery queue was full (the oldest goes)."),
+        ("delegsync_event_deliveries_total", "counter", "Operator event deliveries, by target (command, webhook) and result (ok, failed)."),
         ("delegsync_bootstrap_jobs", "gauge", "Key bootstrap jobs in the store, by state."),
         ("delegsync_outbox_depth", "gauge", "Accepted changes waiting to be applied at the parent."),
+        ("delegsync_scans_total", "counter", "Child scans (CDS, CDNSKEY, CSYNC), by trigger, result and the rule that refused."),
     ]
 
     /// Upper bounds (seconds) of the verification-time histogram.
@@ -33,43 +36,46 @@ public final class AgentMetrics: Sendable {
     public init() {
         // The closed label sets are there from the start, at 0, so that rate() and absent() work.
         for result in ["verified", "rejected"] { _ = verifications(result) }
-        _ = registry.makeValueHistogram(name: "delegsync_sig0_verification_seconds", buckets: Self.buckets, help: Self.help("delegsync_sig0_verification_seconds"))
+        _ = registry.makeValueHistogram(descriptor: Self.descriptor("delegsync_sig0_verification_seconds"), buckets: Self.buckets)
         for reason in Self.givenUpReasons { _ = givenUpCounter(reason) }
         for state in Self.bootstrapStates { _ = bootstrapGauge(state) }
-        _ = registry.makeGauge(name: "delegsync_outbox_depth", help: Self.help("delegsync_outbox_depth"))
+        _ = registry.makeCounter(descriptor: Self.descriptor("delegsync_events_dropped_total"))
+        for target in ["command", "webhook"] {
+            for ok in [true, false] { _ = eventDeliveries(target: target, ok: ok) }
+        }
+        _ = registry.makeGauge(descriptor: Self.descriptor("delegsync_outbox_depth"))
     }
 
-    static func help(_ name: String) -> String { families.first { $0.name == name }!.help }
+    /// A family of ``families`` by its full name, with its help text.
+    static func descriptor(_ name: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: families.first { $0.name == name }!.help)
+    }
 
     func request(rcode: RCode, infoCode: UInt16?, rule: String?) {
-        registry.makeCounter(
-            name: "delegsync_requests_total", labels: [("rcode", rcode.description), ("ede", infoCode.map(String.init) ?? ""), ("rule", rule ?? "")],
-            help: Self.help("delegsync_requests_total")
-        ).increment()
+        registry.makeCounter(descriptor: Self.descriptor("delegsync_requests_total"), labels: [("rcode", rcode.description), ("ede", infoCode.map(String.init) ?? ""), ("rule", rule ?? "")]).increment()
     }
 
     func verifications(_ result: String) -> Counter {
-        registry.makeCounter(
-            name: "delegsync_sig0_verifications_total", labels: [("result", result)], help: Self.help("delegsync_sig0_verifications_total"))
+        registry.makeCounter(descriptor: Self.descriptor("delegsync_sig0_verifications_total"), labels: [("result", result)])
     }
 
     func verification(ok: Bool, seconds: Double) {
         verifications(ok ? "verified" : "rejected").increment()
-        registry.makeValueHistogram(name: "delegsync_sig0_verification_seconds", buckets: Self.buckets, help: Self.help("delegsync_sig0_verification_seconds"))
+        registry.makeValueHistogram(descriptor: Self.descriptor("delegsync_sig0_verification_seconds"), buckets: Self.buckets)
             .record(seconds)
     }
 
     func backendFailure(zone: DomainName) {
-        registry.makeCounter(name: "delegsync_backend_failures_total", labels: [("zone", zone.description)], help: Self.help("delegsync_backend_failures_total"))
+        registry.makeCounter(descriptor: Self.descriptor("delegsync_backend_failures_total"), labels: [("zone", zone.description)])
             .increment()
     }
 
     func givenUpCounter(_ reason: String) -> Counter {
-        registry.makeCounter(name: "delegsync_outbox_given_up_total", labels: [("reason", reason)], help: Self.help("delegsync_outbox_given_up_total"))
+        registry.makeCounter(descriptor: Self.descriptor("delegsync_outbox_given_up_total"), labels: [("reason", reason)])
     }
 
     func bootstrapGauge(_ state: String) -> Gauge {
-        registry.makeGauge(name: "delegsync_bootstrap_jobs", labels: [("state", state)], help: Self.help("delegsync_bootstrap_jobs"))
+        registry.makeGauge(descriptor: Self.descriptor("delegsync_bootstrap_jobs"), labels: [("state", state)])
     }
 
     /// Queued changes this agent gave up: `cancelled` (the signing key was revoked), `deadline`,
@@ -81,11 +87,29 @@ public final class AgentMetrics: Sendable {
 
     func cancelled(_ count: Int) { givenUp("cancelled", count: count) }
 
+    /// An operator event dropped because the queue was full.
+    func eventDropped() {
+        registry.makeCounter(descriptor: Self.descriptor("delegsync_events_dropped_total")).increment()
+    }
+
+    func eventDeliveries(target: String, ok: Bool) -> Counter {
+        registry.makeCounter(descriptor: Self.descriptor("delegsync_event_deliveries_total"), labels: [("target", target), ("result", ok ? "ok" : "failed")])
+    }
+
+    /// One delivery of an operator event to `target` (command, webhook).
+    func eventDelivery(target: String, ok: Bool) { eventDeliveries(target: target, ok: ok).increment() }
+
+    /// One scan: `trigger` notify or periodic; `result` change, unchanged, refused, waiting or
+    /// failed (the parent could not be read); `rule` the refusing rule's name (a closed set).
+    func scan(trigger: String, result: String, rule: String?) {
+        registry.makeCounter(descriptor: Self.descriptor("delegsync_scans_total"), labels: [("trigger", trigger), ("result", result), ("rule", rule ?? "")]).increment()
+    }
+
     /// The Prometheus text exposition format (version 0.0.4), with the store's gauges read now.
     public func exposition(store: any DelegationStore) -> String {
         let counts = (try? store.bootstrapCounts()) ?? [:]
         for state in Set(Self.bootstrapStates).union(counts.keys) { bootstrapGauge(state).set(Double(counts[state] ?? 0)) }
-        registry.makeGauge(name: "delegsync_outbox_depth", help: Self.help("delegsync_outbox_depth")).set(Double((try? store.pendingCount()) ?? 0))
+        registry.makeGauge(descriptor: Self.descriptor("delegsync_outbox_depth")).set(Double((try? store.pendingCount()) ?? 0))
         return registry.emitToString()
     }
 }

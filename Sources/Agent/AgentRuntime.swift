@@ -10,18 +10,24 @@ import ServiceLifecycle
 import Store
 import Transport
 
-/// The running parental agent: a DNS server per listen address, the outbox worker, and signal
-/// handling (SIGTERM/SIGINT: finish and exit; SIGHUP: re-read the configuration).
+/// The running parental agent: a DNS server per listen address and per zone front (UPDATEs
+/// decided here, the rest relayed to the primary), the outbox worker, and signal handling
+/// (SIGTERM/SIGINT: finish and exit; SIGHUP: re-read the configuration).
 public final class AgentRuntime: Sendable {
     let store: any DelegationStore
     let logger: Logger
     let makeBackend: @Sendable (AgentConfiguration.Zone) throws -> any DelegationBackend
-    let state: NIOLockedValueBox<(configuration: AgentConfiguration, receiver: UpdateReceiver, worker: OutboxWorker, bootstrap: BootstrapWorker)>
+    let state:
+        NIOLockedValueBox<(configuration: AgentConfiguration, receiver: UpdateReceiver, worker: OutboxWorker, bootstrap: BootstrapWorker, scans: ScanWorker)>
     let reader: PrimaryZoneReader
     /// One set of counters for the agent's life, across configuration reloads.
     public let metrics = AgentMetrics()
     /// Refusals of unauthenticated requests, counted per minute (across reloads too).
     let audits = AuditAggregator()
+    /// Operator events (`events`): one queue for the agent's life, its settings follow reloads.
+    public let events: AgentEvents
+    /// Scans NOTIFYs scheduled (across reloads too).
+    let scanQueue = ScanQueue()
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, logger: Logger,
@@ -34,14 +40,19 @@ public final class AgentRuntime: Sendable {
         self.reader = PrimaryZoneReader { message, host, port, transport in
             try await client.exchange(message, host: host, port: port, transport: transport)
         }
+        let events = AgentEvents(
+            store: store, logger: logger, metrics: metrics, capacity: configuration.events?.queueSize ?? AgentConfiguration.Events().queueSize)
+        self.events = events
         state = NIOLockedValueBox(
-            try Self.build(configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, makeBackend: makeBackend))
+            try Self.build(
+                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, scanQueue: scanQueue, makeBackend: makeBackend))
+        events.configure(configuration)
     }
 
     static func build(
         _ configuration: AgentConfiguration, store: any DelegationStore, reader: PrimaryZoneReader, logger: Logger, metrics: AgentMetrics,
-        audits: AuditAggregator, makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
-    ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker, BootstrapWorker) {
+        audits: AuditAggregator, events: AgentEvents, scanQueue: ScanQueue, makeBackend: (AgentConfiguration.Zone) throws -> any DelegationBackend
+    ) throws -> (AgentConfiguration, UpdateReceiver, OutboxWorker, BootstrapWorker, ScanWorker) {
         var backends: [DomainName: any DelegationBackend] = [:]
         for zone in configuration.zones { backends[zone.name] = try makeBackend(zone) }
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
@@ -61,16 +72,25 @@ public final class AgentRuntime: Sendable {
         })
         let receiver = UpdateReceiver(
             configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, clock: clock, logger: logger,
-            identity: identity, metrics: metrics, audits: audits)
+            identity: identity, metrics: metrics, audits: audits, events: events,
+            statusSecret: try store.statusSecret(), scans: scanQueue)
         let worker = OutboxWorker(
-            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, logger: logger, metrics: metrics)
+            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, logger: logger, metrics: metrics,
+            events: events)
         let client = DNSClient()
         let bootstrap = BootstrapWorker(
             configuration: configuration, store: store, reader: reader, backends: backends,
             exchange: { message, host, port, transport in
                 try await client.exchange(message, host: host, port: port, transport: transport)
-            }, logger: logger)
-        return (configuration, receiver, worker, bootstrap)
+            }, logger: logger, events: events)
+        let scanClient = DNSClient(timeout: .seconds(5))
+        let scans = ScanWorker(
+            configuration: configuration, store: store, reader: reader, delegations: { try await reader.delegations(in: $0) }, receiver: receiver,
+            queue: scanQueue,
+            scanner: ChildScanner(exchange: { message, host, port, transport in
+                try await scanClient.exchange(message, host: host, port: port, transport: transport)
+            }), logger: logger, metrics: metrics, startedAt: clock())
+        return (configuration, receiver, worker, bootstrap, scans)
     }
 
     /// Re-reads the configuration; on an error the old one stays in force.
@@ -78,8 +98,9 @@ public final class AgentRuntime: Sendable {
         do {
             let configuration = try AgentConfiguration.load(path: path)
             let built = try Self.build(
-                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, makeBackend: makeBackend)
+                configuration, store: store, reader: reader, logger: logger, metrics: metrics, audits: audits, events: events, scanQueue: scanQueue, makeBackend: makeBackend)
             state.withLockedValue { $0 = built }
+            events.configure(configuration)
             logger.notice("configuration reloaded", metadata: ["delegsync.config": "\(path)"])
         } catch {
             logger.error("configuration not reloaded, the old one stays in force", metadata: ["delegsync.error": "\(error)"])
@@ -97,8 +118,12 @@ public final class AgentRuntime: Sendable {
         }
         let ports = NIOLockedValueBox<[Int: Int]>([:])
         let listenCount = configuration.listen.count
-        // Stopped in reverse order: the listeners first, the worker last.
-        var services: [(name: String, service: any Service)] = [("worker", ClosureService { [self] in await self.work() })]
+        // Stopped in reverse order: the listeners first, then the scanner and the worker, the event
+        // delivery last.
+        var services: [(name: String, service: any Service)] = [
+            ("events", CancelOnShutdownService { [events] in await events.deliver() }),
+            ("worker", ClosureService { [self] in await self.work() }), ("scanner", ClosureService { [self] in await self.scan() }),
+        ]
         if let listen = configuration.metrics {
             let server = MetricsServer(host: listen.address, port: listen.port, logger: logger) { [metrics, store] in
                 metrics.exposition(store: store)
@@ -121,6 +146,13 @@ public final class AgentRuntime: Sendable {
                     }
                 ))
         }
+        for (front, primary) in Self.fronts(configuration) {
+            let server = DNSServer(
+                host: front.address, port: front.port, limits: configuration.limits.server, relay: primary, logger: logger, handler: handler)
+            logger.info(
+                "front of the primary", metadata: ["delegsync.front": "\(front.address):\(front.port)", "delegsync.primary": "\(primary.description)"])
+            services.append(("front \(front.address) port \(front.port)", CancelOnShutdownService { try await server.run() }))
+        }
         try await DaemonLifecycle.run(services: services, logger: logger) { [weak self] in
             self?.reload(path: configPath)
         }
@@ -137,6 +169,7 @@ public final class AgentRuntime: Sendable {
             await bootstrap.runOnce(now: Int64(Date().timeIntervalSince1970))
             let now = Int64(Date().timeIntervalSince1970)
             receiver.flushAudit(now: now)
+            events.review(now: now)
             if now - prunedAt >= 3600 {
                 prunedAt = now
                 Self.prune(store: store, configuration: configuration, now: now, logger: logger)
@@ -144,6 +177,26 @@ public final class AgentRuntime: Sendable {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
         }
         logger.notice("stopping")
+    }
+
+    /// Each distinct front with the primary it relays to (zones sharing a front share the
+    /// primary: the configuration checks it).
+    static func fronts(_ configuration: AgentConfiguration) -> [(AgentConfiguration.Listen, PrimaryRelay)] {
+        var seen: Set<AgentConfiguration.Listen> = []
+        return configuration.zones.compactMap { zone in
+            guard let front = zone.front, seen.insert(front).inserted else { return nil }
+            return (front, PrimaryRelay(host: zone.primaryAddress, port: zone.primaryPort))
+        }
+    }
+
+    /// The scans (``ScanWorker``), every second until the group shuts down; a scan in progress
+    /// is finished (its commit too).
+    func scan() async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let scans = state.withLockedValue { $0.scans }
+            await scans.runOnce(now: Int64(Date().timeIntervalSince1970))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+        }
     }
 
     /// Retention (`limits.retention-days`): old audit entries, finished jobs and finished outbox

@@ -12,16 +12,7 @@ public enum BackendFactory {
         switch backend.kind {
         case .rfc2136:
             var key: TSIGKey? = nil
-            if let path = backend.tsigKeyFile {
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw ConfigurationError(file: path, key: "", problem: "cannot read the TSIG key file")
-                }
-                do {
-                    key = try TSIGKey(bindKeyFile: String(decoding: data, as: UTF8.self))
-                } catch {
-                    throw ConfigurationError(file: path, key: "", problem: "not a TSIG key file: \(error)")
-                }
-            }
+            if let path = backend.tsigKeyFile { key = try TSIGKey.load(path: path) }
             return RFC2136Backend(server: server, port: port, key: key)
         case .nsupdate:
             return NSUpdateBackend(command: backend.command ?? [], server: server, port: port)

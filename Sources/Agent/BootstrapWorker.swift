@@ -22,11 +22,14 @@ public struct BootstrapWorker: Sendable {
     let backends: [DomainName: any DelegationBackend]
     /// Jobs claimed per pass at most.
     static let batch = 100
+    /// Where trusted keys and failed jobs are reported for the operator.
+    let events: AgentEvents?
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, reader: any ParentZoneReader, backends: [DomainName: any DelegationBackend] = [:],
-        exchange: @escaping DNSExchange, logger: Logger, nameserverPort: Int = 53
+        exchange: @escaping DNSExchange, logger: Logger, nameserverPort: Int = 53, events: AgentEvents? = nil
     ) {
+        self.events = events
         self.backends = backends
         self.configuration = configuration
         self.store = store
@@ -55,8 +58,8 @@ public struct BootstrapWorker: Sendable {
             let before = job
             var action = job.nextAction(now: now)
             if case .runRound(let round) = action {
-                let (observations, delegation) = await observe(child: child, zone: zone)
-                action = job.record(observations, delegation: delegation, now: now)
+                let (observations, delegation, validation) = await observe(child: child, zone: zone, validating: job.method == .atApex, now: now)
+                action = job.record(observations, delegation: delegation, validation: validation, now: now)
                 let result = job.rounds.last?.failure ?? "passed"
                 audit(job, now: now, decision: "ROUND \(round)", reason: result, observations: observations)
             }
@@ -75,14 +78,21 @@ public struct BootstrapWorker: Sendable {
                 audit(job, now: now, decision: verdict.approved ? "APPROVED" : "REJECTED", reason: "approval command: \(verdict.text)", observations: [])
                 if !verdict.approved {
                     _ = try? Self.reject(job, zone: zone.name, child: child, store: store)
+                    events?.emit(.bootstrapFailed(job, zone: zone.name, child: child, reason: "rejected by the approval command: \(verdict.text)", now: now))
                 }
             }
             if action == .promote {
                 do {
-                    try promote(job, zone: zone.name, child: child, now: now)
+                    let cancelled = try promote(job, zone: zone.name, child: child, now: now)
                     promoted += 1
                     promotedChildren.insert(child)
                     audit(job, now: now, decision: "TRUSTED", reason: "key \(job.keyTag) for \(child) is trusted; older keys revoked", observations: [])
+                    events?.emit(.keyTrusted(job, zone: zone.name, child: child, now: now))
+                    if cancelled > 0 {
+                        events?.emit(
+                            .changesCancelled(
+                                zone: zone.name, child: child, count: cancelled, because: "key \(job.keyTag) became trusted in its place", now: now))
+                    }
                 } catch {
                     logger.error("cannot promote a key", metadata: ["delegsync.child": "\(child)", "delegsync.error": "\(error)"])
                     continue
@@ -90,6 +100,7 @@ public struct BootstrapWorker: Sendable {
             }
             if case .failed(let reason) = job.state, before.state != job.state {
                 audit(job, now: now, decision: "FAILED", reason: reason, observations: [])
+                events?.emit(.bootstrapFailed(job, zone: zone.name, child: child, reason: reason, now: now))
             }
             // Saved before the KEY is published: `status` never shows a trusted key whose job
             // still waits for its last round.
@@ -101,7 +112,9 @@ public struct BootstrapWorker: Sendable {
         return promoted
     }
 
-    func promote(_ job: KeyBootstrap, zone: DomainName, child: DomainName, now: Int64) throws {
+    /// Returns how many queued changes of revoked keys were cancelled.
+    @discardableResult
+    func promote(_ job: KeyBootstrap, zone: DomainName, child: DomainName, now: Int64) throws -> Int {
         try Self.promote(job, zone: zone, child: child, store: store, now: now)
     }
 
@@ -167,19 +180,24 @@ public struct BootstrapWorker: Sendable {
     /// that delegation (the NS names with their addresses) for the job to pin and compare;
     /// `nil` when it could not be read completely (the parent did not answer, a resolver lookup
     /// failed, no resolver for a name outside the child): the observations then say why, and
-    /// the round fails.
-    func observe(child: DomainName, zone: AgentConfiguration.Zone) async -> (observations: [KeyObservation], delegation: DelegationNameservers?) {
+    /// the round fails. `validating` (`at-apex`): the KEY and DNSKEY RRsets are asked with the DO
+    /// bit, and each server's KEY RRset is validated under the parent's DS
+    /// (``KeyBootstrap/validateAtApex(_:child:ds:now:)``); `validation` says why it failed.
+    func observe(child: DomainName, zone: AgentConfiguration.Zone, validating: Bool = false, now: Int64 = 0) async -> (
+        observations: [KeyObservation], delegation: DelegationNameservers?, validation: String?
+    ) {
         let snapshot: DelegationSnapshot?
         do {
             snapshot = try await reader.delegation(in: zone, child: child)
         } catch {
             let why = "cannot read the delegation from the parent: \(error)"
-            return ([KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable(why))], nil)
+            return ([KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable(why))], nil, nil)
         }
         guard let snapshot else {
             let why = "\(child) is not delegated from \(zone.name)"
-            return ([KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable(why))], nil)
+            return ([KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable(why))], nil, nil)
         }
+        var signed: [(server: String, records: [Record])] = []
         var observations: [KeyObservation] = []
         var known: [DomainName: [String]] = [:]
         var complete = true
@@ -192,20 +210,29 @@ public struct BootstrapWorker: Sendable {
             case .success(let found):
                 known[nameserver] = found
                 for address in found {
-                    observations.append(KeyObservation(nameserver: nameserver, address: address, answer: await ask(child: child, at: address)))
+                    let (answer, records) = await ask(child: child, at: address, dnssec: validating)
+                    observations.append(KeyObservation(nameserver: nameserver, address: address, answer: answer))
+                    signed.append(("\(nameserver) at \(address)", records))
                 }
             }
         }
-        return (observations, complete ? DelegationNameservers(known) : nil)
+        let validation = validating ? KeyBootstrap.validateAtApex(signed, child: child, ds: snapshot.ds, now: now) : nil
+        return (observations, complete ? DelegationNameservers(known) : nil, validation)
     }
 
-    func ask(child: DomainName, at address: String) async -> KeyObservation.Answer {
+    /// `child KEY` at one address; with `dnssec`, also `child DNSKEY`, both with the DO bit: the
+    /// answer and the records at the child (RRSIGs included) for validation.
+    func ask(child: DomainName, at address: String, dnssec: Bool = false) async -> (KeyObservation.Answer, [Record]) {
         do {
-            let reply = try await DirectQuery.ask(child, .key, at: address, port: nameserverPort, exchange: exchange)
+            let reply = try await DirectQuery.ask(child, .key, at: address, port: nameserverPort, dnssecOK: dnssec, exchange: exchange)
             let keys = reply.answer.filter { $0.type == .key && $0.name == child }
-            return .answered(rcode: reply.rcode.rawValue, authoritative: reply.header.aa, keys: keys.map(\.rdata), ttl: keys.map(\.ttl).max() ?? 0)
+            var records = reply.answer.filter { $0.name == child }
+            if dnssec {
+                records += try await DirectQuery.ask(child, .dnskey, at: address, port: nameserverPort, dnssecOK: true, exchange: exchange).answer.filter { $0.name == child }
+            }
+            return (.answered(rcode: reply.rcode.rawValue, authoritative: reply.header.aa, keys: keys.map(\.rdata), ttl: keys.map(\.ttl).max() ?? 0), records)
         } catch {
-            return .unreachable("\(error)")
+            return (.unreachable("\(error)"), [])
         }
     }
 
@@ -218,10 +245,14 @@ public struct BootstrapWorker: Sendable {
                 return "\(observation.nameserver) \(observation.address): \(RCode(rcode))\(aa ? " aa" : "") KEY tags [\(tags)] ttl \(ttl)"
             }
         }
-        try? store.appendAudit(
-            AuditEntry(
-                time: now, source: job.source, transport: "bootstrap", zone: job.zone, signer: job.child, keyTag: job.keyTag,
-                request: lines.joined(separator: "\n"), decision: decision, reason: reason))
+        do {
+            try store.appendAudit(
+                AuditEntry(
+                    time: now, source: job.source, transport: "bootstrap", zone: job.zone, signer: job.child, keyTag: job.keyTag,
+                    request: lines.joined(separator: "\n"), decision: decision, reason: reason))
+        } catch {
+            logger.error("cannot write the audit log", metadata: ["delegsync.child": "\(job.child)", "delegsync.error": "\(error)"])
+        }
     }
 }
 

@@ -20,11 +20,14 @@ struct ChangeCommit: Sendable {
     let policies: [DomainName: DelegationPolicyEngine]
     /// Told when the trust store changed (the lookup cache).
     let trustChanged: @Sendable () -> Void
+    /// Where commits, keys trusted by rollover and backend outcomes are reported.
+    let events: AgentEvents?
 
     init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
-        contentProbe: ChildContentProbe, metrics: AgentMetrics, trustChanged: @escaping @Sendable () -> Void
+        contentProbe: ChildContentProbe, metrics: AgentMetrics, events: AgentEvents? = nil, trustChanged: @escaping @Sendable () -> Void
     ) {
+        self.events = events
         self.contentProbe = contentProbe
         self.configuration = configuration
         self.store = store
@@ -36,14 +39,24 @@ struct ChangeCommit: Sendable {
     }
 
     func commit(_ request: SignedUpdate, signer: KeyIdentity, now: Int64) async -> UpdateReceiver.Outcome {
-        let (update, zone, child) = (request.update, request.zone, request.child)
         var outcome = request.base
         outcome.authenticated = true
+        return await commit(request.update, zone: request.zone, child: request.child, signer: signer, outcome: outcome, now: now)
+    }
+
+    /// Decides and commits `update` for `child`: a signed UPDATE's (signed by `signer`), or the
+    /// change a CDS/CSYNC scan found (no signer: nothing revokes it but the policy). The same
+    /// policy, prerequisites, content checks, outbox and backend either way.
+    func commit(_ update: Update, zone: AgentConfiguration.Zone, child: DomainName, signer: KeyIdentity?, outcome base: UpdateReceiver.Outcome, now: Int64) async
+        -> UpdateReceiver.Outcome
+    {
+        var outcome = base
         let deadline = now + configuration.limits.changeDeadline
         let current: DelegationSnapshot?
         do {
             current = try await reader.delegation(in: zone, child: child)
         } catch {
+            events?.backendFailed(zone: zone.name, error: "cannot read the delegation from the primary: \(error)", now: now)
             // The request is authenticated: keep it, and let the outbox decide and apply it
             // against the parent's data once the primary answers again. Prerequisites cannot
             // wait (they are about the zone as it is now), so such requests must be resent.
@@ -104,7 +117,8 @@ struct ChangeCommit: Sendable {
             return outcome.refused(.servFail, DelegationEDE.other, "cannot store the change: \(error)")
         }
         let result = await OutboxWorker.apply(
-            entry, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, metrics: metrics, now: now)
+            entry, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, metrics: metrics, events: events,
+            now: now)
         outcome.backendResult = result.text
         guard result.applied else {
             if result.permanent {
@@ -138,6 +152,10 @@ struct ChangeCommit: Sendable {
             }
             metrics.cancelled(cancelled)
             trustChanged()
+            for rdata in rollover.added { events?.emit(.keyTrusted(rollover: rdata, zone: zone, child: child, now: now)) }
+            if cancelled > 0 {
+                events?.emit(.changesCancelled(zone: zone, child: child, count: cancelled, because: "a rollover revoked it", now: now))
+            }
             let added = rollover.added.map { String(KEYData.keyTag(rdata: $0)) }, revoked = rollover.revoked.map { String(KEYData.keyTag(rdata: $0)) }
             outcome.reason +=
                 (added.isEmpty ? "" : "; key \(added.joined(separator: ", ")) now trusted")

@@ -78,8 +78,8 @@ struct ResolverLookupError: Error, CustomStringConvertible {
 
 /// One question sent straight to one server over TCP with EDNS(0) (RFC 6891): RD=0 towards an
 /// authoritative server, RD=1 towards a resolver (RFC 1035 §4.1.1), the DO bit (RFC 3225) as
-/// asked. The reply must carry the query's ID, QR and question (RFC 5452 §9.1); its RCODE is
-/// data for the caller.
+/// asked, CD (RFC 4035 §3.2.2) when the agent validates the answer itself. The reply must carry
+/// the query's ID, QR and question (RFC 5452 §9.1); its RCODE is data for the caller.
 enum DirectQuery {
     /// Why no usable reply came back.
     struct Failure: Error, Sendable, CustomStringConvertible {
@@ -88,11 +88,14 @@ enum DirectQuery {
 
     static func ask(
         _ name: DomainName, _ type: RRType, at address: String, port: Int, recursionDesired: Bool = false, dnssecOK: Bool = false,
-        exchange: DNSExchange
+        checkingDisabled: Bool = false, exchange: DNSExchange
     ) async throws -> Message {
         var header = Header()
         header.id = UInt16.random(in: 0...UInt16.max)
         header.rd = recursionDesired
+        // RFC 4035 §3.2.2: the resolver hands over what it has even when it cannot validate it;
+        // the agent validates itself.
+        header.cd = checkingDisabled
         let query = Message(header: header, question: [Question(name: name, type: type)], edns: EDNS(dnssecOK: dnssecOK))
         let reply = try Message(wire: await exchange(try query.wireFormat(), address, port, .tcp))
         guard reply.id == header.id, reply.header.qr else { throw Failure(description: "the answer does not match the query") }

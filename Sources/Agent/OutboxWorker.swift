@@ -19,11 +19,14 @@ public struct OutboxWorker: Sendable {
     let metrics: AgentMetrics
     /// Asks the child's servers for the content checks before a deferred apply.
     let contentProbe: ChildContentProbe
+    /// Where committed, given-up changes and backend outcomes are reported for the operator.
+    let events: AgentEvents?
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
-        contentProbe: ChildContentProbe, logger: Logger, metrics: AgentMetrics = AgentMetrics()
+        contentProbe: ChildContentProbe, logger: Logger, metrics: AgentMetrics = AgentMetrics(), events: AgentEvents? = nil
     ) {
+        self.events = events
         self.contentProbe = contentProbe
         self.metrics = metrics
         self.configuration = configuration
@@ -47,10 +50,11 @@ public struct OutboxWorker: Sendable {
         min(3600, 5 << min(attempts, 10))
     }
 
-    /// Applies one entry; with `expected`, also checks that the primary now serves it.
+    /// Applies one entry; with `expected`, also checks that the primary now serves it. The
+    /// outcome goes to `events`: the commit, a permanent refusal, the backend failing or working.
     static func apply(
         _ entry: OutboxEntry, id: Int64, expected: DelegationSnapshot?, zone: AgentConfiguration.Zone, backend: (any DelegationBackend)?,
-        reader: any ParentZoneReader, store: any DelegationStore, metrics: AgentMetrics, now: Int64
+        reader: any ParentZoneReader, store: any DelegationStore, metrics: AgentMetrics, events: AgentEvents?, now: Int64
     ) async -> Result {
         guard let backend else {
             try? store.markAttemptFailed(id: id, error: "no backend for \(zone.name)", nextAttemptAt: now + backoff(attempts: entry.attempts))
@@ -62,10 +66,15 @@ public struct OutboxWorker: Sendable {
             metrics.backendFailure(zone: zone.name)
             metrics.givenUp("permanent")
             try? store.markFailed(id: id, error: "given up: the primary refuses this change: \(error)")
+            events?.emit(
+                .changeGivenUp(
+                    zone: zone.name, child: entry.child, signer: entry.signer, operations: entry.operations,
+                    reason: "given up: the primary refuses this change: \(error)", now: now))
             return Result(applied: false, text: "\(error)", permanent: true)
         } catch {
             metrics.backendFailure(zone: zone.name)
             try? store.markAttemptFailed(id: id, error: "\(error)", nextAttemptAt: now + backoff(attempts: entry.attempts))
+            events?.backendFailed(zone: zone.name, error: "\(backend.description): \(error)", now: now)
             return Result(applied: false, text: "\(backend.description): \(error)")
         }
         if let expected {
@@ -73,10 +82,15 @@ public struct OutboxWorker: Sendable {
             guard seen?.withoutKeys == expected.withoutKeys else {
                 try? store.markAttemptFailed(
                     id: id, error: "applied but the primary does not serve it yet", nextAttemptAt: now + backoff(attempts: entry.attempts))
-                return Result(applied: false, text: "\(backend.description) accepted the change, but the primary does not serve it")
+                let text = "\(backend.description) accepted the change, but the primary does not serve it"
+                events?.backendFailed(zone: zone.name, error: text, now: now)
+                return Result(applied: false, text: text)
             }
         }
         try? store.markApplied(id: id)
+        events?.backendWorked(zone: zone.name, now: now)
+        events?.emit(
+            .changeCommitted(zone: zone.name, child: entry.child, signer: entry.signer, operations: entry.operations, queuedAt: entry.createdAt, now: now))
         return Result(applied: true, text: "\(backend.description): applied")
     }
 
@@ -117,11 +131,16 @@ public struct OutboxWorker: Sendable {
             current = try await reader.delegation(in: zone, child: entry.child)
         } catch {
             try? store.markAttemptFailed(id: id, error: "\(error)", nextAttemptAt: now + Self.backoff(attempts: entry.attempts))
+            events?.backendFailed(zone: zone.name, error: "cannot read the delegation from the primary: \(error)", now: now)
             return false
         }
         let request = current.map { DelegationRequest(zone: zone.name, child: entry.child, operations: entry.operations, current: $0) }
         guard let request, let current else {
             try? store.markFailed(id: id, error: "\(entry.child) is no longer delegated from \(zone.name)")
+            events?.emit(
+                .changeGivenUp(
+                    zone: zone.name, child: entry.child, signer: entry.signer, operations: entry.operations,
+                    reason: "given up: \(entry.child) is no longer delegated from \(zone.name)", now: now))
             return false
         }
         if case .reject(let violation) = Self.policy(for: zone).evaluate(request) {
@@ -135,6 +154,10 @@ public struct OutboxWorker: Sendable {
         }
         if expected == current {
             try? store.markApplied(id: id)
+            events?.emit(
+                .changeCommitted(
+                    zone: zone.name, child: entry.child, signer: entry.signer, operations: entry.operations, queuedAt: entry.createdAt, now: now,
+                    note: "the primary already served it"))
             return false
         }
         // Content checks (issue 10, point 7), again before a deferred apply; OutboxWorker+ContentCheck.swift.
@@ -142,7 +165,8 @@ public struct OutboxWorker: Sendable {
         var normalized = entry
         normalized.operations = operations
         let result = await Self.apply(
-            normalized, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, metrics: metrics, now: now)
+            normalized, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, metrics: metrics,
+            events: events, now: now)
         logger.info("outbox", metadata: ["delegsync.child": "\(entry.child)", "delegsync.result": "\(result.text)"])
         return result.applied
     }
@@ -164,12 +188,22 @@ public struct OutboxWorker: Sendable {
 
     /// Marks the entry failed for good, counts it and writes the audit entry the operator reads.
     func giveUp(_ entry: OutboxEntry, id: Int64, reason: (metric: String, text: String), now: Int64) {
-        try? store.markFailed(id: id, error: reason.text)
+        do {
+            try store.markFailed(id: id, error: reason.text)
+        } catch {
+            logger.error("cannot mark outbox entry \(id) given up", metadata: ["delegsync.child": "\(entry.child)", "delegsync.error": "\(error)"])
+        }
         metrics.givenUp(reason.metric)
         logger.warning("outbox entry given up", metadata: ["delegsync.child": "\(entry.child)", "delegsync.reason": "\(reason.text)"])
-        try? store.appendAudit(
-            AuditEntry(
-                time: now, source: "outbox", transport: "outbox", zone: entry.zone.description, signer: entry.child.description, keyTag: entry.signer?.keyTag,
-                request: entry.operations.map(\.description).joined(separator: "\n"), decision: "GIVEN UP", reason: reason.text))
+        events?.emit(.changeGivenUp(zone: entry.zone, child: entry.child, signer: entry.signer, operations: entry.operations, reason: reason.text, now: now))
+        do {
+            try store.appendAudit(
+                AuditEntry(
+                    time: now, source: "outbox", transport: "outbox", zone: entry.zone.description, signer: entry.child.description,
+                    keyTag: entry.signer?.keyTag, request: entry.operations.map(\.description).joined(separator: "\n"), decision: "GIVEN UP",
+                    reason: reason.text))
+        } catch {
+            logger.error("cannot write the audit log", metadata: ["delegsync.child": "\(entry.child)", "delegsync.error": "\(error)"])
+        }
     }
 }

@@ -109,23 +109,15 @@ public struct PrimaryZoneReader: ParentZoneReader {
         let remedy =
             "allow the agent to transfer \(zone.name) from it (BIND allow-transfer, Knot acl action transfer, NSD provide-xfr), "
             + "or set zones[].primary to a server that serves \(zone.name) without \(child) (and backend.server to the primary that takes the updates)"
-        guard let transfer else { throw ParentReadError(description: "\(problem); this reader does not transfer zones: \(remedy)") }
-        var header = Header()
-        header.id = UInt16.random(in: 0...UInt16.max)
-        let request = Message(header: header, question: [Question(name: zone.name, type: .axfr)])
-        let messages: [Message]
+        guard transfer != nil else { throw ParentReadError(description: "\(problem); this reader does not transfer zones: \(remedy)") }
+        let records: [Record]
         do {
-            messages = try await transfer(try request.wireFormat(), zone.primaryAddress, zone.primaryPort, Self.endsTransfer).map { try Message(wire: $0) }
-        } catch {
+            records = try await transferZone(zone)
+        } catch .failed(let error) {
             throw ParentReadError(description: "\(problem); the zone transfer of \(zone.name) failed (\(error)): \(remedy)")
-        }
-        if let refused = messages.first(where: { $0.rcode != .noError }) {
-            throw ParentReadError(description: "\(problem); it answered the zone transfer of \(zone.name) with \(refused.rcode): \(remedy)")
-        }
-        let records = messages.flatMap(\.answer)
-        guard messages.allSatisfy({ $0.id == header.id && $0.header.qr }), records.count >= 2, let first = records.first, let last = records.last,
-            first.type == .soa, first.name == zone.name, last.type == .soa, last.name == zone.name
-        else {
+        } catch .refused(let rcode) {
+            throw ParentReadError(description: "\(problem); it answered the zone transfer of \(zone.name) with \(rcode): \(remedy)")
+        } catch .notATransfer {
             throw ParentReadError(description: "\(primary) sent a zone transfer of \(zone.name) that is not one (RFC 5936 §2.2: SOA first and last)")
         }
         let delegation = records.dropLast().filter { $0.name.isSubdomain(of: child) }
@@ -135,6 +127,52 @@ public struct PrimaryZoneReader: ParentZoneReader {
         } catch {
             throw ParentReadError(description: "the NS records for \(child) in the transfer of \(zone.name) are malformed: \(error)")
         }
+    }
+
+    /// Why a zone transfer gave no zone.
+    enum TransferFailure: Error {
+        case failed(any Error)
+        case refused(RCode)
+        /// Not SOA first and last, or messages not answering the request.
+        case notATransfer
+    }
+
+    /// The parent zone's records by AXFR from the primary (RFC 5936), both SOAs included.
+    func transferZone(_ zone: AgentConfiguration.Zone) async throws(TransferFailure) -> [Record] {
+        guard let transfer else { throw .failed(ParentReadError(description: "this reader does not transfer zones")) }
+        var header = Header()
+        header.id = UInt16.random(in: 0...UInt16.max)
+        let request = Message(header: header, question: [Question(name: zone.name, type: .axfr)])
+        let messages: [Message]
+        do {
+            messages = try await transfer(try request.wireFormat(), zone.primaryAddress, zone.primaryPort, Self.endsTransfer).map { try Message(wire: $0) }
+        } catch {
+            throw .failed(error)
+        }
+        if let refused = messages.first(where: { $0.rcode != .noError }) { throw .refused(refused.rcode) }
+        let records = messages.flatMap(\.answer)
+        guard messages.allSatisfy({ $0.id == header.id && $0.header.qr }), records.count >= 2, let first = records.first, let last = records.last,
+            first.type == .soa, first.name == zone.name, last.type == .soa, last.name == zone.name
+        else { throw .notATransfer }
+        return records
+    }
+
+    /// The children the parent zone delegates (owners of NS records below its apex), from a
+    /// zone transfer: what the periodic scan goes through.
+    public func delegations(in zone: AgentConfiguration.Zone) async throws -> [DomainName] {
+        let records: [Record]
+        do {
+            records = try await transferZone(zone)
+        } catch {
+            let why: String
+            switch error {
+            case .failed(let error): why = "failed (\(error))"
+            case .refused(let rcode): why = "was answered with \(rcode)"
+            case .notATransfer: why = "is not one (RFC 5936 §2.2)"
+            }
+            throw ParentReadError(description: "the zone transfer of \(zone.name) from \(zone.primaryAddress) port \(zone.primaryPort) \(why)")
+        }
+        return Set(records.filter { $0.type == .ns && $0.name != zone.name && $0.name.isSubdomain(of: zone.name) }.map(\.name)).sorted()
     }
 
     /// Whether `message` (the `index`th of an AXFR answer) is its last: an error RCODE or a

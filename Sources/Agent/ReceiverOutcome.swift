@@ -24,6 +24,13 @@ extension UpdateReceiver {
         /// A signature was verified (with a trusted key, the uploaded key, or the key an inquiry
         /// asks about): the request gets an audit row of its own. Others are aggregated.
         public internal(set) var authenticated = false
+        /// Records for the answer section (the answer to a status question).
+        public internal(set) var answer: [Record] = []
+        /// Whether the request is written to the audit log and counted; status questions, which
+        /// monitoring asks often and which change nothing, are not.
+        public internal(set) var audited = true
+        /// No reply at all (a malformed NOTIFY, RFC 9859 §4.3); still audited and counted.
+        public internal(set) var discarded = false
 
         static func reject(_ rcode: RCode, _ infoCode: UInt16, _ reason: String) -> Outcome {
             Outcome(rcode: rcode, infoCode: infoCode, reason: reason)
@@ -65,4 +72,7 @@ struct SignedUpdate: Sendable {
     /// The outcome so far (zone, signer, key tag filled in).
     let base: UpdateReceiver.Outcome
     let context: DNSRequestContext
+    /// The source address when it is one of the zone's `forwarders` (a nameserver passing the
+    /// child's UPDATE on, RFC 2136 §6); nil for a request sent directly.
+    var forwarder: String? = nil
 }

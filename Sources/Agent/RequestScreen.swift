@@ -6,7 +6,8 @@ import Transport
 /// The first stage: what kind of request this is, from its structure alone — no store, no
 /// crypto, no network (DESIGN.md: cheap checks before any signature check; CVE-2024-1975).
 ///
-/// A KeyState inquiry (a QUERY with the option in state 2) goes to ``KeyStateInquiry``; an
+/// A `delegsync status` question (``StatusProbe``) is answered at once; a KeyState inquiry (a
+/// QUERY with the option in state 2) goes to ``KeyStateInquiry``; an
 /// UPDATE must name a served zone (RFC 2136 §3.1.1), carry exactly one well-formed SIG(0) as
 /// its last record (RFC 2931 §3.1) whose signer is a child of that zone, and parse as RFC 2136
 /// sections. The self-signed key upload of the DDNS draft goes to ``UploadIntake``, every other
@@ -17,15 +18,21 @@ struct RequestScreen: Sendable {
     /// Where a screened request goes next.
     enum Route: Sendable {
         case inquiry(KeyStateOption)
+        /// A `delegsync status` question (``StatusProbe``) for this name.
+        case status(DomainName)
         /// A self-signed upload of the KEY RDATA it carries.
         case upload(SignedUpdate, key: [UInt8], requested: BootstrapPolicy.Method?)
         case update(SignedUpdate)
+        /// A NOTIFY (RFC 1996, RFC 9859 §4): for ``NotifyIntake``.
+        case notify
     }
 
     func screen(_ bytes: [UInt8], layout: MessageLayout, message: Message, context: DNSRequestContext) -> Stage<Route> {
+        if let name = StatusProbe.name(asked: message) { return .next(.status(name)) }
         if message.opcode == .query, let inquiry = message.edns?.keyState(code: configuration.keyStateOptionCode), inquiry.state == .inquiry {
             return .next(.inquiry(inquiry))
         }
+        if message.opcode == .notify { return .next(.notify) }
         guard message.opcode == .update else {
             return .done(.reject(.notImp, DelegationEDE.notSupported, "opcode \(message.opcode) is not served here; send UPDATE"))
         }
@@ -68,7 +75,9 @@ struct RequestScreen: Sendable {
         } catch {
             return .done(outcome.refused(.formErr, DelegationEDE.invalidData, "\(error)"))
         }
-        let signed = SignedUpdate(zone: zone, child: child, update: update, signature: signature, base: outcome, context: context)
+        let signed = SignedUpdate(
+            zone: zone, child: child, update: update, signature: signature, base: outcome, context: context,
+            forwarder: zone.isForwarder(context.sourceAddress) ? context.sourceAddress : nil)
         if let key = Self.selfSignedUpload(update, child: child, sig: sig) {
             // KeyState (draft-berra-dnsop-keystate): 0 asks for automatic bootstrap, 1 for manual.
             let asked = message.edns?.keyState(code: configuration.keyStateOptionCode)?.state

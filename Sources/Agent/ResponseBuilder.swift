@@ -5,13 +5,21 @@ import DelegationCore
 /// request carried OPT — an OPT with an Extended DNS Error whenever the RCODE is not NOERROR
 /// (RFC 8914 §3 allows EDE only towards requests with OPT). Extended RCODEs (BADKEY, BADTIME,
 /// BADSIG) need OPT; to a request without it they become REFUSED, whose text is then in the audit.
+/// With `extendedAsRefused` (a request from a forwarder that would drop them) they become
+/// REFUSED too, with OPT and EDE.
 enum ResponseBuilder {
-    static func reply(to request: Message, rcode: RCode, error: ExtendedDNSError?, keyState: EDNSOption? = nil) -> [UInt8] {
+    static func reply(
+        to request: Message, rcode: RCode, error: ExtendedDNSError?, keyState: EDNSOption? = nil, extendedAsRefused: Bool = false, answer: [Record] = []
+    ) -> [UInt8] {
         var response = request.makeResponse(rcode: rcode)
+        // An answer is the agent's own data (a status question's), so authoritative.
+        response.answer = answer
+        response.header.aa = !answer.isEmpty
         if request.edns == nil {
             response.edns = nil
             if rcode.isExtended { response.rcode = .refused }
         } else {
+            if rcode.isExtended && extendedAsRefused { response.rcode = .refused }
             var options: [EDNSOption] = []
             if rcode != .noError, let error { options.append(error.option) }
             if let keyState { options.append(keyState) }

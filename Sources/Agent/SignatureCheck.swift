@@ -45,6 +45,23 @@ final class SignatureCheck: Sendable {
         let text: String
         /// The Extended DNS Error INFO-CODE (RFC 8914) to send.
         var infoCode: UInt16 = DelegationEDE.prohibited
+
+        /// The rule of a bad signature on a forwarded request.
+        static let forwarderRule = "forwarder-rewrote-message"
+
+        /// This failure for a request a listed forwarder passed on. A signature that does not
+        /// verify there is most likely the forwarder's doing: SIG(0) covers the header, message
+        /// ID included (RFC 2931 §3.1), and Knot DNS gives a forwarded UPDATE a new ID (BIND
+        /// keeps it). The original ID is not in the message, so the request cannot be repaired:
+        /// it is refused with a text that says what happened and what to do.
+        func throughForwarder(_ forwarder: String?) -> Failure {
+            guard let forwarder, rcode == .badSig else { return self }
+            return Failure(
+                rcode: .refused, rule: Self.forwarderRule,
+                text:
+                    "the SIG(0) does not verify over the UPDATE as \(forwarder) forwarded it: a nameserver that gives a forwarded UPDATE a new message ID (Knot DNS does) breaks the signature, which covers the header (RFC 2931 §3.1); send it to the parent's agent directly (the parent's operator should point DSYNC at delegsync, see delegsync's docs/parent.md)"
+            )
+        }
     }
 
     /// Verifies `signature` with the key whose RDATA is `rdata` for a request from `source`

@@ -73,11 +73,14 @@ final class SignerAuthentication: Sendable {
                 pending.keyState = .bootstrapAutoOngoing
                 return .done(pending)
             }
-            return .done(
-                outcome.refused(
-                    .badKey, DelegationEDE.prohibited,
-                    "no trusted key \(sig.keyTag) (algorithm \(sig.algorithm)) for \(child); bootstrap the key first (bootstrap methods offered: \(zone.bootstrap.offered))"
-                ))
+            // KeyState "unknown" (to a request that asked) says BADKEY again, for a child that
+            // gets this as REFUSED through a forwarding nameserver.
+            var unknown = outcome.refused(
+                .badKey, DelegationEDE.prohibited,
+                "no trusted key \(sig.keyTag) (algorithm \(sig.algorithm)) for \(child); bootstrap the key first (bootstrap methods offered: \(zone.bootstrap.offered))"
+            )
+            unknown.keyState = .unknown
+            return .done(unknown)
         }
         var failure: SignatureCheck.Failure? = nil
         var signer: KeyIdentity? = nil
@@ -91,7 +94,7 @@ final class SignerAuthentication: Sendable {
             if failure?.rcode != .badSig { break }
         }
         guard let signer else {
-            let failure = failure!
+            let failure = failure!.throughForwarder(request.forwarder)
             return .done(outcome.refused(failure.rcode, failure.infoCode, failure.text, rule: failure.rule))
         }
         let admission = Admission(

@@ -27,12 +27,18 @@ final class StrangerBudget: Sendable {
     /// What ran out, or nil when the request may go on (one token taken from each budget).
     func spend(source address: String, now: Int64) -> String? {
         let prefix = SourcePrefix.of(address)
-        let names: [(key: String, capacity: Int, what: String)] = [
-            ("s " + address, limits.perSource, "from \(address)"),
-            ("p " + prefix, limits.perPrefix, "from \(prefix)"),
-            ("*", limits.total, "from all sources together"),
-        ]
-        return buckets.withLockedValue { buckets in
+        return spend(
+            [
+                ("s " + address, limits.perSource, "from \(address)"),
+                ("p " + prefix, limits.perPrefix, "from \(prefix)"),
+                ("*", limits.total, "from all sources together"),
+            ], now: now)
+    }
+
+    /// One token from each named bucket (`capacity` per ``Limits/interval``), or none and what
+    /// ran out: budgets keyed by something other than the source, such as a child's name.
+    func spend(_ names: [(key: String, capacity: Int, what: String)], now: Int64) -> String? {
+        buckets.withLockedValue { buckets in
             if buckets.count > 100_000 { buckets = buckets.filter { !$0.value.isFull(now: now) } }
             // Take from all or from none.
             for (key, capacity, what) in names {

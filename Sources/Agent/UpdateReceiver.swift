@@ -34,19 +34,25 @@ public final class UpdateReceiver: Sendable {
     let metrics: AgentMetrics
     /// Where refusals of unauthenticated requests are counted; nil writes one row each.
     let audits: AuditAggregator?
+    /// The store's status secret, to answer `delegsync status` (``StatusProbe``); nil refuses.
+    let statusSecret: [UInt8]?
 
     let screen: RequestScreen
     let inquiries: KeyStateInquiry
     let uploads: UploadIntake
     let authentication: SignerAuthentication
     let changes: ChangeCommit
+    let notifies: NotifyIntake
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, backends: [DomainName: any DelegationBackend], reader: any ParentZoneReader,
         contentProbe: ChildContentProbe, clock: @escaping @Sendable () -> Int64, logger: Logger, identity: SIG0Signer? = nil,
-        metrics: AgentMetrics = AgentMetrics(), audits: AuditAggregator? = nil
+        metrics: AgentMetrics = AgentMetrics(), audits: AuditAggregator? = nil, events: AgentEvents? = nil, statusSecret: [UInt8]? = nil,
+        scans: ScanQueue = ScanQueue()
     ) {
+        self.notifies = NotifyIntake(configuration: configuration, queue: scans)
         self.audits = audits
+        self.statusSecret = statusSecret
         self.metrics = metrics
         self.identity = identity
         self.configuration = configuration
@@ -69,7 +75,7 @@ public final class UpdateReceiver: Sendable {
             strangers: StrangerBudget(.init(perSource: limits.uploadsPerSourcePerHour, perPrefix: limits.uploadsPerPrefixPerHour, total: limits.uploadsPerHour)),
             trustChanged: { authentication.forget() })
         self.changes = ChangeCommit(
-            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, metrics: metrics,
+            configuration: configuration, store: store, backends: backends, reader: reader, contentProbe: contentProbe, metrics: metrics, events: events,
             trustChanged: { authentication.forget() })
     }
 
@@ -83,11 +89,17 @@ public final class UpdateReceiver: Sendable {
             layout = try MessageLayout(scanning: bytes)
             message = try Message(wire: bytes, layout: layout)
         } catch {
-            return Decision(message: nil, outcome: .reject(.formErr, DelegationEDE.invalidData, "malformed message: \(error)"))
+            var outcome = Outcome.reject(.formErr, DelegationEDE.invalidData, "malformed message: \(error)")
+            // A NOTIFY that does not parse gets no reply (RFC 9859 §4.3).
+            outcome.discarded = Opcode((bytes[2] >> 3) & 0x0F) == .notify
+            return Decision(message: nil, outcome: outcome)
         }
         var outcome = await decide(bytes, layout: layout, message: message, context: context, now: now)
         if outcome.rcode.isExtended && message.edns == nil {
             outcome.reason += " (sent as REFUSED: the request had no OPT record)"
+        } else if outcome.rcode.isExtended && forwarded(outcome, context: context) {
+            outcome.reason +=
+                " (sent as REFUSED: it came through \(context.sourceAddress), and a forwarding BIND replaces \(outcome.rcode) with a SERVFAIL of its own)"
         }
         return Decision(message: message, outcome: outcome)
     }
@@ -107,6 +119,10 @@ public final class UpdateReceiver: Sendable {
         case .next(let next): route = next
         }
         switch route {
+        case .status(let name):
+            return statusAnswer(name)
+        case .notify:
+            return notifies.take(message, context: context, now: now)
         case .inquiry(let inquiry):
             return inquiries.answer(bytes, layout: layout, message: message, inquiry: inquiry, context: context, now: now)
         case .upload(let upload, let key, let requested):
@@ -130,22 +146,49 @@ public final class UpdateReceiver: Sendable {
         }
     }
 
+    /// The answer to a `delegsync status` question: proof that this agent serves the store.
+    func statusAnswer(_ name: DomainName) -> Outcome {
+        var outcome: Outcome
+        if let statusSecret {
+            outcome = Outcome(rcode: .noError, reason: "status question answered")
+            outcome.answer = [StatusProbe.answer(name: name, version: AgentVersion.current, secret: statusSecret)]
+        } else {
+            outcome = .reject(.refused, DelegationEDE.notSupported, "status questions are not answered here")
+        }
+        outcome.audited = false
+        return outcome
+    }
+
+    /// Commits the change a CDS/CSYNC scan found for `child` under the child's lock, through the
+    /// same stage as a signed UPDATE (``ChangeCommit``): policy, content checks, outbox, backend.
+    public func commitScanned(zone: AgentConfiguration.Zone, child: DomainName, operations: [Update.Operation], now: Int64) async -> Outcome {
+        var outcome = Outcome(rcode: .refused, reason: "", zone: zone.name)
+        outcome.signer = child
+        let base = outcome
+        return await locks.withLock(child) {
+            await self.changes.commit(Update(zone: zone.name, operations: operations), zone: zone, child: child, signer: nil, outcome: base, now: now)
+        }
+    }
+
     /// Handles one request as received: decides, audits, answers. Returns the reply, or `nil`
     /// when none is due.
     public func handle(_ bytes: [UInt8], context: DNSRequestContext) async -> [UInt8]? {
         let now = clock()
         guard let decision = await decide(bytes, context: context, now: now) else { return nil }
         let outcome = decision.outcome
-        metrics.request(rcode: outcome.rcode, infoCode: outcome.infoCode, rule: outcome.rule)
+        if outcome.audited { metrics.request(rcode: outcome.rcode, infoCode: outcome.infoCode, rule: outcome.rule) }
         guard let message = decision.message else {
             audit(now: now, context: context, request: "", outcome: outcome)
+            if outcome.discarded { return nil }
             guard let unparsed = ResponseBuilder.reply(toUnparsed: bytes, rcode: .formErr) else { return nil }
             let reply = signed(unparsed, request: bytes, now: now)
             return context.transport == .udp ? ResponseBuilder.bounded(reply, toUDPRequest: bytes) : reply
         }
-        let requestText = message.updates.map(\.description).joined(separator: "\n")
-        audit(now: now, context: context, request: requestText, outcome: outcome)
-        logger.info(
+        let requestText = (message.opcode == .notify ? message.question.map(\.description) : message.updates.map(\.description)).joined(separator: "\n")
+        if outcome.audited { audit(now: now, context: context, request: requestText, outcome: outcome) }
+        if outcome.discarded { return nil }
+        logger.log(
+            level: outcome.audited ? .info : .debug,
             "update",
             metadata: [
                 "delegsync.source": "\(context.source)", "delegsync.transport": "\(context.transport)",
@@ -162,9 +205,21 @@ public final class UpdateReceiver: Sendable {
         if outcome.truncated {
             return ResponseBuilder.headerOnly(id: message.id, opcode: message.opcode, rcode: .noError, truncated: true)
         }
-        let reply = signed(ResponseBuilder.reply(to: message, rcode: outcome.rcode, error: error, keyState: keyState), request: bytes, now: now)
+        let reply = signed(
+            ResponseBuilder.reply(
+                to: message, rcode: outcome.rcode, error: error, keyState: keyState, extendedAsRefused: forwarded(outcome, context: context),
+                answer: outcome.answer),
+            request: bytes, now: now)
         // Over UDP nothing was authenticated (updates get TC=1): never more than was sent.
         return context.transport == .udp ? ResponseBuilder.bounded(reply, toUDPRequest: bytes) : reply
+    }
+
+    /// Whether the request came from one of its zone's `forwarders`. A forwarding nameserver
+    /// hands the child only some RCODEs as they are (LAB.md: BIND passes NOERROR, REFUSED and the
+    /// prerequisite RCODEs byte for byte, and sends a SERVFAIL of its own for the rest, extended
+    /// RCODEs included), so BADKEY, BADSIG and BADTIME go to it as REFUSED with their EDE.
+    func forwarded(_ outcome: Outcome, context: DNSRequestContext) -> Bool {
+        outcome.zone.flatMap { configuration.zone(named: $0) }?.isForwarder(context.sourceAddress) ?? false
     }
 
     /// Mutual authentication: every reply, FORMERR to bytes that do not parse included, is signed

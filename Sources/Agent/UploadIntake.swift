@@ -30,7 +30,8 @@ struct UploadIntake: Sendable {
         let (zone, child, context) = (upload.zone, upload.child, upload.context)
         var outcome = upload.base
         let keyTag = upload.signature.sig.keyTag
-        guard let method = zone.bootstrap.method(requested: requested) else {
+        var method = BootstrapPolicy.Method.manual
+        guard zone.bootstrap.method(requested: requested) != nil else {
             outcome.keyState = .refused
             return outcome.refused(
                 .refused, DelegationEDE.prohibited,
@@ -42,11 +43,16 @@ struct UploadIntake: Sendable {
         if let spent = strangers.spend(source: context.sourceAddress, now: now) {
             return outcome.refused(.refused, DelegationEDE.blocked, "too many key uploads: \(spent); try again later", rule: "upload-budget")
         }
-        if let failure = signatures.failure(upload.signature, rdata: rdata, signer: child, source: context.sourceAddress, now: now) {
+        if let failure = signatures.failure(upload.signature, rdata: rdata, signer: child, source: context.sourceAddress, now: now)?.throughForwarder(
+            upload.forwarder)
+        {
             // A key this parent will never verify with (no crypto was done): REFUSED, not BADKEY,
             // which would tell the child to upload the same key again.
             if failure.rule == "unusable-key" {
                 return outcome.refused(.refused, DelegationEDE.prohibited, "the uploaded key cannot be used: \(failure.text)", rule: failure.rule)
+            }
+            if failure.rule == SignatureCheck.Failure.forwarderRule {
+                return outcome.refused(failure.rcode, failure.infoCode, failure.text, rule: failure.rule)
             }
             return outcome.refused(failure.rcode, failure.infoCode, "the upload is not signed by the key it carries: \(failure.text)", rule: failure.rule)
         }
@@ -87,7 +93,7 @@ struct UploadIntake: Sendable {
             }
             // One source prefix cannot take every slot of a child.
             let prefix = SourcePrefix.of(context.sourceAddress)
-            let fromPrefix = jobs.filter { SourcePrefix.of(String($0.source.prefix { $0 != " " })) == prefix }.count
+            let fromPrefix = jobs.filter { SourcePrefix.of($0.sourceAddress) == prefix }.count
             guard fromPrefix < Self.pendingJobsPerPrefix else {
                 return outcome.refused(
                     .refused, DelegationEDE.blocked,
@@ -100,9 +106,18 @@ struct UploadIntake: Sendable {
             } catch {
                 return outcome.refused(.servFail, DelegationEDE.noReachableAuthority, "cannot check that \(child) is delegated: \(error)")
             }
-            guard delegation != nil else {
+            guard let delegation else {
                 return outcome.refused(.refused, DelegationEDE.prohibited, "\(child) is not delegated from \(zone.name)", rule: "not-delegated")
             }
+            // at-apex needs a signed child: the DS the parent holds anchors the validation.
+            guard let chosen = zone.bootstrap.method(requested: requested, signed: !delegation.ds.isEmpty) else {
+                outcome.keyState = .refused
+                return outcome.refused(
+                    .refused, DelegationEDE.manualBootstrapRequired,
+                    "\(zone.name) offers only at-apex, and \(child) is not signed (no DS at the parent); ask its operator to install the key",
+                    rule: "bootstrap-method")
+            }
+            method = chosen
             if existing == nil || existing?.state == .revoked {
                 try store.putKey(
                     StoredKey(
@@ -110,7 +125,9 @@ struct UploadIntake: Sendable {
                 trustChanged()
             }
             let job = KeyBootstrap(
-                zone: zone.name, child: child, key: rdata, source: "\(context.sourceAddress) (\(context.transport.rawValue.uppercased()))", now: now,
+                zone: zone.name, child: child, key: rdata,
+                source: KeyBootstrap.source(address: context.sourceAddress, transport: context.transport.rawValue, forwarded: upload.forwarder != nil),
+                now: now,
                 policy: zone.bootstrap, method: method)
             try store.putBootstrap(job, now: now)
         } catch {
@@ -124,6 +141,11 @@ struct UploadIntake: Sendable {
                 "key \(keyTag) for \(child) is known; manual bootstrap: the parent's operator must check the key and approve it"
                 + (requested == .unsigned ? " (automatic bootstrap is not offered here)" : "") + "; \(offered)"
             outcome.keyState = .bootstrapManualRequired
+        case .atApex:
+            outcome.reason =
+                "key \(keyTag) for \(child) is known; bootstrap started: the KEY RRset at the apex of \(child) is validated under its DS on every nameserver"
+                + (zone.bootstrap.confirmation == .always ? ", then an operator's confirmation" : "") + "; \(offered)"
+            outcome.keyState = zone.bootstrap.confirmation == .never ? .bootstrapAutoOngoing : .bootstrapManualRequired
         case .unsigned:
             outcome.reason =
                 "key \(keyTag) for \(child) is known; bootstrap started: \(zone.bootstrap.rounds) rounds over every nameserver of the child"

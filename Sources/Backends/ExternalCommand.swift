@@ -96,7 +96,7 @@ public struct ExternalCommand: Sendable {
                 case .exited(let code): status = code
                 case .signaled(let signal): status = 128 + signal
                 }
-                return Result(status: status, stdout: result.standardOutput ?? "", stderr: result.standardError ?? "", timedOut: false)
+                return Result(status: status, stdout: result.standardOutput, stderr: result.standardError, timedOut: false)
             }
             group.addTask {
                 try await Task.sleep(for: .milliseconds(Int(limit * 1000)))

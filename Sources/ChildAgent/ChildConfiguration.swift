@@ -62,14 +62,13 @@ public struct ChildConfiguration: Sendable, Equatable {
 
 extension ChildConfiguration {
     public static func load(path: String) throws -> ChildConfiguration {
-        try parse(ConfigReader.contents(of: path), file: path)
+        try ChildConfiguration(reading: ConfigReader(path: path))
     }
 
     /// Parses YAML text; unknown keys, wrong types and missing required keys are errors naming
     /// their path (e.g. `children[0].primary.address`).
     public static func parse(_ text: String, file: String = "configuration") throws -> ChildConfiguration {
-        let reader = ConfigReader(file: file)
-        return try ChildConfigReader(reader: reader).configuration(reader.root(text))
+        try ChildConfiguration(reading: ConfigReader(file: file, text: text))
     }
 }
 
@@ -138,7 +137,7 @@ struct ChildConfigReader {
             switch try reader.string(publish, "type", at: ppath) ?? "rfc2136" {
             case "rfc2136":
                 let file = try reader.string(publish, "tsig-key-file", at: ppath)
-                if let file, !FileManager.default.isReadableFile(atPath: file) { throw fail("\(ppath).tsig-key-file", "cannot read \(file)") }
+                if let file { try reader.readable(file, at: "\(ppath).tsig-key-file") }
                 child.publish = .rfc2136(tsigKeyFile: file)
             case "print":
                 child.publish = .print
@@ -147,7 +146,7 @@ struct ChildConfigReader {
             }
         }
         if let file = try reader.string(node, "receiver-key", at: path) {
-            guard FileManager.default.isReadableFile(atPath: file) else { throw fail("\(path).receiver-key", "cannot read \(file)") }
+            try reader.readable(file, at: "\(path).receiver-key")
             child.receiverKeyFile = file
         }
         child.ttl = UInt32(try reader.int(node, "ttl", at: path, range: 0...604_800) ?? Int(child.ttl))

@@ -17,7 +17,7 @@ extension ChildSynchronizer {
         case .print:
             return NSUpdateScript(update: update, server: (child.primary.host, UInt16(child.primary.port))).text
         case .rfc2136(let keyFile):
-            let tsig = try keyFile.map { try TSIGKey(bindKeyFile: String(contentsOfFile: $0, encoding: .utf8)) }
+            let tsig = try keyFile.map { try TSIGKey.load(path: $0) }
             try await RFC2136Backend(server: child.primary.host, port: child.primary.port, key: tsig).apply(update)
             progress(
                 "\(remove ? "removed" : "published") \(child.name) KEY \(key.keyTag) at \(child.primary) (RFC 2136\(tsig.map { ", TSIG \($0.name)" } ?? ""))")

@@ -23,17 +23,38 @@ extension ChildSynchronizer {
     /// With `wait`, a key the parent does not trust yet (its bootstrap under way: REFUSED with
     /// the "known but not yet trusted" EDE, or BADKEY after a new upload) is followed with
     /// KeyState inquiries for up to that long, and the UPDATE is sent again once it is trusted.
-    public func sync(dryRun: Bool = false, attempts: Int = 4, backoff: Duration = .seconds(2), wait: Duration? = nil) async throws -> SyncResult {
+    /// Where the DSYNC target does not answer KeyState inquiries (a nameserver forwarding
+    /// UPDATEs), the UPDATE itself is sent again every `poll` instead: the parent refuses it
+    /// without any signature check while the key is not trusted, and commits it once it is.
+    public func sync(
+        dryRun: Bool = false, attempts: Int = 4, backoff: Duration = .seconds(2), wait: Duration? = nil, poll: Duration = .seconds(5)
+    ) async throws -> SyncResult {
         do {
             return try await syncOnce(dryRun: dryRun, attempts: attempts, backoff: backoff)
         } catch let error as ChildAgentError where wait != nil && (error.code == .pending || error.code == .notYetTrusted) {
             let target = try await target()
             let key = try signingKey(parent: target.parent)
-            progress("waiting up to \(wait ?? .zero) for the parent to trust key \(key.keyTag)")
-            guard case .trusted = try await follow(key, target: target, timeout: wait ?? .zero, poll: .seconds(5)) else {
-                throw ChildAgentError(.pending, "key \(key.keyTag) is still not trusted at the parent after \(wait ?? .zero); run sync again later")
+            let wait = wait ?? .zero
+            let deadline = ContinuousClock.now + wait
+            progress("waiting up to \(wait) for the parent to trust key \(key.keyTag)")
+            switch try await follow(key, target: target, timeout: wait, poll: poll) {
+            case .trusted:
+                return try await syncOnce(dryRun: dryRun, attempts: attempts, backoff: backoff)
+            case .pending:
+                throw ChildAgentError(.pending, "key \(key.keyTag) is still not trusted at the parent after \(wait); run sync again later")
+            case .unanswered:
+                while true {
+                    do {
+                        return try await syncOnce(dryRun: dryRun, attempts: attempts, backoff: backoff)
+                    } catch let error as ChildAgentError where error.code == .notYetTrusted {
+                        guard ContinuousClock.now + poll <= deadline else {
+                            throw ChildAgentError(.pending, "key \(key.keyTag) is still not trusted at the parent after \(wait); run sync again later")
+                        }
+                        ticker("the parent: \(error)")
+                        try await Task.sleep(for: poll)
+                    }
+                }
             }
-            return try await syncOnce(dryRun: dryRun, attempts: attempts, backoff: backoff)
         }
     }
 
@@ -53,14 +74,17 @@ extension ChildSynchronizer {
         var last = ""
         for attempt in 1...max(1, attempts) {
             do {
-                let reply = try await exchange(update, key: key, target: plan.target)
+                let reply = try await exchange(update, key: key, target: plan.target, keyState: .inquiry)
                 switch reply.rcode {
                 case .noError:
                     try remember(key, parent: plan.target.parent, state: .trusted, origin: "sync")
                     return .applied(reply)
                 case .servFail:
                     last = "the parent answered \(reply)"
-                case .badKey:
+                case .badKey,
+                    .refused where reply.keyState?.state == .unknown:
+                    // Through a forwarding nameserver BADKEY arrives as REFUSED; the KeyState the
+                    // UPDATE asked for says the same.
                     progress("the parent does not trust key \(key.keyTag): bootstrapping it again")
                     try await upload(key, target: plan.target)
                     throw ChildAgentError(

@@ -62,8 +62,23 @@ public struct ParentChannel: Sendable {
                 try SIG0Verifier().verify(message: bytes, key: receiverKey, expectedSigner: receiverName, now: now, request: request)
                 authenticated = true
             } catch {
+                // A nameserver that forwards UPDATEs answers SERVFAIL itself when the agent
+                // answered SERVFAIL, NOTAUTH or FORMERR, or not at all (LAB.md): like no answer,
+                // worth another try later, never believed.
+                if message.rcode == .servFail, (try? SIG0Signature(message: bytes)) == nil {
+                    throw ChildAgentError(
+                        .unreachable,
+                        "\(endpoint) answered SERVFAIL without the receiver's signature (a nameserver forwarding the UPDATE answers so when the parent's agent failed or did not answer); not believed"
+                    )
+                }
+                // What it said, for the operator only (a Knot forwarder breaks the signature of
+                // an answer that explains exactly that).
+                let unverified = ParentReply(
+                    rcode: message.rcode, error: message.edns?.extendedError, keyState: nil, authenticated: false, server: endpoint)
                 throw ChildAgentError(
-                    .unauthenticated, "\(endpoint)'s reply is not signed by the receiver's key \(receiverName?.description ?? ""): \(error); not believed")
+                    .unauthenticated,
+                    "\(endpoint)'s reply is not signed by the receiver's key \(receiverName?.description ?? ""): \(error); not believed (unverified, it said: \(unverified))"
+                )
             }
         }
         return ParentReply(

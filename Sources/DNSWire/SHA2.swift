@@ -22,3 +22,20 @@ public enum SHA384 {
         return out
     }
 }
+
+/// HMAC (RFC 2104) over a hash function with the given block size: H((K ^ opad) || H((K ^ ipad) || text)).
+enum HMAC {
+    static func authenticate(_ text: [UInt8], key: [UInt8], blockSize: Int, digest: ([UInt8]) -> [UInt8]) -> [UInt8] {
+        var block = key.count > blockSize ? digest(key) : key
+        block += [UInt8](repeating: 0, count: blockSize - block.count)
+        let inner = digest(block.map { $0 ^ 0x36 } + text)
+        return digest(block.map { $0 ^ 0x5C } + inner)
+    }
+}
+
+extension SHA256 {
+    /// HMAC-SHA-256 (RFC 2104, RFC 4231) of `text` under `key`.
+    public static func hmac(_ text: [UInt8], key: [UInt8]) -> [UInt8] {
+        HMAC.authenticate(text, key: key, blockSize: 64, digest: digest)
+    }
+}

@@ -239,10 +239,7 @@ struct TSIGAlgorithm {
 
     /// RFC 2104: H((K ^ opad) || H((K ^ ipad) || text)).
     func hmac(key: [UInt8], _ text: [UInt8]) -> [UInt8] {
-        var block = key.count > blockSize ? digest(key) : key
-        block += [UInt8](repeating: 0, count: blockSize - block.count)
-        let inner = digest(block.map { $0 ^ 0x36 } + text)
-        return digest(block.map { $0 ^ 0x5C } + inner)
+        HMAC.authenticate(text, key: key, blockSize: blockSize, digest: digest)
     }
 }
 

@@ -5,9 +5,17 @@ import Foundation
 public enum IPAddressText {
     /// Whether `text` is an IPv4 or IPv6 address literal.
     public static func isValid(_ text: String) -> Bool {
+        canonical(text) != nil
+    }
+
+    /// The address literal in one spelling (IPv6 as RFC 5952 §4 writes it, as a peer address is
+    /// printed), so two spellings of one address compare equal; nil when `text` is none.
+    public static func canonical(_ text: String) -> String? {
         var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 { return self.text(type: .a, rdata: withUnsafeBytes(of: &v4) { [UInt8]($0) }) }
         var v6 = in6_addr()
-        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+        if inet_pton(AF_INET6, text, &v6) == 1 { return self.text(type: .aaaa, rdata: withUnsafeBytes(of: &v6) { [UInt8]($0) }) }
+        return nil
     }
 
     /// The address in A (RFC 1035 §3.4.1) or AAAA (RFC 3596 §2.2) RDATA as text, IPv6 in

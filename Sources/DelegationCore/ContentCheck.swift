@@ -35,6 +35,16 @@ public struct ChildServerObservation: Sendable, Hashable {
             self.authoritative = authoritative
             self.records = records
         }
+
+        /// Why this is not an authoritative answer (RFC 1035 §4.1.1: NOERROR, AA set) from `server`
+        /// to `question` about `zone`, or nil when it is.
+        public func problem(from server: String, to question: String, zone: DomainName) -> String? {
+            guard rcode == .noError else { return "\(server) answered \(question) with \(rcode)" }
+            guard authoritative else {
+                return "\(server) answered \(question) without the AA bit (a referral or a cached answer): it is not authoritative for \(zone)"
+            }
+            return nil
+        }
     }
 
     public var nameserver: DomainName
@@ -174,13 +184,7 @@ public struct ContentCheck: Sendable {
         guard let answer = observation.answers[type] else {
             return "\(observation.server) did not answer \(child) \(type): \(observation.failure ?? "no answer")"
         }
-        guard answer.rcode == .noError else {
-            return "\(observation.server) answered \(child) \(type) with \(answer.rcode)"
-        }
-        guard answer.authoritative else {
-            return "\(observation.server) answered \(child) \(type) without the AA bit (a referral or a cached answer): it is not authoritative for \(child)"
-        }
-        return nil
+        return answer.problem(from: observation.server, to: "\(child) \(type)", zone: child)
     }
 
     // MARK: DS added

@@ -14,13 +14,16 @@ public struct BootstrapPolicy: Sendable, Hashable, Codable {
     }
 
     /// How a child's key can come to be trusted (the DDNS draft's bootstrap methods, advertised
-    /// in the SVCB record at the DSYNC target as `bootstrap=`). The DNSSEC-based `at-apex` and
-    /// `at-ns` need validation and are not offered yet.
+    /// in the SVCB record at the DSYNC target as `bootstrap=`). `at-ns` is not offered yet.
     public enum Method: String, Sendable, Hashable, Codable, CaseIterable {
         /// Rounds of queries to every nameserver of the (unsigned) child.
         case unsigned
         /// An operator checks the key out of band and approves it; no rounds.
         case manual
+        /// The child is signed: its KEY RRset at the apex, validated under the DS the parent
+        /// holds (``KeyBootstrap/validateAtApex(_:child:ds:now:)``) on every server, makes the
+        /// key trusted after one round.
+        case atApex = "at-apex"
     }
 
     /// Whether an operator must confirm (the source address of the upload) before trust.
@@ -48,11 +51,19 @@ public struct BootstrapPolicy: Sendable, Hashable, Codable {
     /// empty means no uploads are accepted (keys come only from `delegsync keys import`).
     public var methods: [Method] = [.unsigned, .manual]
 
-    /// The method for an upload: the one the child asked for (KeyState 0 automatic → `unsigned`,
-    /// 1 manual → `manual`) when offered, else the first offered; nil when none is.
-    public func method(requested: Method?) -> Method? {
-        if let requested, methods.contains(requested) { return requested }
-        return methods.first
+    /// The method for an upload: the one the child asked for (KeyState 0 automatic → `at-apex`
+    /// for a signed child where offered, else `unsigned`; 1 manual → `manual`) when offered,
+    /// else the first offered; nil when none is. `at-apex` only for a child the parent holds DS
+    /// for (`signed`).
+    public func method(requested: Method?, signed: Bool = true) -> Method? {
+        let usable = methods.filter { $0 != .atApex || signed }
+        // KeyState 0 asks for an automatic bootstrap: at-apex for a signed child, else unsigned.
+        if requested == .unsigned || requested == .atApex {
+            if signed, usable.contains(.atApex) { return .atApex }
+            if usable.contains(.unsigned) { return .unsigned }
+        }
+        if let requested, usable.contains(requested) { return requested }
+        return usable.first
     }
 
     /// "unsigned, manual" (or "none"), for the EDE and KeyState texts that tell a child what is
@@ -193,8 +204,20 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
     /// The uploaded KEY RDATA, exactly as uploaded.
     public var key: [UInt8]
     public var keyTag: UInt16
-    /// Where the upload came from (for the operator's confirmation), e.g. "192.0.2.7 (TCP)".
+    /// Where the upload came from (for the operator's confirmation), e.g. "192.0.2.7 (TCP)", or
+    /// "forwarded by 192.0.2.1 (TCP)" when a nameserver passed it on (then the child's own
+    /// address is not known). Made by ``source(address:transport:forwarded:)``.
     public var source: String
+
+    /// The text of ``source``.
+    public static func source(address: String, transport: String, forwarded: Bool) -> String {
+        (forwarded ? "forwarded by " : "") + "\(address) (\(transport.uppercased()))"
+    }
+
+    /// The address in ``source``: the uploader's, or the forwarder's.
+    public var sourceAddress: String {
+        String(source.dropFirst(source.hasPrefix("forwarded by ") ? 13 : 0).prefix { $0 != " " })
+    }
     public var createdAt: Int64
     public var policy: BootstrapPolicy
     public private(set) var state: State
@@ -256,8 +279,11 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
     /// is pinned; a later round whose delegation differs fails the job (whatever `onFailure`
     /// says), naming what changed: the rounds only count if they asked the same servers.
     /// Returns ``Action/promote`` when the key is now trusted.
+    ///
+    /// `validation` is why the round fails DNSSEC validation (`at-apex`), nil when it passed or
+    /// does not apply.
     @discardableResult
-    public mutating func record(_ observations: [KeyObservation], delegation: DelegationNameservers? = nil, now: Int64) -> Action {
+    public mutating func record(_ observations: [KeyObservation], delegation: DelegationNameservers? = nil, validation: String? = nil, now: Int64) -> Action {
         guard case .verifying(let number, _) = state else { return .done }
         pinFromRound1IfStoredBeforePinning(number: number)
         if let delegation, let pinned = pinnedDelegation {
@@ -271,7 +297,7 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
         } else if pinnedDelegation == nil {
             pinnedDelegation = delegation
         }
-        let failure = Self.judge(observations, uploaded: key, keyTag: keyTag, pinned: number > 1 ? pinnedKeys.map(Set.init) : nil)
+        let failure = Self.judge(observations, uploaded: key, keyTag: keyTag, pinned: number > 1 ? pinnedKeys.map(Set.init) : nil) ?? validation
         rounds.append(BootstrapRound(number: number, at: now, observations: observations, failure: failure))
         if let failure {
             switch policy.onFailure {
@@ -286,7 +312,7 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
             }
         }
         if number == 1 { pinnedKeys = Self.keySet(observations).sorted { $0.lexicographicallyPrecedes($1) } }
-        if number < policy.rounds {
+        if number < requiredRounds {
             let next = now + interval(after: observations)
             state = .verifying(round: number + 1, nextAt: next)
             return .waitUntil(next)
@@ -298,6 +324,9 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
         state = .trusted(at: now)
         return .promote
     }
+
+    /// Rounds that must pass: `policy.rounds`, one for `at-apex` (validation proves the key).
+    public var requiredRounds: Int { method == .atApex ? 1 : policy.rounds }
 
     /// Whether every round of the current count (`policy.rounds` of them, numbered from 1)
     /// has passed. Never true for a `manual` job, which runs none: only this lets the approval
@@ -407,15 +436,15 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
         var lines = ["\(child) key \(keyTag), uploaded from \(source)"]
         for round in rounds {
             lines.append(
-                "round \(round.number) of \(policy.rounds) "
+                "round \(round.number) of \(requiredRounds) "
                     + (round.failure.map { "failed at \(UTCTime.text(round.at)): \($0)" } ?? "passed at \(UTCTime.text(round.at))"))
         }
         switch state {
         case .verifying(let round, let nextAt):
             lines.append(
                 nextAt > now
-                    ? "next: round \(round) of \(policy.rounds) at \(UTCTime.text(nextAt)) (in \(nextAt - now) s)"
-                    : "next: round \(round) of \(policy.rounds) now")
+                    ? "next: round \(round) of \(requiredRounds) at \(UTCTime.text(nextAt)) (in \(nextAt - now) s)"
+                    : "next: round \(round) of \(requiredRounds) now")
         case .awaitingConfirmation where method == .manual:
             lines.append("manual bootstrap: waiting for an operator to check the key out of band and approve it (source \(source))")
         case .awaitingConfirmation:

@@ -1,5 +1,6 @@
 import DNSWire
 import Foundation
+import LocalFiles
 
 #if canImport(Glibc)
     import Glibc
@@ -45,21 +46,21 @@ public struct BINDKeyFile: Sendable {
 
     // MARK: Reading
 
-    /// Reads a key from either file's path (`….key`, `….private`, or the base name): the public
-    /// half always, the private half when the path names the `.private` file or `requirePrivate`
-    /// is set.
+    /// Reads a key from the path given, never from another one: a `….key` file (the public
+    /// half), a `….private` file (both halves, the `.key` file beside it), or a base name
+    /// `K<name>+<alg>+<tag>` that is not itself a file (its `.key` and `.private` files). The
+    /// private half is read when the path names the `.private` file or `requirePrivate` is set.
+    /// Any other file is read as the public half. Errors name the file that was read or tried.
     public static func load(path: String, requirePrivate: Bool = false) throws -> BINDKeyFile {
-        var base = path
-        for suffix in [".key", ".private"] where base.hasSuffix(suffix) {
-            base.removeLast(suffix.count)
-        }
-        let keyText = try readText(base + ".key")
-        let record = try parseKeyFile(keyText, path: base + ".key")
-        let privatePath = base + ".private"
+        let files = try names(path)
+        let record = try parseKeyFile(try readText(files.key), path: files.key)
         // A `.key` path means the public key alone (a broken or unreadable `.private` next to it
         // must not stop a verification); a `.private` path, or requirePrivate, means both.
-        guard requirePrivate || path.hasSuffix(".private") else {
+        guard requirePrivate || files.privateNamed else {
             return try BINDKeyFile(record: record, privateKey: nil)
+        }
+        guard let privatePath = files.private else {
+            throw SIG0KeyError("\(path): a private key is needed: name the key's .private file (BIND writes K<name>+<alg>+<tag>.private)")
         }
         let keyData = try KEYData(rdata: record.rdata)
         let (algorithm, fields) = try parsePrivateFile(try readText(privatePath), path: privatePath)
@@ -74,11 +75,23 @@ public struct BINDKeyFile: Sendable {
         }
     }
 
+    /// The files `path` names: the public key file, the private key file (nil when the path
+    /// names neither kind), and whether the path itself named the private one.
+    static func names(_ path: String) throws -> (key: String, private: String?, privateNamed: Bool) {
+        if path.hasSuffix(".private") { return (String(path.dropLast(8)) + ".key", path, true) }
+        if path.hasSuffix(".key") { return (path, String(path.dropLast(4)) + ".private", false) }
+        if FileManager.default.fileExists(atPath: path) { return (path, nil, false) }
+        // A base name as BIND prints it (`Kchild.parent.+015+12345`): both of its files.
+        if FileManager.default.fileExists(atPath: path + ".key") { return (path + ".key", path + ".private", false) }
+        throw SIG0KeyError("cannot read \(path): \(String(cString: strerror(ENOENT))) (nor \(path).key, if it is a base name)")
+    }
+
     static func readText(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SIG0KeyError("cannot read \(path)")
+        do {
+            return try InputFile.text(path)
+        } catch {
+            throw SIG0KeyError("\(error)")
         }
-        return String(decoding: data, as: UTF8.self)
     }
 
     /// The KEY record of a `.key` file: comment lines (`;`) and blank lines are skipped; the

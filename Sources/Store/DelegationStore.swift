@@ -193,7 +193,7 @@ public struct OutboxEntry: Sendable, Hashable {
 ///
 /// The methods are synchronous: each is one short transaction that blocks the calling thread
 /// (see ``PostgresStore`` for how that is done without blocking an event loop).
-public protocol DelegationStore: Sendable {
+public protocol DelegationStore: ScanStateStore, Sendable {
     // Trust store
     /// Adds the key, or sets state and origin of the stored key with the same identity.
     func putKey(_ key: StoredKey) throws
@@ -278,6 +278,25 @@ public protocol DelegationStore: Sendable {
     func putKeys(_ keys: [StoredKey]) throws
     /// The schema migrations applied, oldest first (the same list on every kind of store).
     func appliedMigrations() throws -> [String]
+
+    // Operator events (EventMonitor): the open episodes, so each is reported once across restarts
+    /// Every open episode.
+    func eventEpisodes() throws -> [EventMonitor.Episode]
+    /// Stores the episode, replacing the one of the same kind, zone and child.
+    func putEventEpisode(_ episode: EventMonitor.Episode) throws
+    /// Removes the episode of this kind, zone and child; returns it as it was stored (nil when
+    /// there was none).
+    @discardableResult
+    func removeEventEpisode(_ kind: EventMonitor.Episode.Kind, zone: DomainName, child: DomainName?) throws -> EventMonitor.Episode?
+    /// Per child with pending outbox entries: the oldest one's creation time, signer and last
+    /// error, and how many are pending; counted without decoding any entry.
+    func outboxBacklog() throws -> [EventMonitor.Backlog]
+
+    // The agent's proof of identity
+    /// A random secret made with the store (32 octets), the same for every process that opens
+    /// it: the agent answers `delegsync status` with a MAC under it, so status can tell the agent
+    /// serving this store from anything else answering on its address.
+    func statusSecret() throws -> [UInt8]
 }
 
 /// What ``DelegationStore/prune(before:replayBefore:)`` removed.

@@ -34,19 +34,42 @@ enum PostgresRows {
             throw StoreError(.corrupt, "cannot read state \"\(stateText)\" of outbox entry \(id)")
         }
         let zone = try name(row, "zone", "outbox"), child = try name(row, "child", "outbox")
-        var signer: KeyIdentity? = nil
-        if let digest = try optional(row, "signer_digest", "outbox", ByteBuffer.self), let algorithm = try optional(row, "signer_algorithm", "outbox", Int64.self),
-            let keyTag = try optional(row, "signer_key_tag", "outbox", Int64.self)
-        {
-            signer = KeyIdentity(
-                zone: zone, child: child, algorithm: UInt8(truncatingIfNeeded: algorithm), keyTag: UInt16(truncatingIfNeeded: keyTag),
-                digest: Array(digest.readableBytesView))
-        }
+        let signer = try self.signer(row, zone: zone, child: child)
         return OutboxEntry(
             id: id, zone: zone, child: child, operations: try StoredOperations.decode(try text(row, "operations", "outbox")), state: state,
             attempts: Int(try int(row, "attempts", "outbox")), createdAt: try int(row, "created_at", "outbox"),
             nextAttemptAt: try int(row, "next_attempt_at", "outbox"), lastError: try optional(row, "last_error", "outbox", String.self), signer: signer,
             deadline: try optional(row, "deadline", "outbox", Int64.self))
+    }
+
+    /// The key that signed an outbox entry (`signer_*` columns); nil for the operator's entries.
+    static func signer(_ row: PostgresRandomAccessRow, zone: DomainName, child: DomainName) throws -> KeyIdentity? {
+        guard let digest = try optional(row, "signer_digest", "outbox", ByteBuffer.self),
+            let algorithm = try optional(row, "signer_algorithm", "outbox", Int64.self),
+            let keyTag = try optional(row, "signer_key_tag", "outbox", Int64.self)
+        else { return nil }
+        return KeyIdentity(
+            zone: zone, child: child, algorithm: UInt8(truncatingIfNeeded: algorithm), keyTag: UInt16(truncatingIfNeeded: keyTag),
+            digest: Array(digest.readableBytesView))
+    }
+
+    static func episode(_ row: PostgresRandomAccessRow) throws -> EventMonitor.Episode {
+        let kindText = try text(row, "kind", "event_episodes")
+        guard let kind = EventMonitor.Episode.Kind(rawValue: kindText) else {
+            throw StoreError(.corrupt, "cannot read event episode kind \"\(kindText)\"")
+        }
+        let child = try text(row, "child", "event_episodes")
+        return EventMonitor.Episode(
+            kind: kind, zone: try name(row, "zone", "event_episodes"), child: child.isEmpty ? nil : try name(row, "child", "event_episodes"),
+            since: try int(row, "since", "event_episodes"), reportedAt: try optional(row, "reported_at", "event_episodes", Int64.self),
+            detail: try text(row, "detail", "event_episodes"))
+    }
+
+    static func scanState(_ row: PostgresRandomAccessRow) throws -> ScanState {
+        let zone = try name(row, "zone", "scan_state"), child = try name(row, "child", "scan_state")
+        return ScanState(
+            zone: zone, child: child, lastScanAt: try int(row, "last_scan_at", "scan_state"), lastResult: try text(row, "last_result", "scan_state"),
+            bootstrap: try optional(row, "bootstrap", "scan_state", String.self).map { try ScanStateJSON.observation($0, of: child) })
     }
 
     static func job(_ row: PostgresRandomAccessRow) throws -> KeyBootstrap {

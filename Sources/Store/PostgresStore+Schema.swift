@@ -2,7 +2,8 @@
 /// PostgreSQL's types (BIGINT for integers, BYTEA for octets). The applied migrations are
 /// listed in `schema_migrations` under the same names as SQLite's, so both stores report the same
 /// schema version. PostgreSQL support starts at v4: its first step creates the v4 schema at once
-/// (there is no older PostgreSQL data to convert) and records v1 to v4.
+/// (there is no older PostgreSQL data to convert) and records v1 to v4; v5 to v8 follow one by
+/// one, as in SQLite.
 extension PostgresStore {
     static let migrations: [(names: [String], statements: [String])] = [
         (
@@ -96,7 +97,42 @@ extension PostgresStore {
             ]
         ),
         (
-            ["v5-claims"],
+            ["v5-event-episodes"],
+            [
+                """
+                CREATE TABLE event_episodes (
+                    kind TEXT NOT NULL,
+                    zone TEXT NOT NULL,
+                    child TEXT NOT NULL,
+                    since BIGINT NOT NULL,
+                    reported_at BIGINT,
+                    detail TEXT NOT NULL,
+                    PRIMARY KEY (kind, zone, child)
+                )
+                """
+            ]
+        ),
+        (
+            // The secret's value is written by ``migrate()`` (random, one per database).
+            ["v6-status-secret"], ["CREATE TABLE secrets (name TEXT PRIMARY KEY, value BYTEA NOT NULL)"]
+        ),
+        (
+            ["v7-scanner"],
+            [
+                """
+                CREATE TABLE scan_state (
+                    zone TEXT NOT NULL,
+                    child TEXT NOT NULL,
+                    last_scan_at BIGINT NOT NULL,
+                    last_result TEXT NOT NULL,
+                    bootstrap TEXT,
+                    PRIMARY KEY (zone, child)
+                )
+                """
+            ]
+        ),
+        (
+            ["v8-claims"],
             [
                 "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
                 "ALTER TABLE outbox ADD COLUMN lease_until BIGINT",
@@ -120,6 +156,13 @@ extension PostgresStore {
                 let applied = Set(try session.rows("SELECT identifier FROM schema_migrations").map { try $0["identifier"].decode(String.self) })
                 for step in Self.migrations where !step.names.allSatisfy(applied.contains) {
                     for statement in step.statements { try session.execute(statement) }
+                    if step.names.contains("v6-status-secret") {
+                        // A random secret per database: every agent on it proves to `delegsync
+                        // status` that it serves this store (StatusProbe in the Agent module).
+                        var generator = SystemRandomNumberGenerator()
+                        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                        try session.execute("INSERT INTO secrets (name, value) VALUES ('status', ?)", [.bytes(secret)])
+                    }
                     for name in step.names { try session.execute("INSERT INTO schema_migrations (identifier) VALUES (?)", [.text(name)]) }
                 }
             }

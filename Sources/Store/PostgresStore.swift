@@ -42,15 +42,39 @@ public final class PostgresStore: DelegationStore {
 
     /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`) and brings the
     /// schema up to date; at most `connections` statements run at once.
-    public init(url: String, lease: Int64 = StoreLocation.defaultLease, connections: Int = StoreLocation.defaultConnections, logger: Logger? = nil) throws {
+    public convenience init(
+        url: String, lease: Int64 = StoreLocation.defaultLease, connections: Int = StoreLocation.defaultConnections, logger: Logger? = nil
+    ) throws {
+        try self.init(url: url, lease: lease, connections: connections, logger: logger, migrate: true)
+    }
+
+    private init(url: String, lease: Int64, connections: Int, logger: Logger?, migrate: Bool) throws {
         let (configuration, location) = try Self.configuration(url: url)
         self.location = location
         self.lease = lease
         var quiet = logger ?? Logger(label: "delegsync.store.postgresql")
         if logger == nil { quiet.logLevel = .critical }
         self.connections = PostgresConnections(configuration: configuration, maximum: connections, location: location, logger: quiet)
-        try migrate()
+        guard migrate else { return }
+        try self.migrate()
         try releaseClaimsOfTheGone()
+    }
+
+    /// Connects to `url` for commands that only look (`status`, `audit`, `keys list`): nothing
+    /// is created or changed. Throws when the database has no delegsync schema yet or an older
+    /// one than this delegsync's (the agent brings it up to date when it starts).
+    public static func existing(readingAt url: String, connections: Int = 2) throws -> PostgresStore {
+        let store = try PostgresStore(url: url, lease: StoreLocation.defaultLease, connections: connections, logger: nil, migrate: false)
+        let hasSchema = try store.transaction("read the schema version") { session in
+            try session.rows("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")[0]["present"].decode(Bool.self)
+        }
+        guard hasSchema, try store.appliedMigrations() == migrations.flatMap(\.names) else {
+            throw StoreError(
+                .migrate,
+                "store \(store.location) has " + (hasSchema ? "an older schema than this delegsync" : "no delegsync schema yet")
+                    + ": start the agent (delegsync serve) once to bring it up to date")
+        }
+        return store
     }
 
     /// Reads a `postgres://` URL. Only `sslmode=disable` (the default) is accepted.

@@ -25,7 +25,7 @@ import NIOConcurrencyHelpers
 ///   (``tryLockChild(zone:child:)``) holds within one process only: run one agent per file, and
 ///   ``PostgresStore`` for several.
 public final class SQLiteStore: DelegationStore {
-    private let db: any DatabaseWriter
+    let db: any DatabaseWriter
     /// The file, or `:memory:`; for error messages.
     public let path: String
     /// This instance's name in claims.
@@ -63,16 +63,49 @@ public final class SQLiteStore: DelegationStore {
         try self.init(db: pool, path: path, lease: lease)
     }
 
-    private init(db: any DatabaseWriter, path: String, lease: Int64 = StoreLocation.defaultLease) throws {
+    private init(db: any DatabaseWriter, path: String, lease: Int64 = StoreLocation.defaultLease, migrate: Bool = true) throws {
         self.db = db
         self.path = path
         self.lease = lease
+        guard migrate else { return }
         do {
             try Self.migrator.migrate(db)
         } catch {
             throw StoreError(.migrate, "cannot bring the schema of store \(path) up to date: \(error)")
         }
         try releaseClaimsOfTheGone()
+    }
+
+    /// Opens the store at `path` for reading only, creating nothing — no file, no schema change
+    /// — for commands that only look (`status`, `audit`); nil when there is no file at `path`.
+    /// Throws when the schema is older than this delegsync's (the agent brings it up to date
+    /// when it starts). Writes through the instance fail.
+    public static func existing(readingAt path: String) throws -> SQLiteStore? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var configuration = Configuration()
+        configuration.label = "delegsync.store.read"
+        configuration.readonly = true
+        configuration.busyMode = .timeout(5)
+        // While a process has the store open its -wal file exists, and a reader shares its -shm.
+        // Without one (no agent running), SQLite would create both files for a read-only reader
+        // and leave them behind; opened immutable, it reads the database file alone.
+        let location = FileManager.default.fileExists(atPath: path + "-wal") ? path : "file:\(uriPath(path))?immutable=1"
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(db: DatabaseQueue(path: location, configuration: configuration), path: path, migrate: false)
+        } catch {
+            throw StoreError(.open, "cannot open store \(path) for reading: \(error)")
+        }
+        let current = try store.read("read the schema version") { db in try migrator.hasCompletedMigrations(db) }
+        guard current else {
+            throw StoreError(.migrate, "store \(path) has an older schema than this delegsync: start the agent (delegsync serve) once to bring it up to date")
+        }
+        return store
+    }
+
+    /// A path as the path of a `file:` URI (RFC 8089): `%`, `?` and `#` percent-encoded.
+    static func uriPath(_ path: String) -> String {
+        path.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3F").replacingOccurrences(of: "#", with: "%23")
     }
 
     /// A store that lives in memory and is gone when the instance is; for tests.
@@ -221,7 +254,32 @@ public final class SQLiteStore: DelegationStore {
                     arguments: [Self.stateName(job.state), Self.dueAt(job), row["id"] as Int64])
             }
         }
-        migrator.registerMigration("v5-claims") { db in
+        migrator.registerMigration("v5-event-episodes") { db in
+            // The open episodes of the operator events (EventMonitor): one row per kind, zone and
+            // child ('' for a zone's backend), so a restart neither repeats nor forgets a report.
+            try db.execute(
+                sql: """
+                    CREATE TABLE event_episodes (
+                        kind TEXT NOT NULL,
+                        zone TEXT NOT NULL,
+                        child TEXT NOT NULL,
+                        since INTEGER NOT NULL,
+                        reported_at INTEGER,
+                        detail TEXT NOT NULL,
+                        PRIMARY KEY (kind, zone, child)
+                    );
+                    """)
+        }
+        migrator.registerMigration("v6-status-secret") { db in
+            // A random secret per store: the agent proves with it that it serves this store when
+            // `delegsync status` asks (StatusProbe in the Agent module).
+            try db.execute(sql: "CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            var generator = SystemRandomNumberGenerator()
+            let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            try db.execute(sql: "INSERT INTO secrets (name, value) VALUES ('status', ?)", arguments: [Data(secret)])
+        }
+        registerScannerMigration(&migrator)
+        migrator.registerMigration("v8-claims") { db in
             // Several agents: who works on an outbox entry or a job, and until when (a lease).
             try db.execute(
                 sql: """
@@ -530,6 +588,68 @@ public final class SQLiteStore: DelegationStore {
         }
     }
 
+    // MARK: Operator events
+
+    public func eventEpisodes() throws -> [EventMonitor.Episode] {
+        try read("read the open event episodes") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM event_episodes ORDER BY kind, zone, child").map(Self.episode)
+        }
+    }
+
+    public func putEventEpisode(_ episode: EventMonitor.Episode) throws {
+        try write("store the \(episode.kind.rawValue) episode of \(episode.subject)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO event_episodes (kind, zone, child, since, reported_at, detail) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (kind, zone, child) DO UPDATE SET since = excluded.since, reported_at = excluded.reported_at, detail = excluded.detail
+                    """,
+                arguments: [
+                    episode.kind.rawValue, Self.text(episode.zone), episode.child.map(Self.text) ?? "", episode.since, episode.reportedAt, episode.detail,
+                ])
+        }
+    }
+
+    public func removeEventEpisode(_ kind: EventMonitor.Episode.Kind, zone: DomainName, child: DomainName?) throws -> EventMonitor.Episode? {
+        try write("remove the \(kind.rawValue) episode of \(child ?? zone)") { db in
+            let arguments: StatementArguments = [kind.rawValue, Self.text(zone), child.map(Self.text) ?? ""]
+            let filter = "WHERE kind = ? AND zone = ? AND child = ?"
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM event_episodes \(filter)", arguments: arguments) else { return nil }
+            try db.execute(sql: "DELETE FROM event_episodes \(filter)", arguments: arguments)
+            return try Self.episode(row)
+        }
+    }
+
+    public func outboxBacklog() throws -> [EventMonitor.Backlog] {
+        try read("summarize the outbox") { db in
+            // SQLite takes the bare columns of a MIN() aggregate from the row with the minimum:
+            // the signer and last error are the oldest entry's.
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT zone, child, MIN(created_at) AS oldest, COUNT(*) AS n, signer_algorithm, signer_key_tag, signer_digest, last_error
+                    FROM outbox WHERE state = ? GROUP BY zone, child ORDER BY zone, child
+                    """,
+                arguments: [OutboxEntry.State.pending.rawValue]
+            ).map { row in
+                let zone = try Self.name(row, "zone", table: "outbox"), child = try Self.name(row, "child", table: "outbox")
+                return EventMonitor.Backlog(
+                    zone: zone, child: child, oldest: row["oldest"], count: row["n"], signer: Self.signer(row, zone: zone, child: child),
+                    lastError: row["last_error"])
+            }
+        }
+    }
+
+    private static func episode(_ row: Row) throws -> EventMonitor.Episode {
+        let kindText: String = row["kind"]
+        guard let kind = EventMonitor.Episode.Kind(rawValue: kindText) else {
+            throw StoreError(.corrupt, "cannot read event episode kind \"\(kindText)\"")
+        }
+        let child: String = row["child"]
+        return EventMonitor.Episode(
+            kind: kind, zone: try name(row, "zone", table: "event_episodes"), child: child.isEmpty ? nil : try name(row, "child", table: "event_episodes"),
+            since: row["since"], reportedAt: row["reported_at"], detail: row["detail"])
+    }
+
     // MARK: Rows
 
     /// How a name is stored: lower-cased presentation form.
@@ -570,14 +690,28 @@ public final class SQLiteStore: DelegationStore {
             throw StoreError(.corrupt, "cannot read state \"\(stateText)\" of outbox entry \(id)")
         }
         let zone = try name(row, "zone", table: "outbox"), child = try name(row, "child", table: "outbox")
-        var signer: KeyIdentity? = nil
-        if let digest = row["signer_digest"] as Data?, let algorithm = row["signer_algorithm"] as UInt8?, let keyTag = row["signer_key_tag"] as UInt16? {
-            signer = KeyIdentity(zone: zone, child: child, algorithm: algorithm, keyTag: keyTag, digest: [UInt8](digest))
-        }
         return OutboxEntry(
             id: id, zone: zone, child: child, operations: try StoredOperations.decode(row["operations"]), state: state, attempts: row["attempts"],
-            createdAt: row["created_at"], nextAttemptAt: row["next_attempt_at"], lastError: row["last_error"], signer: signer,
-            deadline: row["deadline"])
+            createdAt: row["created_at"], nextAttemptAt: row["next_attempt_at"], lastError: row["last_error"],
+            signer: signer(row, zone: zone, child: child), deadline: row["deadline"])
+    }
+
+    /// The key that signed an outbox entry, from its signer columns.
+    private static func signer(_ row: Row, zone: DomainName, child: DomainName) -> KeyIdentity? {
+        guard let digest = row["signer_digest"] as Data?, let algorithm = row["signer_algorithm"] as UInt8?, let keyTag = row["signer_key_tag"] as UInt16?
+        else { return nil }
+        return KeyIdentity(zone: zone, child: child, algorithm: algorithm, keyTag: keyTag, digest: [UInt8](digest))
+    }
+
+    // MARK: The agent's proof of identity
+
+    public func statusSecret() throws -> [UInt8] {
+        try read("read the status secret") { db in
+            guard let value = try Data.fetchOne(db, sql: "SELECT value FROM secrets WHERE name = 'status'") else {
+                throw StoreError(.corrupt, "store \(path) has no status secret")
+            }
+            return [UInt8](value)
+        }
     }
 
     // MARK: Transactions

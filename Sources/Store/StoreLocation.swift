@@ -45,6 +45,19 @@ public struct StoreLocation: Sendable, Equatable {
         }
     }
 
+    /// Opens the store for reading only, creating and changing nothing, for commands that only
+    /// look (`status`, `audit`, `keys list`); nil when a SQLite file does not exist. Throws when
+    /// the schema is older than this delegsync's.
+    public func openExisting() throws -> (any DelegationStore)? {
+        switch kind {
+        case .sqlite:
+            return try SQLiteStore.existing(readingAt: path)
+        case .postgresql:
+            guard let url else { throw StoreError(.open, "store.url is missing: give postgres://USER@HOST:PORT/DATABASE") }
+            return try PostgresStore.existing(readingAt: url)
+        }
+    }
+
     /// Where the store is, for messages; the password of a URL is left out.
     public var description: String {
         switch kind {

@@ -64,6 +64,8 @@ public struct DNSClient: Sendable {
                 let remote = try SocketAddress.makeAddressResolvingHost(host, port: port)
                 let local = remote.protocol == .inet6 ? "::" : "0.0.0.0"
                 channel = try await DatagramBootstrap(group: eventLoop)
+                    // A whole datagram, however large (the default keeps 2048 octets).
+                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65535))
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(DNSDatagramAnswerHandler(id: id, remote: remote, promise: promise))

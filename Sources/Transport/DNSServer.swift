@@ -70,19 +70,35 @@ public struct DNSServerLimits: Sendable, Hashable {
     }
 }
 
+/// The server could not start: what, where and why.
+public struct DNSServerError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+}
+
 /// A DNS server on UDP and TCP (RFC 1035 §4.2, RFC 7766): several messages per TCP connection,
 /// answered in order; idle timeout; bounded connections and requests in flight.
+///
+/// With a ``PrimaryRelay`` the server is a primary's front: the handler answers UPDATEs and every
+/// other message goes to the relay (``PrimaryRelay/passes(_:)``), within the same limits. A TCP
+/// connection then counts as idle only when neither side has sent anything for
+/// `tcpIdleTimeout` (a zone transfer flows one way for a long time).
 public struct DNSServer: Sendable {
     public let host: String
     public let port: Int
     public let limits: DNSServerLimits
+    /// Where the messages that are not UPDATEs go; nil = the handler answers everything.
+    public let relay: PrimaryRelay?
     let handler: DNSRequestHandler
     let logger: Logger
 
-    public init(host: String, port: Int, limits: DNSServerLimits = DNSServerLimits(), logger: Logger, handler: @escaping DNSRequestHandler) {
+    public init(
+        host: String, port: Int, limits: DNSServerLimits = DNSServerLimits(), relay: PrimaryRelay? = nil, logger: Logger,
+        handler: @escaping DNSRequestHandler
+    ) {
         self.host = host
         self.port = port
         self.limits = limits
+        self.relay = relay
         self.logger = logger
         self.handler = handler
     }
@@ -91,29 +107,42 @@ public struct DNSServer: Sendable {
     /// until the task is cancelled.
     public func run(onBound: @Sendable (Int) -> Void = { _ in }) async throws {
         let group = MultiThreadedEventLoopGroup.singleton
-        let tcp = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(limits.tcpIdleTimeout))))
-                    try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(
-                            DNSTCPFrameDecoder(
-                                maxMessageSize: limits.maxMessageSize, messageTimeout: .seconds(Int64(limits.tcpMessageTimeout)),
-                                maxBytes: limits.maxBytesPerConnection)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+        let tcp = try await listening(on: port, "TCP") {
+            try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port) { [relay] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        // A front's connection is idle only when neither side sends (a transfer).
+                        let idle = TimeAmount.seconds(Int64(limits.tcpIdleTimeout))
+                        try channel.pipeline.syncOperations.addHandler(
+                            relay == nil ? IdleStateHandler(readTimeout: idle) : IdleStateHandler(allTimeout: idle))
+                        try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(
+                                DNSTCPFrameDecoder(
+                                    maxMessageSize: limits.maxMessageSize, messageTimeout: .seconds(Int64(limits.tcpMessageTimeout)),
+                                    maxBytes: limits.maxBytesPerConnection)))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
                 }
-            }
+        }
         let boundPort = tcp.channel.localAddress?.port ?? port
-        let udp = try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: boundPort) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
-                }
+        let udp: NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+        do {
+            udp = try await listening(on: boundPort, "UDP") {
+                try await DatagramBootstrap(group: group)
+                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .bind(host: host, port: boundPort) { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                        }
+                    }
             }
+        } catch {
+            try? await tcp.channel.close()
+            throw error
+        }
         logger.info("listening", metadata: ["delegsync.address": "\(host)", "delegsync.port": "\(boundPort)"])
         onBound(boundPort)
         let udpGate = InFlightGate(limit: limits.maxInFlight)
@@ -121,6 +150,10 @@ public struct DNSServer: Sendable {
         let connections = ConnectionCount(
             total: limits.maxTCPConnections, perSource: limits.maxTCPConnectionsPerSource, perPrefix: limits.maxTCPConnectionsPerPrefix)
         let replies = ReplyRateLimit(perSecond: limits.udpRepliesPerSourcePerSecond)
+        let answer: DNSRequestHandler = { [relay, handler] bytes, context in
+            guard let relay, PrimaryRelay.passes(bytes) else { return await handler(bytes, context) }
+            return await relay.exchange(bytes)
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await udp.executeThenClose { inbound, outbound in
@@ -133,7 +166,7 @@ public struct DNSServer: Sendable {
                             let context = DNSRequestContext(sourceAddress: address, sourcePort: remote.port ?? 0, transport: .udp)
                             requests.addTask {
                                 defer { udpGate.leave() }
-                                guard let response = await handler(bytes, context) else { return }
+                                guard let response = await answer(bytes, context) else { return }
                                 try? await outbound.write(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: response)))
                             }
                         }
@@ -162,11 +195,30 @@ public struct DNSServer: Sendable {
         }
     }
 
+    /// Runs `bind`; a failure names the address, the port and the system's reason
+    /// (`cannot listen on 127.0.0.1 port 53 (TCP): Address already in use`).
+    func listening<Channel>(on port: Int, _ transport: String, _ bind: () async throws -> Channel) async throws -> Channel {
+        do {
+            return try await bind()
+        } catch {
+            let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
+            throw DNSServerError(description: "cannot listen on \(host) port \(port) (\(transport)): \(reason)")
+        }
+    }
+
     func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, gate: InFlightGate) async {
         let remote = connection.channel.remoteAddress
         let context = DNSRequestContext(sourceAddress: remote?.ipAddress ?? "?", sourcePort: remote?.port ?? 0, transport: .tcp)
         do {
             try await connection.executeThenClose { inbound, outbound in
+                if let relay {
+                    try await relay.serve(inbound, outbound, client: connection.channel) { [handler] message in
+                        await gate.enter()
+                        defer { gate.leave() }
+                        return await handler(message, context)
+                    }
+                    return
+                }
                 for try await frame in inbound {
                     await gate.enter()
                     let response = await handler(Array(frame.readableBytesView), context)

@@ -18,7 +18,7 @@ public enum SourcePrefix {
             withUnsafeMutableBytes(of: &masked) { $0.copyBytes(from: bytes) }
             var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
             guard inet_ntop(AF_INET6, &masked, &text, socklen_t(text.count)) != nil else { return address }
-            return String(cString: text) + "/56"
+            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/56"
         }
         return address
     }

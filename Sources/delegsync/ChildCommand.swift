@@ -20,7 +20,7 @@ struct ChildCommand: AsyncParsableCommand {
         abstract: "The child side: keys, bootstrap at the parent, and keeping the delegation in step.",
         subcommands: [
             ChildKeygenCommand.self, ChildPublishKeyCommand.self, ChildBootstrapCommand.self, ChildSyncCommand.self, ChildRollCommand.self,
-            ChildStatusCommand.self, ChildWatchCommand.self,
+            ChildStatusCommand.self, ChildWatchCommand.self, ChildNotifyCommand.self,
         ])
 
     struct Options: ParsableArguments {
@@ -53,23 +53,24 @@ struct ChildCommand: AsyncParsableCommand {
             try await body()
         } catch let exit as ExitCode {
             throw exit
-        } catch let error as ChildAgentError {
-            printError("error: \(error)")
-            switch error.code {
-            case .configuration: throw ExitCode(UsageFailure.exitStatus)
-            case .pending: throw ExitCode(pending)
-            case .refused, .notTrusted, .notYetTrusted: throw ExitCode(refused)
-            case .unreachable, .malformed, .unauthenticated: throw ExitCode(1)
-            }
-        } catch let error as ZoneReadError {
-            printError("error: \(error)")
-            throw ExitCode(1)
-        } catch let error as DSYNCDiscoveryError {
-            printError("error: \(error)")
-            throw ExitCode(1)
         } catch {
             printError("error: \(error)")
-            throw ExitCode(UsageFailure.exitStatus)
+            throw ExitCode(exitStatus(for: error))
+        }
+    }
+
+    /// The exit status for a failure (see the type's documentation).
+    static func exitStatus(for error: any Error) -> Int32 {
+        switch error {
+        case let error as ChildAgentError:
+            switch error.code {
+            case .configuration: UsageFailure.exitStatus
+            case .pending: pending
+            case .refused, .notTrusted, .notYetTrusted: refused
+            case .unreachable, .malformed, .unauthenticated: 1
+            }
+        case is ZoneReadError, is DSYNCDiscoveryError: 1
+        default: UsageFailure.exitStatus
         }
     }
 }
@@ -193,7 +194,12 @@ struct ChildSyncCommand: AsyncParsableCommand {
 
 struct ChildStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "The child's keys and their state at the parent, the last exchanges, and whether parent and child differ now.")
+        commandName: "status", abstract: "The child's keys and their state at the parent, the last exchanges, and whether parent and child differ now.",
+        discussion: """
+            Exit 0 when parent and child could be compared (whether they agree or differ: the output says which). When they \
+            cannot be compared the last line says why and the status is that of sync: 1 the parent, its DSYNC record or a \
+            zone could not be reached or read, 4 the parent does not delegate the child, 2 something to fix here.
+            """)
     @OptionGroup var options: ChildCommand.Options
 
     func run() async throws {
@@ -206,13 +212,14 @@ struct ChildStatusCommand: AsyncParsableCommand {
             }
             for entry in try store.audit(child: entry.name, limit: 5).reversed() {
                 let when = Date(timeIntervalSince1970: TimeInterval(entry.time)).formatted(.iso8601)
-                print("\(when) sent to \(entry.source), key \(entry.keyTag.map(String.init) ?? "-"): \(entry.decision) \(entry.reason)")
+                print(AuditText.oneLine("\(when) sent to \(entry.source), key \(entry.keyTag.map(String.init) ?? "-"): \(entry.decision) \(entry.reason)"))
             }
             do {
                 let plan = try await ChildSynchronizer(configuration: configuration, child: entry, store: store).plan()
                 print(plan.diff.isEmpty ? "now: parent and child agree" : "now: the parent differs; delegsync child sync would send:\n" + plan.nsupdateText)
             } catch {
-                print("now: cannot compare parent and child: \(error)")
+                print("now: cannot compare parent and child: \(AuditText.oneLine("\(error)"))")
+                throw ExitCode(ChildCommand.exitStatus(for: error))
             }
         }
     }

@@ -12,6 +12,17 @@ struct Delegsync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delegsync",
         abstract: "Delegation synchronisation from a child zone to its parent, with SIG(0)-signed DNS UPDATE.",
+        discussion: """
+            The parental agent (delegsync serve) receives SIG(0)-signed DNS UPDATEs from child zones (RFC 2136, RFC 2931, \
+            RFC 3007), bootstraps trust in their keys and commits delegation changes (NS, glue, DS) through the parent's \
+            nameserver. The child agent (delegsync child) keeps the parent's delegation in step with the child's apex. \
+            Configuration: /etc/delegsync/delegsync.yaml for the parent, /etc/delegsync/child.yaml for the child; every key \
+            is documented in configuration.md and in the commented samples (share/doc/delegsync). \
+            delegsync check-config checks a file. \
+            Exit status: 0 success; 1 a message did not verify, or the peer could not be reached; 2 something to fix here \
+            (usage, files, configuration); 3 the agent is down (status) or a bootstrap is pending (child); 4 the parent \
+            refused (child). Every failure is one line on stderr.
+            """,
         version: DelegsyncVersion.current,
         subcommands: [
             ServeCommand.self, CheckConfigCommand.self, KeysCommand.self, AuditCommand.self, StatusCommand.self, PublishRecordsCommand.self, KeygenCommand.self,

@@ -21,6 +21,20 @@ struct KeysCommand: ParsableCommand {
             let configuration = try AgentConfiguration.load(path: config)
             return (configuration, try configuration.store.open())
         }
+
+        /// The configuration and the store opened for reading only: nothing is created, and a
+        /// store that does not exist yet is an error saying so.
+        func openForReading() throws -> (AgentConfiguration, any DelegationStore) {
+            let configuration = try AgentConfiguration.load(path: config)
+            guard let store = try configuration.store.openExisting() else {
+                throw UsageFailure("store " + Self.absent(configuration.storePath))
+            }
+            return (configuration, store)
+        }
+
+        static func absent(_ path: String) -> String {
+            "\(path) does not exist: no agent has run with this configuration (store.path)"
+        }
     }
 
     struct Import: ParsableCommand {
@@ -77,7 +91,7 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let (_, store) = try options.open()
+                let (_, store) = try options.openForReading()
                 var keys = KeyFilter(child: try child.map { try absoluteName($0) }, limit: filter.limit)
                 keys.since = try filter.sinceTime(now: Int64(Date().timeIntervalSince1970))
                 if let state = filter.state {
@@ -182,7 +196,7 @@ extension KeysCommand {
 
         func run() throws {
             try reporting {
-                let (_, store) = try options.open()
+                let (_, store) = try options.openForReading()
                 let now = Int64(Date().timeIntervalSince1970)
                 let jobs = try store.bootstraps(child: nil, activeOnly: true)
                 if jobs.isEmpty { print("no bootstrap jobs pending") }
@@ -266,18 +280,13 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let (_, store) = try options.open()
+            let (_, store) = try options.openForReading()
             let entries = AuditFilter(
                 child: try child.map { try absoluteName($0) }, decision: filter.state, since: try filter.sinceTime(now: Int64(Date().timeIntervalSince1970)),
                 limit: filter.limit ?? 50)
             var output = StandardOutput()
             try store.eachAudit(entries) { entry in
-                let time = Date(timeIntervalSince1970: TimeInterval(entry.time))
-                output.write(
-                    "\(time) \(entry.source) \(entry.transport) signer=\(entry.signer ?? "-") key=\(entry.keyTag.map(String.init) ?? "-") \(entry.decision)\(entry.count > 1 ? " ×\(entry.count)" : ""): \(entry.reason)\n"
-                )
-                for line in entry.request.split(separator: "\n") { output.write("    \(line)\n") }
-                if let result = entry.backendResult { output.write("    backend: \(result)\n") }
+                for line in AuditText.lines(entry) { output.write(line + "\n") }
             }
             output.flush()
         }

@@ -1,4 +1,5 @@
 import Foundation
+import LocalFiles
 
 #if canImport(Glibc)
     import Glibc
@@ -19,7 +20,7 @@ enum MessageFile {
         let contents = try read(path)
         guard hex else { return contents }
         guard let bytes = [UInt8](hex: String(decoding: contents, as: UTF8.self)) else {
-            throw UsageFailure("\(display(path)) is not hexadecimal text (without --hex it is read as binary)")
+            throw UsageFailure("\(InputFileError.display(path)) is not hexadecimal text (without --hex it is read as binary)")
         }
         return bytes
     }
@@ -48,22 +49,10 @@ enum MessageFile {
     }
 
     private static func read(_ path: String) throws -> [UInt8] {
-        let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY)
-        guard fd >= 0 else { throw UsageFailure("cannot read \(path): \(systemError())") }
-        defer { if fd != STDIN_FILENO { close(fd) } }
-        var contents: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw UsageFailure("cannot read \(display(path)): \(systemError())")
-            }
-            if count == 0 { return contents }
-            contents += buffer[..<count]
-            guard contents.count <= maximumSize else {
-                throw UsageFailure("\(display(path)) is over \(maximumSize) octets, too large for a DNS message")
-            }
+        do {
+            return try InputFile.bytes(path, limit: maximumSize)
+        } catch let error as InputFileError {
+            throw UsageFailure(error.description)
         }
     }
 
@@ -79,11 +68,8 @@ enum MessageFile {
         }
     }
 
-    private static func display(_ path: String) -> String { path == "-" ? "stdin" : path }
-
     private static func systemError() -> String { String(cString: strerror(errno)) }
 }
 
-// read(2) and write(2) under names that MessageFile's own `read` and `write` do not hide.
-private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
+// write(2) under a name that MessageFile's own `write` does not hide.
 private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }

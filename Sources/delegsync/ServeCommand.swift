@@ -19,7 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the parental agent: receive SIG(0)-signed delegation UPDATEs and commit them to the parent zone.",
         discussion:
-            "SIGTERM and SIGINT finish in-flight work and exit; SIGHUP re-reads the configuration (listen, store.path, log-level, the server limits and metrics need a restart)."
+            "SIGTERM and SIGINT finish in-flight work and exit; SIGHUP re-reads the configuration (listen, the zones' fronts, store.path, log-level, the server limits and metrics need a restart)."
     )
 
     @Option(help: "The YAML configuration file.")
@@ -61,33 +61,4 @@ func makeLogger(_ level: String) -> Logger {
     var logger = Logger(label: "delegsync")
     logger.logLevel = Logger.Level(rawValue: level) ?? .info
     return logger
-}
-
-/// `delegsync check-config --config FILE`: cheap enough for systemd's ExecStartPre.
-struct CheckConfigCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "check-config",
-        abstract: "Check a configuration file, the parent agent's or the child agent's (one with children:); exit 0 when usable, else print what to fix.")
-
-    @Option(help: "The YAML configuration file.")
-    var config: String
-
-    func run() throws {
-        do {
-            let text = try ConfigReader.contents(of: config)
-            if try ConfigReader(file: config).root(text)["children"] != nil {
-                let configuration = try ChildConfiguration.parse(text, file: config)
-                let names = configuration.children.map(\.name.description)
-                print("\(config): ok, child agent (\(names.count) child\(names.count == 1 ? "" : "ren"): \(names.joined(separator: ", ")))")
-                return
-            }
-            let configuration = try AgentConfiguration.parse(text, file: config)
-            print(
-                "\(config): ok (\(configuration.zones.count) zone\(configuration.zones.count == 1 ? "" : "s"): \(configuration.zones.map(\.name.description).joined(separator: ", ")))"
-            )
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(2)
-        }
-    }
 }

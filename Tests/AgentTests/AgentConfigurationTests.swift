@@ -25,36 +25,38 @@ final class AgentConfigurationTests: XCTestCase {
         XCTAssertEqual(minimal, configuration)
     }
 
-    func testErrorsNameFileKeyAndWhatIsWrong() {
-        func error(_ text: String) -> String {
-            do {
-                _ = try AgentConfiguration.parse(text, file: "x.yaml")
-                return "no error"
-            } catch {
-                return "\(error)"
-            }
+    /// What parsing `text` as x.yaml says, or "no error".
+    func error(_ text: String) -> String {
+        do {
+            _ = try AgentConfiguration.parse(text, file: "x.yaml")
+            return "no error"
+        } catch {
+            return "\(error)"
         }
+    }
+
+    func testErrorsNameFileKeyAndWhatIsWrong() {
         XCTAssertEqual(error("zones: []"), "x.yaml: version: missing (write version: 1)")
-        XCTAssertEqual(error("version: 2"), "x.yaml: version: version 2 is not supported (this delegsync reads version 1)")
-        XCTAssertTrue(error("version: 1\nlisten: [{address: 127.0.0.1, prot: 5}]").hasPrefix("x.yaml: listen[0].prot: unknown key"))
-        XCTAssertEqual(error("version: 1\nzones: []"), "x.yaml: zones: missing or empty: list at least one parent zone")
+        XCTAssertEqual(error("version: 2"), "x.yaml:1: version: version 2 is not supported (this delegsync reads version 1)")
+        XCTAssertTrue(error("version: 1\nlisten: [{address: 127.0.0.1, prot: 5}]").hasPrefix("x.yaml:2: listen[0].prot: unknown key"))
+        XCTAssertEqual(error("version: 1\nzones: []"), "x.yaml:2: zones: missing or empty: list at least one parent zone")
         let base = "version: 1\nzones:\n  - name: parent.\n    primary: { address: 127.0.0.1 }\n"
         XCTAssertEqual(
-            error(base + "    backend: { type: ftp }"), "x.yaml: zones[0].backend.type: unknown backend \"ftp\" (use rfc2136, nsupdate, nsd or script)")
+            error(base + "    backend: { type: ftp }"), "x.yaml:5: zones[0].backend.type: unknown backend \"ftp\" (use rfc2136, nsupdate, nsd or script)")
         XCTAssertEqual(
             error(base + "    backend: { type: nsd }"),
-            "x.yaml: zones[0].backend.zone-file: missing: the nsd backend needs zone-file, fragment-file and nsd-control-config")
+            "x.yaml:5: zones[0].backend.zone-file: missing: the nsd backend needs zone-file, fragment-file and nsd-control-config")
         XCTAssertEqual(
-            error(base + "    backend: { type: rfc2136, tsig-key-file: /nonexistent }"), "x.yaml: zones[0].backend.tsig-key-file: cannot read /nonexistent")
-        XCTAssertEqual(error(base + "    ttl: -1\n    backend: { type: rfc2136 }"), "x.yaml: zones[0].ttl: -1 is outside 0–604800")
+            error(base + "    backend: { type: rfc2136, tsig-key-file: /nonexistent }"), "x.yaml:5: zones[0].backend.tsig-key-file: cannot read /nonexistent: No such file or directory")
+        XCTAssertEqual(error(base + "    ttl: -1\n    backend: { type: rfc2136 }"), "x.yaml:5: zones[0].ttl: -1 is outside 0–604800")
         XCTAssertEqual(
             error("version: 1\nzones:\n  - name: parent.\n    primary: { address: localhost }\n    backend: { type: rfc2136 }"),
-            "x.yaml: zones[0].primary.address: \"localhost\" is not an IPv4 or IPv6 address")
-        XCTAssertTrue(error("version: [").hasPrefix("x.yaml: not valid YAML"))
+            "x.yaml:4: zones[0].primary.address: \"localhost\" is not an IPv4 or IPv6 address")
+        XCTAssertTrue(error("version: [").hasPrefix("x.yaml:1: not valid YAML"))
         let script = base + "    backend: { type: script, output: \"-\" }\n"
         XCTAssertEqual(
-            error(script + "    bootstrap: { methods: [unsigned, at-apex] }"),
-            "x.yaml: zones[0].bootstrap.methods[1]: \"at-apex\" is not a bootstrap method offered here (unsigned, manual)")
-        XCTAssertEqual(error(script + "    bootstrap: { methods: [manual, manual] }"), "x.yaml: zones[0].bootstrap.methods: lists a method twice")
+            error(script + "    bootstrap: { methods: [unsigned, at-ns] }"),
+            "x.yaml:6: zones[0].bootstrap.methods[1]: \"at-ns\" is not a bootstrap method offered here (unsigned, manual, at-apex)")
+        XCTAssertEqual(error(script + "    bootstrap: { methods: [manual, manual] }"), "x.yaml:6: zones[0].bootstrap.methods: lists a method twice")
     }
 }

@@ -39,7 +39,7 @@ final class BootstrapIntegrationTests: XCTestCase {
             """
     }
 
-    func run(base: Int, second: LabServer.Kind, spoof: Bool, restartAfterRound1: Bool = false) async throws -> (
+    func run(base: Int, second: LabServer.Kind, spoof: Bool, restartAfterRound1: Bool = false, events: String? = nil) async throws -> (
         status: String, trusted: Bool, agent: ServeIntegrationTests.Agent, parent: LabServer, children: [LabServer]
     ) {
         for kind in [LabServer.Kind.bind, .nsd, second] { try Lab.skipUnlessAvailable(kind) }
@@ -70,7 +70,7 @@ final class BootstrapIntegrationTests: XCTestCase {
             parent: parent, port: 15400 + base,
             backend:
                 "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }\n    bootstrap: { rounds: 2, minimum-interval: \(restartAfterRound1 ? 6 : 1), maximum-interval: \(restartAfterRound1 ? 6 : 2), resolver: { address: \(parent.address), port: \(parent.port) } }",
-            importKey: false, keyBase: keyBase)
+            importKey: false, keyBase: keyBase, events: events)
         // The self-signed upload, by BIND's nsupdate, over TCP.
         let keyRecord = try BINDKeyFile.load(path: keyBase + ".key").record
         let upload = try ServeIntegrationTests.nsupdate(

@@ -29,7 +29,7 @@ final class BootstrapWorkerTests: XCTestCase {
             """)
     }
 
-    func setUp(spoofAt spoofed: String?) throws -> (BootstrapWorker, SQLiteStore, BINDKeyFile, BINDKeyFile) {
+    func setUp(spoofAt spoofed: String?, events: AgentEvents? = nil) throws -> (BootstrapWorker, SQLiteStore, BINDKeyFile, BINDKeyFile) {
         let configuration = try configuration()
         let parent = FakeParent([
             try DelegationSnapshot(
@@ -63,7 +63,8 @@ final class BootstrapWorkerTests: XCTestCase {
             reply.answer = [Record(name: child, type: .key, ttl: 30, rdata: served.keyData.rdata)]
             return try reply.wireFormat()
         }
-        let worker = BootstrapWorker(configuration: configuration, store: store, reader: parent, exchange: exchange, logger: Logger(label: "test"))
+        let worker = BootstrapWorker(
+            configuration: configuration, store: store, reader: parent, exchange: exchange, logger: Logger(label: "test"), events: events)
         return (worker, store, old, new)
     }
 

@@ -197,7 +197,7 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         watch.executableURL = URL(fileURLWithPath: ServeIntegrationTests.binary)
         watch.arguments = ["child", "watch", "--config", config]
         let watchLog = "\(directory)/watch.log"
-        FileManager.default.createFile(atPath: watchLog, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: watchLog, contents: nil), "cannot create \(watchLog)")
         watch.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: watchLog))
         watch.standardOutput = FileHandle.nullDevice
         try watch.run()

@@ -47,7 +47,8 @@ final class ServeIntegrationTests: XCTestCase {
     /// until it answers.
     static func startAgent(
         parent: LabServer, port: Int, backend: String, importKey: Bool = true, keyBase givenKeyBase: String? = nil, identity: String? = nil,
-        metricsPort: Int? = nil, limits: String? = nil, contentChecks: String? = nil, store: String? = nil
+        metricsPort: Int? = nil, limits: String? = nil, contentChecks: String? = nil, events: String? = nil, scanner: String? = nil,
+        store: String? = nil
     ) async throws -> Agent {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else { throw ToolError("no delegsync at \(Self.binary)") }
         guard let keygen = Tool.find("dnssec-keygen") else { throw XCTSkip("dnssec-keygen is not installed") }
@@ -68,12 +69,14 @@ final class ServeIntegrationTests: XCTestCase {
             log-level: debug
             \(identity.map { "identity: { key-file: \($0) }" } ?? "")
             \(metricsPort.map { "metrics: { address: 127.0.0.1, port: \($0) }" } ?? "")
+            \(events.map { "events: \($0)" } ?? "")
             \(limits.map { "limits: \($0)" } ?? "")
             zones:
               - name: parent.
                 primary: { address: \(parent.address), port: \(parent.port) }
                 backend: \(backend)
             \(contentChecks.map { "    content-checks: \($0)" } ?? "")
+            \(scanner.map { "    scanner: \($0)" } ?? "")
 
             """
         try text.write(toFile: config, atomically: true, encoding: .utf8)
@@ -84,13 +87,14 @@ final class ServeIntegrationTests: XCTestCase {
             XCTAssertEqual(imported.status, 0, imported.stderr)
         }
         let log = "\(directory)/serve.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        guard FileManager.default.createFile(atPath: log, contents: nil) else { throw ToolError("cannot create \(log)") }
         let process = try await launchServe(config: config, port: port, log: log)
         return Agent(directory: directory, config: config, port: port, process: process, keyBase: keyBase, log: log)
     }
 
-    /// Starts `delegsync serve` (appending to `log`) and waits until it answers a query.
-    static func launchServe(config: String, port: Int, log: String) async throws -> Process {
+    /// Starts `delegsync serve` (appending to `log`) and waits until it answers a query on
+    /// `host`:`port`.
+    static func launchServe(config: String, port: Int, log: String, host: String = "127.0.0.1") async throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--config", config]
@@ -103,7 +107,7 @@ final class ServeIntegrationTests: XCTestCase {
         for _ in 0..<100 {
             var query = Message(question: [Question(name: try DomainName("parent."), type: .soa)])
             query.id = 1
-            if (try? await DNSClient(timeout: .milliseconds(200)).exchange(try query.wireFormat(), host: "127.0.0.1", port: port, transport: .tcp)) != nil {
+            if (try? await DNSClient(timeout: .milliseconds(200)).exchange(try query.wireFormat(), host: host, port: port, transport: .tcp)) != nil {
                 return process
             }
             try await Task.sleep(for: .milliseconds(50))

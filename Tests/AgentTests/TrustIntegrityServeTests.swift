@@ -58,7 +58,7 @@ extension ServeIntegrationTests {
         try await Task.sleep(for: .seconds(1.1))  // the agent's one-second key cache
 
         // Point 5: the same signed UPDATE after a restart is a replay; the serial rose once.
-        let change = try Update(zone: zone, operations: [.add(try Record("child.parent. 60 IN NS ns.provider2.net."))]).message(id: 99, edns: EDNS())
+        let change = Update(zone: zone, operations: [.add(try Record("child.parent. 60 IN NS ns.provider2.net."))]).message(id: 99, edns: EDNS())
         let signed = try SIG0Signer(keyFile: genuine).sign(change.wireFormat(), now: now + 1)
         let once = try Message(wire: await DNSClient(timeout: .seconds(15)).exchange(signed, host: "127.0.0.1", port: agent.port, transport: .tcp))
         XCTAssertEqual(once.rcode, .noError, once.edns?.extendedError?.extraText ?? "")

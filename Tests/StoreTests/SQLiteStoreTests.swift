@@ -121,3 +121,65 @@ final class SQLiteStoreBoundedStateTests: XCTestCase {
         XCTAssertEqual(try store.bootstrapCounts(), ["verifying": 1])
     }
 }
+
+/// A store of delegsync before several agents (schema v7) gets the claims' columns on the
+/// upgrade, keeping what it holds; its pending entries are unclaimed.
+final class SQLiteStoreClaimsMigrationTests: XCTestCase {
+    func testAStoreAtV7MigratesToClaims() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("delegsync-v7-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("state.sqlite").path
+        let parent = try DomainName("parent."), child = try DomainName("child.parent.")
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteStore.migrator.migrate(queue, upTo: "v7-scanner")
+            try queue.write { db in
+                try db.execute(
+                    sql: "INSERT INTO outbox (zone, child, operations, state, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, 'pending', 0, 5, 5)",
+                    arguments: ["parent.", "child.parent.", StoredOperations.encode([.deleteName(child)])])
+                try db.execute(sql: "INSERT INTO scan_state (zone, child, last_scan_at, last_result) VALUES ('parent.', 'child.parent.', 7, 'waiting')")
+            }
+        }
+        let store = try SQLiteStore(path: path)
+        XCTAssertEqual(try store.appliedMigrations().last, "v8-claims")
+        XCTAssertEqual(try store.claimDuePending(now: 5, limit: 10).map(\.child), [child])
+        XCTAssertEqual(try store.scanState(zone: parent, child: child)?.lastResult, "waiting")
+        XCTAssertEqual(try store.statusSecret().count, 32)
+    }
+}
+
+/// Issue 12: `delegsync status` and `audit` only look. Opening for reading creates no file — no
+/// store where there is none, no `-wal`/`-shm` beside one — and changes nothing.
+final class SQLiteStoreReadingTests: XCTestCase {
+    func testOpeningForReadingCreatesNothing() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-reading-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = "\(directory)/state.sqlite"
+        XCTAssertNil(try SQLiteStore.existing(readingAt: path))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [])
+
+        var secret: [UInt8] = []
+        do {
+            let store = try SQLiteStore(path: path)
+            secret = try store.statusSecret()
+            try store.appendAudit(AuditEntry(time: 1, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "X", reason: "y"))
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        XCTAssertEqual(files, ["state.sqlite"], "the writer closed the store")
+        XCTAssertEqual(secret.count, 32)
+
+        let reader = try XCTUnwrap(try SQLiteStore.existing(readingAt: path))
+        XCTAssertEqual(try reader.statusSecret(), secret)
+        XCTAssertEqual(try reader.audit(child: nil, limit: 5).map(\.decision), ["X"])
+        XCTAssertThrowsError(
+            try reader.appendAudit(AuditEntry(time: 2, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "Z", reason: "")))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).sorted(), files)
+
+        // While a writer has it open (the agent running), a reader sees its latest writes.
+        let writer = try SQLiteStore(path: path)
+        try writer.appendAudit(AuditEntry(time: 3, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "W", reason: ""))
+        XCTAssertEqual(try XCTUnwrap(try SQLiteStore.existing(readingAt: path)).audit(child: nil, limit: 1).map(\.decision), ["W"])
+    }
+}

@@ -53,12 +53,20 @@ public final class LabServer: @unchecked Sendable {
     public let logFile: String
     /// Where the zone's NOTIFYs go after a change (RFC 1996), e.g. `delegsync child watch`.
     public let notify: (address: String, port: Int)?
-    /// For a secondary (BIND only): where it transfers the zone from.
+    /// More NOTIFY targets (BIND): secondaries whose listed primary is not this server.
+    public let alsoNotify: [(address: String, port: Int)]
+    /// For a secondary (BIND or Knot): where it transfers the zone from.
     public let primary: (address: String, port: Int)?
+    /// For a secondary: UPDATEs are forwarded to the primary (BIND `allow-update-forwarding {
+    /// any; }`, Knot an `update` ACL), and NOTIFY is accepted from these addresses too.
+    public let forwardsUpdates: Bool
+    public let allowNotify: [String]
     /// Further zones a BIND primary serves (name → zone file text), each from ``moreZoneFile(_:)``.
     public let moreZones: [String: String]
     /// BIND's `allow-transfer` list.
     public let allowTransfer: String
+    /// The daemon's configuration when it is not a standard one (``custom(kind:zone:zoneFileText:address:port:config:files:alsoListenOn:)``).
+    let customConfig: String?
     public private(set) var pid: pid_t = 0
     private var process: Process?
     private var aliasHeld = false
@@ -79,26 +87,43 @@ public final class LabServer: @unchecked Sendable {
 
     // MARK: Starting
 
-    /// named (BIND 9) as primary for `zone`, with `update-policy { grant KEY zonesub NS DS A AAAA KEY DNSKEY CDS CDNSKEY; }`
-    /// (the last three so tests can change a child's keys the way its operator would).
+    /// named (BIND 9) as primary for `zone`, with `update-policy { grant KEY zonesub NS DS A AAAA KEY DNSKEY CDS CDNSKEY DSYNC SVCB; }`
+    /// (DNSKEY, CDS and CDNSKEY so tests can change a child's keys the way its operator would,
+    /// DSYNC and SVCB for what `delegsync publish-records` prints).
     ///
     /// `moreZones` (name → zone file text) are served as further primary zones, e.g. a child
     /// zone next to its parent; `allowTransfer` is the `allow-transfer` address match list.
     public static func bind(
         zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String? = "tsig-key.", tsigSecret: String? = nil,
         files: [String: String] = [:], notify: (address: String, port: Int)? = nil, alsoListenOn: [String] = [], moreZones: [String: String] = [:],
-        allowTransfer: String = "any"
+        allowTransfer: String = "any", alsoNotify: [(address: String, port: Int)] = []
     ) throws -> LabServer {
         try LabServer(
             kind: .bind, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: tsigKeyName, tsigSecret: tsigSecret,
-            files: files, notify: notify, alsoListenOn: alsoListenOn, moreZones: moreZones, allowTransfer: allowTransfer)
+            files: files, notify: notify, alsoListenOn: alsoListenOn, moreZones: moreZones, allowTransfer: allowTransfer, alsoNotify: alsoNotify)
     }
 
     /// named (BIND 9) as a secondary for `zone`, transferring from `primary` (which NOTIFYs it
     /// when created with `notify:` pointing here).
-    public static func bindSecondary(zone: String, primary: (address: String, port: Int), address: String, port: Int) throws -> LabServer {
+    /// With `forwardsUpdates` it passes UPDATEs on to `primary` (`allow-update-forwarding { any;
+    /// }`); `allowNotify` lists addresses besides `primary` whose NOTIFY it accepts.
+    public static func bindSecondary(
+        zone: String, primary: (address: String, port: Int), address: String, port: Int, forwardsUpdates: Bool = false, allowNotify: [String] = []
+    ) throws -> LabServer {
         try LabServer(
-            kind: .bind, zone: zone, zoneFileText: "", address: address, port: port, tsigKeyName: nil, files: [:], notify: nil, primary: primary)
+            kind: .bind, zone: zone, zoneFileText: "", address: address, port: port, tsigKeyName: nil, files: [:], notify: nil, primary: primary,
+            forwardsUpdates: forwardsUpdates, allowNotify: allowNotify)
+    }
+
+    /// knotd (Knot DNS 3) as a secondary for `zone`, transferring from `primary`, forwarding
+    /// UPDATEs from anyone to it (an `update` ACL on a secondary zone), and accepting NOTIFY from
+    /// `allowNotify` as well as from `primary`.
+    public static func knotSecondary(zone: String, primary: (address: String, port: Int), address: String, port: Int, allowNotify: [String] = [])
+        throws -> LabServer
+    {
+        try LabServer(
+            kind: .knot, zone: zone, zoneFileText: "", address: address, port: port, tsigKeyName: nil, files: [:], notify: nil, primary: primary,
+            forwardsUpdates: true, allowNotify: allowNotify)
     }
 
     /// knotd (Knot DNS 3) as primary for `zone`, with an update ACL for the key.
@@ -109,6 +134,19 @@ public final class LabServer: @unchecked Sendable {
         try LabServer(
             kind: .knot, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: tsigKeyName, files: files, notify: notify,
             alsoListenOn: alsoListenOn)
+    }
+
+    /// A daemon of `kind` serving `zone` from `zoneFileText` with the configuration `config`, for
+    /// what the standard configurations do not cover (DNSSEC signing, a control channel):
+    /// `{DIR}` stands for the server's directory, the zone file is `{DIR}/zone.db`, the daemon
+    /// must listen on `address` (and `alsoListenOn`) at `port` and run in the foreground.
+    public static func custom(
+        kind: Kind, zone: String, zoneFileText: String, address: String, port: Int, config: String, files: [String: String] = [:],
+        alsoListenOn: [String] = []
+    ) throws -> LabServer {
+        try LabServer(
+            kind: kind, zone: zone, zoneFileText: zoneFileText, address: address, port: port, tsigKeyName: nil, files: files,
+            alsoListenOn: alsoListenOn, customConfig: config)
     }
 
     /// nsd (NSD 4) serving `zone` from its zone file, with remote control on a Unix socket
@@ -125,10 +163,15 @@ public final class LabServer: @unchecked Sendable {
     init(
         kind: Kind, zone: String, zoneFileText: String, address: String, port: Int, tsigKeyName: String?, tsigSecret givenSecret: String? = nil,
         files: [String: String], notify: (address: String, port: Int)? = nil, primary: (address: String, port: Int)? = nil,
-        alsoListenOn: [String] = [], moreZones: [String: String] = [:], allowTransfer: String = "any"
+        alsoListenOn: [String] = [], moreZones: [String: String] = [:], allowTransfer: String = "any", alsoNotify: [(address: String, port: Int)] = [],
+        forwardsUpdates: Bool = false, allowNotify: [String] = [], customConfig: String? = nil
     ) throws {
         if let missing = Self.missing(kind) { throw ToolError(missing) }
+        self.customConfig = customConfig
         self.kind = kind
+        self.alsoNotify = alsoNotify
+        self.forwardsUpdates = forwardsUpdates
+        self.allowNotify = allowNotify
         self.alsoListenOn = alsoListenOn
         self.moreZones = moreZones
         self.allowTransfer = allowTransfer
@@ -189,11 +232,19 @@ public final class LabServer: @unchecked Sendable {
     }
 
     func configText() -> String {
+        if let customConfig { return customConfig }
         let dir = directory
         switch kind {
         case .bind:
             let include = tsigKeyFile.map { "include \"\($0)\";\n" } ?? ""
-            let policy = tsigKeyName.map { "\n    update-policy { grant \($0) zonesub NS DS A AAAA KEY DNSKEY CDS CDNSKEY; };" } ?? ""
+            var policy = tsigKeyName.map { "\n    update-policy { grant \($0) zonesub NS DS A AAAA KEY DNSKEY CDS CDNSKEY DSYNC SVCB; };" } ?? ""
+            if forwardsUpdates { policy += "\n    allow-update-forwarding { any; };" }
+            if !allowNotify.isEmpty { policy += "\n    allow-notify { \(allowNotify.map { "\($0);" }.joined(separator: " ")) };" }
+            let notifyTargets = (notify.map { [$0] } ?? []) + alsoNotify
+            let notifying =
+                notifyTargets.isEmpty
+                ? "notify no;"
+                : "notify explicit;\n    also-notify { \(notifyTargets.map { "\($0.address) port \($0.port);" }.joined(separator: " ")) };\n    notify-source \(address);"
             return """
                 options {
                     directory "\(dir)";
@@ -204,7 +255,7 @@ public final class LabServer: @unchecked Sendable {
                     listen-on-v6 { none; };
                     recursion no;
                     dnssec-validation no;
-                    \(notify.map { "notify explicit;\n    also-notify { \($0.address) port \($0.port); };\n    notify-source \(address);" } ?? "notify no;")
+                    \(notifying)
                     allow-transfer { \(allowTransfer); };
                 };
                 controls { };
@@ -240,6 +291,12 @@ public final class LabServer: @unchecked Sendable {
                     "    update-type: [NS, DS, A, AAAA, KEY, DNSKEY, CDS, CDNSKEY]",
                 ]
             }
+            if let primary {
+                // A secondary: the primary, NOTIFY from the listed addresses, UPDATEs forwarded.
+                lines += ["remote:", "  - id: primary", "    address: \(primary.address)@\(primary.port)", "    via: \(address)", "acl:"]
+                lines += ["  - id: notify", "    address: [\((allowNotify + [primary.address]).joined(separator: ", "))]", "    action: notify"]
+                if forwardsUpdates { lines += ["  - id: forward", "    address: [0.0.0.0/0, ::/0]", "    action: update"] }
+            }
             lines += [
                 "zone:",
                 "  - domain: \(zone)",
@@ -248,6 +305,7 @@ public final class LabServer: @unchecked Sendable {
                 "    semantic-checks: on",
             ]
             if tsigKeyName != nil { lines.append("    acl: update") }
+            if primary != nil { lines += ["    master: primary", "    acl: [notify\(forwardsUpdates ? ", forward" : "")]"] }
             if let notify {
                 lines.insert(
                     contentsOf: ["remote:", "  - id: watcher", "    address: \(notify.address)@\(notify.port)", "    via: \(address)"],
@@ -291,7 +349,7 @@ public final class LabServer: @unchecked Sendable {
             case .nsd: ["-d", "-c", configFile]
             }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        FileManager.default.createFile(atPath: logFile, contents: nil)
+        guard FileManager.default.createFile(atPath: logFile, contents: nil) else { throw ToolError("cannot create \(logFile)") }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
         process.standardOutput = log
         process.standardError = log
@@ -301,6 +359,14 @@ public final class LabServer: @unchecked Sendable {
         self.process = process
         pid = process.processIdentifier
         LabServerRegistry.shared.started(pid)
+    }
+
+    /// Starts the daemon again after ``stopDaemon()``: same directory, configuration and zone
+    /// (BIND reads its journal, so dynamic changes survive); returns once it answers.
+    public func restartDaemon() throws {
+        precondition(process == nil && !stopped, "restartDaemon() after stopDaemon() only")
+        try start()
+        try waitUntilAnswering()
     }
 
     /// Polls `dig +tries=1 +time=1 +norec @ADDR -p PORT ZONE SOA` until the zone answers NOERROR.

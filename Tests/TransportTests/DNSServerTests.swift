@@ -22,12 +22,17 @@ final class DNSServerTests: XCTestCase {
             guard let message = try? Message(wire: request) else { return nil }
             return try? message.makeResponse(rcode: .noError).wireFormat()
         }
+        try await Self.running(server) { port in try await body(port, seen) }
+    }
+
+    /// Runs `server` until `body`, given the bound port, returns.
+    static func running(_ server: DNSServer, _ body: (Int) async throws -> Void) async throws {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let task = Task { try await server.run { continuation.yield($0) } }
         defer { task.cancel() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { return XCTFail("server did not start") }
-        try await body(port, seen)
+        try await body(port)
     }
 
     static func query(id: UInt16) throws -> [UInt8] {

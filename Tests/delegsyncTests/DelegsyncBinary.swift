@@ -33,9 +33,11 @@ enum DelegsyncBinary {
 
 /// A temporary directory per test and a short way to run `delegsync`.
 class CommandLineTestCase: XCTestCase {
+    /// The repository's working tree (docs/, contrib/, the Makefile).
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
     /// The committed SIG(0) vectors and BIND captures (see their README).
-    static let vectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("SIG0Tests/Vectors").path
+    static let vectors = repository.appendingPathComponent("Tests/SIG0Tests/Vectors").path
 
     var directory = ""
 
@@ -50,6 +52,16 @@ class CommandLineTestCase: XCTestCase {
     @discardableResult
     func delegsync(_ arguments: String..., input: Data? = nil) throws -> Tool.Result {
         try DelegsyncBinary.run(arguments, input: input)
+    }
+
+    /// Writes `delegsync.yaml` in the test's directory: the parent zone `parent.` with the
+    /// script backend, the store `state.sqlite` beside it, `zoneLines` added to the zone.
+    func writeParentConfig(zoneLines: [String] = []) throws -> String {
+        let config = "\(directory)/delegsync.yaml"
+        let zone = (["  - name: parent.", "    primary: { address: 127.0.0.1 }", "    backend: { type: script, output: \"-\" }"] + zoneLines.map { "    " + $0 })
+        try (["version: 1", "store: { path: \(directory)/state.sqlite }", "zones:"] + zone + [""]).joined(separator: "\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        return config
     }
 
     /// Runs `keygen` into `directory` (default: the test's) and returns the key files' base path.

@@ -12,16 +12,7 @@ final class KeysCommandTests: CommandLineTestCase {
     /// A configuration with `bootstrap` for `parent.`, and its store holding a known key for
     /// `child.parent.`.
     func configuration(bootstrap: String) throws -> (config: String, store: SQLiteStore, key: BINDKeyFile) {
-        let config = "\(directory)/delegsync.yaml"
-        try """
-        version: 1
-        store: { path: \(directory)/state.sqlite }
-        zones:
-          - name: parent.
-            primary: { address: 127.0.0.1 }
-            backend: { type: script, output: "-" }
-            bootstrap: \(bootstrap)
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try writeParentConfig(zoneLines: ["bootstrap: \(bootstrap)"])
         let store = try SQLiteStore(path: "\(directory)/state.sqlite")
         let key = try BINDKeyFile.generate(owner: DomainName("child.parent."))
         try store.putKey(
@@ -167,17 +158,7 @@ extension KeysCommandTests {
     func testPublishRecords() throws {
         let made = try delegsync("keygen", "agent.parent.", "--directory", directory)
         let base = "\(directory)/\(made.stdout.split(separator: "\n")[0])"
-        let config = "\(directory)/publish.yaml"
-        try """
-        version: 1
-        listen: [{ address: 192.0.2.80, port: 5302 }]
-        identity: { key-file: \(base).private }
-        store: { path: \(directory)/state.sqlite }
-        zones:
-          - name: parent.
-            primary: { address: 127.0.0.1 }
-            backend: { type: script, output: "-" }
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try publishConfig(identity: base, name: "publish")
         let result = try delegsync("publish-records", "--config", config, "parent.")
         XCTAssertEqual(result.status, 0, result.stderr)
         let lines = result.stdout.split(separator: "\n").map(String.init)
