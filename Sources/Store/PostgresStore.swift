@@ -49,7 +49,9 @@ public final class PostgresStore: DelegationStore {
     }
 
     private init(url: String, lease: Int64, connections: Int, logger: Logger?, migrate: Bool) throws {
-        let (configuration, location) = try Self.configuration(url: url)
+        var (configuration, location) = try Self.configuration(url: url)
+        // A reader's transactions are read-only on the server: a write through it fails.
+        if !migrate { configuration.options.additionalStartupParameters.append(("default_transaction_read_only", "on")) }
         self.location = location
         self.lease = lease
         var quiet = logger ?? Logger(label: "delegsync.store.postgresql")
@@ -61,7 +63,7 @@ public final class PostgresStore: DelegationStore {
     }
 
     /// Connects to `url` for commands that only look (`status`, `audit`, `keys list`): nothing
-    /// is created or changed. Throws when the database has no delegsync schema yet or an older
+    /// is created or changed (its transactions are read-only). Throws when the database has no delegsync schema yet or an older
     /// one than this delegsync's (the agent brings it up to date when it starts).
     public static func existing(readingAt url: String, connections: Int = 2) throws -> PostgresStore {
         let store = try PostgresStore(url: url, lease: StoreLocation.defaultLease, connections: connections, logger: nil, migrate: false)

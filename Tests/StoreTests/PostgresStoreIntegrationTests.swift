@@ -47,6 +47,26 @@ final class PostgresStoreIntegrationTests: StoreBattery {
         return try PostgresStore(url: "postgres://delegsync@" + store.location.dropFirst("postgres://delegsync@".count))
     }
 
+    /// `status`, `audit` and `keys list` only look: a database without the schema is an error
+    /// saying to start the agent (and is left without it); a reader sees what the agent wrote,
+    /// and cannot write.
+    func testOpeningForReadingChangesNothing() throws {
+        let url = try newDatabase()
+        XCTAssertThrowsError(try PostgresStore.existing(readingAt: url)) { error in
+            XCTAssertEqual((error as? StoreError)?.code, .migrate)
+            XCTAssertTrue("\(error)".contains("no delegsync schema yet"), "\(error)")
+        }
+        XCTAssertThrowsError(try PostgresStore.existing(readingAt: url), "the reader created nothing")
+        let agent = try PostgresStore(url: url)
+        let audit = AuditEntry(time: 1, source: "operator", transport: "cli", zone: nil, signer: nil, keyTag: nil, request: "", decision: "X", reason: "y")
+        try agent.appendAudit(audit)
+        let reader = try PostgresStore.existing(readingAt: url)
+        XCTAssertEqual(try reader.statusSecret(), try agent.statusSecret())
+        XCTAssertEqual(try reader.audit(child: nil, limit: 5).map(\.decision), ["X"])
+        XCTAssertThrowsError(try reader.appendAudit(audit))
+        XCTAssertEqual(try agent.audit(child: nil, limit: 5).count, 1)
+    }
+
     /// The same signed UPDATE given to two agents at once, many times over: each signature is
     /// admitted exactly once.
     func testReplayIsDecidedOnceAcrossAgents() throws {
