@@ -41,11 +41,16 @@ test: deps
 demo: build
 	integration/demo.sh
 
+# StoreBench (issue 15) starts BIND and PostgreSQL on loopback, as root; STOREBENCH_CHILDREN
+# (default 1000000) and STOREBENCH_SECONDS (per load phase, default 15) make it smaller or longer.
 bench: deps
 	$(SWIFT) build -c release --product SIG0Bench
 	$(SWIFT) build -c release --product AgentBench
+	$(SWIFT) build -c release --product delegsync
+	$(SWIFT) build -c release --product StoreBench
 	.build/release/SIG0Bench
 	.build/release/AgentBench
+	.build/release/StoreBench
 
 # A real serve and BIND parent, quiet and then under a hostile load (as root; HOSTILE_SECONDS=30).
 bench-hostile: deps

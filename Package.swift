@@ -148,6 +148,12 @@ let package = Package(
             dependencies: ["BenchSupport", "DNSWire", "SIG0", "Transport", "LabSupport"],
             path: "Benchmarks/HostileBench"
         ),
+        // Issue 15: a million children in SQLite and PostgreSQL, two agents on one PostgreSQL.
+        .executableTarget(
+            name: "StoreBench",
+            dependencies: ["BenchSupport", "DNSWire", "SIG0", "Store", "Transport", "LabSupport"],
+            path: "Benchmarks/StoreBench"
+        ),
         // Fuzzing (docs/fuzzing.md): libFuzzer targets when built with `-D FUZZING` by `make fuzz`,
         // replay tools for their inputs otherwise; FuzzSeeds writes the seed corpora.
         .target(

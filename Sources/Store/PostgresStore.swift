@@ -132,6 +132,18 @@ public final class PostgresStore: DelegationStore {
         }
     }
 
+    /// Runs one SELECT on its own, without BEGIN and COMMIT around it (one round trip instead
+    /// of three): a single statement reads one snapshot. For the lookups of the receive path.
+    func query(_ what: @autoclosure () -> String, _ sql: String, _ values: [StoreValue]) throws -> [PostgresRandomAccessRow] {
+        do {
+            return try connections.withSession { try $0.rows(sql, values) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.write, "cannot \(what()) in store \(location): \(PostgresSession.explain(error))")
+        }
+    }
+
     // MARK: Trust store
 
     static func keyValues(_ key: StoredKey) -> [StoreValue] {
@@ -169,24 +181,21 @@ public final class PostgresStore: DelegationStore {
     }
 
     public func key(_ identity: KeyIdentity) throws -> StoredKey? {
-        try transaction("look up key \(identity)") { session in
-            try session.rows(
-                "SELECT * FROM keys WHERE zone = ? AND child = ? AND digest = ?",
-                [.text(StoreQueries.text(identity.zone)), .text(StoreQueries.text(identity.child)), .bytes(identity.digest)]
-            ).first.map(PostgresRows.storedKey)
-        }
+        try query(
+            "look up key \(identity)", "SELECT * FROM keys WHERE zone = ? AND child = ? AND digest = ?",
+            [.text(StoreQueries.text(identity.zone)), .text(StoreQueries.text(identity.child)), .bytes(identity.digest)]
+        ).first.map(PostgresRows.storedKey)
     }
 
     public func keys(zone: DomainName, child: DomainName, keyTag: UInt16, algorithm: UInt8) throws -> [StoredKey] {
-        try transaction("look up key \(keyTag) of \(child)") { session in
-            try session.rows(
-                """
-                SELECT * FROM keys WHERE zone = ? AND child = ? AND key_tag = ? AND algorithm = ?
-                ORDER BY CASE state WHEN 'trusted' THEN 0 WHEN 'known' THEN 1 ELSE 2 END, added_at DESC, id DESC
-                """,
-                [.text(StoreQueries.text(zone)), .text(StoreQueries.text(child)), .int(Int64(keyTag)), .int(Int64(algorithm))]
-            ).map(PostgresRows.storedKey)
-        }
+        try query(
+            "look up key \(keyTag) of \(child)",
+            """
+            SELECT * FROM keys WHERE zone = ? AND child = ? AND key_tag = ? AND algorithm = ?
+            ORDER BY CASE state WHEN 'trusted' THEN 0 WHEN 'known' THEN 1 ELSE 2 END, added_at DESC, id DESC
+            """,
+            [.text(StoreQueries.text(zone)), .text(StoreQueries.text(child)), .int(Int64(keyTag)), .int(Int64(algorithm))]
+        ).map(PostgresRows.storedKey)
     }
 
     @discardableResult
