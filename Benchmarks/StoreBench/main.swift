@@ -173,6 +173,15 @@ final class Agent {
         return (field("VmRSS"), field("VmHWM"))
     }
 
+    /// CPU seconds used so far (user + system, /proc/PID/stat).
+    func cpu() -> Double {
+        let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+        // After the command name in parentheses: utime is the 12th field, stime the 13th.
+        let fields = stat.split(separator: ")").last.map { $0.split(separator: " ") } ?? []
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     func stop() {
         process.terminate()
         process.waitUntilExit()
@@ -242,6 +251,8 @@ func measure() async throws {
     var present = [Bool](repeating: false, count: active)
 
     say("StoreBench: \(childCount) children, \(active) of them sending changes, \(Int(loadSeconds)) s per load phase")
+    let loadAverage = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")
+    say("host: \(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(loadAverage) (BIND, PostgreSQL, the agents and this load share them)")
 
     // MARK: SQLite
 
@@ -255,9 +266,11 @@ func measure() async throws {
     }
     let sqliteAgent = try Agent(store: "{ path: \(sqlitePath) }", name: "sqlite", listen: agentAddresses[0])
     try await sqliteAgent.ready()
+    var cpu = sqliteAgent.cpu()
     let (sqliteLoad, afterSQLite) = try await load([sqliteAgent], seconds: loadSeconds, present: present)
     present = afterSQLite
     describe("SQLite, one agent:", sqliteLoad)
+    say(String(format: "  agent CPU: %.0f %% of one core", (sqliteAgent.cpu() - cpu) / sqliteLoad.elapsed * 100))
     say("SQLite agent with \(childCount) children: \(megabytes(sqliteAgent.memory()))")
     sqliteAgent.stop()
 
@@ -277,16 +290,23 @@ func measure() async throws {
     let first = try Agent(store: storeLine, name: "pg-a", listen: agentAddresses[0])
     defer { first.stop() }
     try await first.ready()
+    cpu = first.cpu()
     let (one, afterOne) = try await load([first], seconds: loadSeconds, present: present)
     present = afterOne
     describe("PostgreSQL, one agent:", one)
+    say(String(format: "  agent CPU: %.0f %% of one core", (first.cpu() - cpu) / one.elapsed * 100))
     say("PostgreSQL agent A with \(childCount) children: \(megabytes(first.memory()))")
     let second = try Agent(store: storeLine, name: "pg-b", listen: agentAddresses[1])
     defer { second.stop() }
     try await second.ready()
+    let cpus = (first.cpu(), second.cpu())
     let (two, afterTwo) = try await load([first, second], seconds: loadSeconds, present: present)
     present = afterTwo
     describe("PostgreSQL, two agents (children split):", two)
+    say(
+        String(
+            format: "  agents' CPU: A %.0f %%, B %.0f %% of one core", (first.cpu() - cpus.0) / two.elapsed * 100,
+            (second.cpu() - cpus.1) / two.elapsed * 100))
     say("PostgreSQL agent A: \(megabytes(first.memory())); agent B: \(megabytes(second.memory()))")
     say(String(format: "ratio two agents / one agent on PostgreSQL:     %8.2f", rate(two) / rate(one)))
     say(String(format: "ratio one agent PostgreSQL / SQLite:            %8.2f", rate(one) / rate(sqliteLoad)))
