@@ -96,6 +96,14 @@ func lookups(_ store: any DelegationStore, samples: Int = 20_000) throws -> (p50
     return (times[samples / 2] * 1e6, times[samples * 99 / 100] * 1e6)
 }
 
+/// Fills `store` with every child's key, then measures the lookups; prints both.
+func fillAndLookUp(_ kind: String, _ store: any DelegationStore) throws {
+    let seconds = try fill(store)
+    say(String(format: "%@: %d keys stored in %.1f s (%.0f keys/s)", kind as NSString, childCount, seconds, Double(childCount) / seconds))
+    let latency = try lookups(store)
+    say(String(format: "%@: key lookup p50 %6.1f µs, p99 %6.1f µs", kind as NSString, latency.p50, latency.p99))
+}
+
 // MARK: The parent and the agents
 
 var parentZone = """
@@ -257,13 +265,7 @@ func measure() async throws {
     // MARK: SQLite
 
     let sqlitePath = "\(directory)/state.sqlite"
-    do {
-        let store = try SQLiteStore(path: sqlitePath)
-        let seconds = try fill(store)
-        say(String(format: "SQLite: %d keys stored in %.1f s (%.0f keys/s)", childCount, seconds, Double(childCount) / seconds))
-        let latency = try lookups(store)
-        say(String(format: "SQLite: key lookup p50 %6.1f µs, p99 %6.1f µs", latency.p50, latency.p99))
-    }
+    try fillAndLookUp("SQLite", try SQLiteStore(path: sqlitePath))
     let sqliteAgent = try Agent(store: "{ path: \(sqlitePath) }", name: "sqlite", listen: agentAddresses[0])
     try await sqliteAgent.ready()
     var cpu = sqliteAgent.cpu()
@@ -279,13 +281,7 @@ func measure() async throws {
     let postgres = try PostgresLab(port: postgresPort)
     defer { postgres.stop() }
     let url = try postgres.createDatabase("storebench")
-    do {
-        let store = try PostgresStore(url: url)
-        let seconds = try fill(store)
-        say(String(format: "PostgreSQL: %d keys stored in %.1f s (%.0f keys/s)", childCount, seconds, Double(childCount) / seconds))
-        let latency = try lookups(store)
-        say(String(format: "PostgreSQL: key lookup p50 %6.1f µs, p99 %6.1f µs", latency.p50, latency.p99))
-    }
+    try fillAndLookUp("PostgreSQL", try PostgresStore(url: url))
     let storeLine = "{ type: postgresql, url: \(url) }"
     let first = try Agent(store: storeLine, name: "pg-a", listen: agentAddresses[0])
     defer { first.stop() }

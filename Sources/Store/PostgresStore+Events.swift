@@ -52,7 +52,8 @@ extension PostgresStore {
                 let zone = try PostgresRows.name(row, "zone", "outbox"), child = try PostgresRows.name(row, "child", "outbox")
                 return EventMonitor.Backlog(
                     zone: zone, child: child, oldest: try PostgresRows.int(row, "created_at", "outbox"), count: Int(try PostgresRows.int(row, "n", "outbox")),
-                    signer: try PostgresRows.signer(row, zone: zone, child: child), lastError: try PostgresRows.optional(row, "last_error", "outbox", String.self))
+                    signer: try PostgresRows.signer(row, zone: zone, child: child),
+                    lastError: try PostgresRows.optional(row, "last_error", "outbox", String.self))
             }
         }
     }

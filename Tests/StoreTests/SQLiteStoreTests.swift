@@ -1,6 +1,7 @@
 import DNSWire
 import DelegationCore
 import Foundation
+import class GRDB.Database
 import class GRDB.DatabaseQueue
 import XCTest
 
@@ -101,19 +102,11 @@ final class SQLiteStoreBoundedStateTests: XCTestCase {
 
     /// Jobs stored before schema v4 get their state and due time on the upgrade.
     func testMigrationFillsDueTimesOfOldJobs() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("delegsync-v4-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("state.sqlite").path
         let old = try job("a.parent.", key: 1, now: 1000)
-        do {
-            let queue = try DatabaseQueue(path: path)
-            try SQLiteStore.migrator.migrate(queue, upTo: "v3-key-identity")
-            try queue.write { db in
-                try db.execute(
-                    sql: "INSERT INTO bootstrap (zone, child, key, key_tag, final, job, updated_at) VALUES (?, ?, ?, ?, 0, ?, 1000)",
-                    arguments: ["parent.", "a.parent.", Data(old.key), old.keyTag, String(decoding: try JSONEncoder().encode(old), as: UTF8.self)])
-            }
+        let path = try oldStore(upTo: "v3-key-identity") { db in
+            try db.execute(
+                sql: "INSERT INTO bootstrap (zone, child, key, key_tag, final, job, updated_at) VALUES (?, ?, ?, ?, 0, ?, 1000)",
+                arguments: ["parent.", "a.parent.", Data(old.key), old.keyTag, String(decoding: try JSONEncoder().encode(old), as: UTF8.self)])
         }
         let store = try SQLiteStore(path: path)
         XCTAssertEqual(try store.dueBootstraps(now: 1000).map(\.child), ["a.parent."])
@@ -122,24 +115,31 @@ final class SQLiteStoreBoundedStateTests: XCTestCase {
     }
 }
 
+extension XCTestCase {
+    /// A store file at an older schema (migrated up to `migration`) holding what `rows` wrote;
+    /// removed after the test.
+    func oldStore(upTo migration: String, _ rows: (Database) throws -> Void) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("delegsync-\(migration)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("state.sqlite").path
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteStore.migrator.migrate(queue, upTo: migration)
+        try queue.write(rows)
+        return path
+    }
+}
+
 /// A store of delegsync before several agents (schema v7) gets the claims' columns on the
 /// upgrade, keeping what it holds; its pending entries are unclaimed.
 final class SQLiteStoreClaimsMigrationTests: XCTestCase {
     func testAStoreAtV7MigratesToClaims() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("delegsync-v7-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("state.sqlite").path
         let parent = try DomainName("parent."), child = try DomainName("child.parent.")
-        do {
-            let queue = try DatabaseQueue(path: path)
-            try SQLiteStore.migrator.migrate(queue, upTo: "v7-scanner")
-            try queue.write { db in
-                try db.execute(
-                    sql: "INSERT INTO outbox (zone, child, operations, state, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, 'pending', 0, 5, 5)",
-                    arguments: ["parent.", "child.parent.", StoredOperations.encode([.deleteName(child)])])
-                try db.execute(sql: "INSERT INTO scan_state (zone, child, last_scan_at, last_result) VALUES ('parent.', 'child.parent.', 7, 'waiting')")
-            }
+        let path = try oldStore(upTo: "v7-scanner") { db in
+            try db.execute(
+                sql: "INSERT INTO outbox (zone, child, operations, state, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, 'pending', 0, 5, 5)",
+                arguments: ["parent.", "child.parent.", StoredOperations.encode([.deleteName(child)])])
+            try db.execute(sql: "INSERT INTO scan_state (zone, child, last_scan_at, last_result) VALUES ('parent.', 'child.parent.', 7, 'waiting')")
         }
         let store = try SQLiteStore(path: path)
         XCTAssertEqual(try store.appliedMigrations().last, "v8-claims")
