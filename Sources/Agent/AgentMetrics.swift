@@ -1,5 +1,6 @@
 import DNSWire
 import DelegationCore
+import NIOConcurrencyHelpers
 import Prometheus
 import Store
 
@@ -32,11 +33,25 @@ public final class AgentMetrics: Sendable {
     static let bootstrapStates = ["verifying", "awaiting-confirmation", "trusted", "failed", "rejected", "superseded"]
 
     let registry = PrometheusCollectorRegistry()
+    /// The series every request touches, made once: the registry checks names and labels and
+    /// takes its lock on each lookup, which the receive path should not pay per request.
+    let verified: Counter
+    let rejected: Counter
+    let verificationSeconds: ValueHistogram
+    /// `delegsync_requests_total` by its labels (closed sets: at most a few hundred series).
+    private let requests = NIOLockedValueBox<[RequestLabels: Counter]>([:])
+
+    private struct RequestLabels: Hashable {
+        let rcode: RCode
+        let infoCode: UInt16?
+        let rule: String?
+    }
 
     public init() {
         // The closed label sets are there from the start, at 0, so that rate() and absent() work.
-        for result in ["verified", "rejected"] { _ = verifications(result) }
-        _ = registry.makeValueHistogram(descriptor: Self.descriptor("delegsync_sig0_verification_seconds"), buckets: Self.buckets)
+        verified = registry.makeCounter(descriptor: Self.descriptor("delegsync_sig0_verifications_total"), labels: [("result", "verified")])
+        rejected = registry.makeCounter(descriptor: Self.descriptor("delegsync_sig0_verifications_total"), labels: [("result", "rejected")])
+        verificationSeconds = registry.makeValueHistogram(descriptor: Self.descriptor("delegsync_sig0_verification_seconds"), buckets: Self.buckets)
         for reason in Self.givenUpReasons { _ = givenUpCounter(reason) }
         for state in Self.bootstrapStates { _ = bootstrapGauge(state) }
         _ = registry.makeCounter(descriptor: Self.descriptor("delegsync_events_dropped_total"))
@@ -52,17 +67,22 @@ public final class AgentMetrics: Sendable {
     }
 
     func request(rcode: RCode, infoCode: UInt16?, rule: String?) {
-        registry.makeCounter(descriptor: Self.descriptor("delegsync_requests_total"), labels: [("rcode", rcode.description), ("ede", infoCode.map(String.init) ?? ""), ("rule", rule ?? "")]).increment()
-    }
-
-    func verifications(_ result: String) -> Counter {
-        registry.makeCounter(descriptor: Self.descriptor("delegsync_sig0_verifications_total"), labels: [("result", result)])
+        let labels = RequestLabels(rcode: rcode, infoCode: infoCode, rule: rule)
+        let counter =
+            requests.withLockedValue { $0[labels] }
+            ?? {
+                let counter = registry.makeCounter(
+                    descriptor: Self.descriptor("delegsync_requests_total"),
+                    labels: [("rcode", rcode.description), ("ede", infoCode.map(String.init) ?? ""), ("rule", rule ?? "")])
+                requests.withLockedValue { $0[labels] = counter }
+                return counter
+            }()
+        counter.increment()
     }
 
     func verification(ok: Bool, seconds: Double) {
-        verifications(ok ? "verified" : "rejected").increment()
-        registry.makeValueHistogram(descriptor: Self.descriptor("delegsync_sig0_verification_seconds"), buckets: Self.buckets)
-            .record(seconds)
+        (ok ? verified : rejected).increment()
+        verificationSeconds.record(seconds)
     }
 
     func backendFailure(zone: DomainName) {

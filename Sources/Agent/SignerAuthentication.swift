@@ -13,18 +13,21 @@ import Store
 /// collision (RFC 4034 Appendix B; an attacker's upload with a chosen tag) leaves the trusted
 /// key as it is. Only trusted keys are tried, so a stranger's request never costs more than the
 /// few verifications the child's own trusted keys allow, and never spends their budget: only a
-/// verified request reaches ``DelegationStore/admit(_:now:)``.
+/// verified request reaches ``DelegationStore/admit(_:now:)``, through the group commit
+/// (``GroupCommit``): the verdict is durable before the request goes on.
 final class SignerAuthentication: Sendable {
     let configuration: AgentConfiguration
     let store: any DelegationStore
     let signatures: SignatureCheck
+    let commits: GroupCommit
     /// At most this many trusted keys with one tag are tried (a child's own keys collide with
     /// probability 1/65536 per pair).
     static let maximumCandidates = 4
 
-    init(configuration: AgentConfiguration, store: any DelegationStore, signatures: SignatureCheck) {
+    init(configuration: AgentConfiguration, store: any DelegationStore, signatures: SignatureCheck, commits: GroupCommit) {
         self.configuration = configuration
         self.store = store
+        self.commits = commits
         self.signatures = signatures
     }
 
@@ -54,7 +57,7 @@ final class SignerAuthentication: Sendable {
     }
 
     /// The key identity that signed `request`, admitted; or the refusal.
-    func authenticate(_ request: SignedUpdate, now: Int64) -> Stage<KeyIdentity> {
+    func authenticate(_ request: SignedUpdate, now: Int64) async -> Stage<KeyIdentity> {
         let sig = request.signature.sig
         let (zone, child) = (request.zone, request.child)
         let outcome = request.base
@@ -103,7 +106,7 @@ final class SignerAuthentication: Sendable {
             budget: .init(name: "update \(zone.name.lowercased) \(child.lowercased)", perHour: configuration.limits.updatesPerChildPerHour))
         let verdict: Admission.Verdict
         do {
-            verdict = try store.admit(admission, now: now)
+            verdict = try await commits.admit(admission, now: now)
         } catch {
             return .done(outcome.refused(.servFail, DelegationEDE.other, "the replay state could not be checked: \(error)"))
         }

@@ -36,6 +36,8 @@ public final class UpdateReceiver: Sendable {
     let audits: AuditAggregator?
     /// The store's status secret, to answer `delegsync status` (``StatusProbe``); nil refuses.
     let statusSecret: [UInt8]?
+    /// Where replay state and audit rows go: requests that arrive together share a transaction.
+    let commits: GroupCommit
 
     let screen: RequestScreen
     let inquiries: KeyStateInquiry
@@ -64,7 +66,9 @@ public final class UpdateReceiver: Sendable {
             metrics: metrics, perSourcePerSecond: configuration.limits.verificationsPerSourcePerSecond,
             maximumInFlight: configuration.limits.maxVerificationsInFlight)
         let limits = configuration.limits
-        let authentication = SignerAuthentication(configuration: configuration, store: store, signatures: signatures)
+        let commits = GroupCommit(store: store)
+        self.commits = commits
+        let authentication = SignerAuthentication(configuration: configuration, store: store, signatures: signatures, commits: commits)
         self.authentication = authentication
         self.screen = RequestScreen(configuration: configuration)
         self.inquiries = KeyStateInquiry(
@@ -128,7 +132,7 @@ public final class UpdateReceiver: Sendable {
         case .upload(let upload, let key, let requested):
             return await uploads.take(upload, key: key, requested: requested, now: now)
         case .update(let request):
-            switch authentication.authenticate(request, now: now) {
+            switch await authentication.authenticate(request, now: now) {
             case .done(let outcome):
                 return outcome
             case .next(let signer):
@@ -176,21 +180,26 @@ public final class UpdateReceiver: Sendable {
     }
 
     /// Handles one request as received: decides, audits, answers. Returns the reply, or `nil`
-    /// when none is due.
+    /// when none is due. The reply waits until the decision's audit row is durable (it shares a
+    /// transaction with other requests' rows, ``GroupCommit``); a decision that could not be
+    /// written is not sent: SERVFAIL says so instead.
     public func handle(_ bytes: [UInt8], context: DNSRequestContext) async -> [UInt8]? {
         let now = clock()
         guard let decision = await decide(bytes, context: context, now: now) else { return nil }
-        let outcome = decision.outcome
-        if outcome.audited { metrics.request(rcode: outcome.rcode, infoCode: outcome.infoCode, rule: outcome.rule) }
+        var outcome = decision.outcome
         guard let message = decision.message else {
-            audit(now: now, context: context, request: "", outcome: outcome)
+            outcome = await recorded(outcome, now: now, context: context, request: "")
+            metrics.request(rcode: outcome.rcode, infoCode: outcome.infoCode, rule: outcome.rule)
             if outcome.discarded { return nil }
-            guard let unparsed = ResponseBuilder.reply(toUnparsed: bytes, rcode: .formErr) else { return nil }
+            guard let unparsed = ResponseBuilder.reply(toUnparsed: bytes, rcode: outcome.rcode) else { return nil }
             let reply = signed(unparsed, request: bytes, now: now)
             return context.transport == .udp ? ResponseBuilder.bounded(reply, toUDPRequest: bytes) : reply
         }
-        let requestText = (message.opcode == .notify ? message.question.map(\.description) : message.updates.map(\.description)).joined(separator: "\n")
-        if outcome.audited { audit(now: now, context: context, request: requestText, outcome: outcome) }
+        if outcome.audited {
+            let requestText = (message.opcode == .notify ? message.question.map(\.description) : message.updates.map(\.description)).joined(separator: "\n")
+            outcome = await recorded(outcome, now: now, context: context, request: requestText)
+            metrics.request(rcode: outcome.rcode, infoCode: outcome.infoCode, rule: outcome.rule)
+        }
         if outcome.discarded { return nil }
         logger.log(
             level: outcome.audited ? .info : .debug,
@@ -239,26 +248,38 @@ public final class UpdateReceiver: Sendable {
         return signed
     }
 
-    func audit(now: Int64, context: DNSRequestContext, request: String, outcome: Outcome) {
+    /// `outcome` once its audit row is durable; or, when the row could not be written, a
+    /// SERVFAIL in its place (nothing is acknowledged that the audit log does not hold).
+    func recorded(_ outcome: Outcome, now: Int64, context: DNSRequestContext, request: String) async -> Outcome {
+        guard await audit(now: now, context: context, request: request, outcome: outcome) else {
+            return outcome.refused(
+                .servFail, DelegationEDE.other,
+                "the decision (\(outcome.rcode): \(outcome.reason)) could not be written to the audit log; send the request again")
+        }
+        return outcome
+    }
+
+    /// Writes the audit row of a decision (or counts an unauthenticated refusal,
+    /// ``AuditAggregator``); false when the store failed.
+    func audit(now: Int64, context: DNSRequestContext, request: String, outcome: Outcome) async -> Bool {
         let entry = AuditEntry(
             time: now, source: context.source, transport: context.transport.rawValue, zone: outcome.zone?.description,
             signer: outcome.signer?.description, keyTag: outcome.keyTag, request: request, decision: outcome.rcode.description,
             reason: outcome.reason, backendResult: outcome.backendResult)
-        guard let audits, !outcome.authenticated else {
-            _ = write(entry)
-            return
-        }
-        if case .write(let first, let kind) = audits.add(entry, address: context.sourceAddress, rule: outcome.rule ?? outcome.infoCode.map(String.init), now: now),
-            let id = write(first)
-        {
-            audits.recorded(kind, id: id)
-        }
+        guard let audits, !outcome.authenticated else { return await write(entry) != nil }
+        guard
+            case .write(let first, let kind) = audits.add(
+                entry, address: context.sourceAddress, rule: outcome.rule ?? outcome.infoCode.map(String.init), now: now)
+        else { return true }
+        guard let id = await write(first) else { return false }
+        audits.recorded(kind, id: id)
+        return true
     }
 
-    /// Writes one audit entry; a failure is logged (the decision stands).
-    func write(_ entry: AuditEntry) -> Int64? {
+    /// Writes one audit entry through the group commit; a failure is logged.
+    func write(_ entry: AuditEntry) async -> Int64? {
         do {
-            return try store.appendAudit(entry)
+            return try await commits.appendAudit(entry)
         } catch {
             logger.error("cannot write the audit log", metadata: ["delegsync.error": "\(error)"])
             return nil

@@ -48,6 +48,7 @@ extension ChildConfiguration.Child {
             ("parent-servers", W.list(parentServers.map { W.endpoint($0.host, $0.port) })),
             ("ttl", W.scalar(ttl)),
             ("algorithm", W.scalar(algorithm.mnemonic ?? String(algorithm.rawValue))),
+            ("scheme", W.scalar(scheme.rawValue)),
         ])
     }
 }

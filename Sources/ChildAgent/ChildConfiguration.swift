@@ -15,6 +15,24 @@ public struct ChildConfiguration: Sendable, Equatable {
         case print
     }
 
+    /// How `delegsync child watch` tells the parent about a change (RFC 9859 §3: the parent
+    /// offers either scheme in its DSYNC records).
+    public enum Scheme: String, Sendable, Equatable, CaseIterable {
+        /// One SIG(0)-signed UPDATE with the difference (the DDNS draft): the parent answers
+        /// whether it committed it.
+        case update
+        /// NOTIFY(CDS) and/or NOTIFY(CSYNC) (RFC 9859 §4): the parent scans the child's
+        /// CDS/CDNSKEY (RFC 7344) and CSYNC (RFC 7477) and applies what it finds.
+        case notify
+        /// The UPDATE, then the NOTIFYs.
+        case both
+
+        /// Whether the signed UPDATE is sent.
+        public var sendsUpdate: Bool { self != .notify }
+        /// Whether NOTIFY(CDS/CSYNC) is sent.
+        public var sendsNotify: Bool { self != .update }
+    }
+
     public struct Child: Sendable, Equatable {
         public var name: DomainName
         /// The child zone's primary: where publish-key sends its UPDATE, the first server asked
@@ -35,6 +53,8 @@ public struct ChildConfiguration: Sendable, Equatable {
         public var ttl: UInt32 = 3600
         /// Algorithm of new keys. Default ED25519.
         public var algorithm: SIG0Algorithm = .ed25519
+        /// How `watch` tells the parent about a change. Default update.
+        public var scheme: Scheme = .update
     }
 
     public struct Watch: Sendable, Equatable {
@@ -117,7 +137,7 @@ struct ChildConfigReader {
 
     func child(_ node: Node.Mapping, at path: String) throws -> ChildConfiguration.Child {
         try reader.keys(
-            node, allowed: ["name", "primary", "servers", "publish", "target", "receiver-key", "parent-servers", "ttl", "algorithm"], at: path)
+            node, allowed: ["name", "primary", "servers", "publish", "target", "receiver-key", "parent-servers", "ttl", "algorithm", "scheme"], at: path)
         guard let text = try reader.string(node, "name", at: path) else { throw fail("\(path).name", "missing") }
         let name: DomainName
         do {
@@ -155,6 +175,12 @@ struct ChildConfigReader {
                 throw fail("\(path).algorithm", "\"\(text)\" is not ED25519, ECDSAP256SHA256, ECDSAP384SHA384 or RSASHA256")
             }
             child.algorithm = algorithm
+        }
+        if let text = try reader.string(node, "scheme", at: path) {
+            guard let scheme = ChildConfiguration.Scheme(rawValue: text) else {
+                throw fail("\(path).scheme", "\"\(text)\" is not update, notify or both")
+            }
+            child.scheme = scheme
         }
         return child
     }

@@ -59,7 +59,11 @@ extension ChildSynchronizer {
     }
 
     func syncOnce(dryRun: Bool, attempts: Int, backoff: Duration) async throws -> SyncResult {
-        let plan = try await plan()
+        try await syncOnce(plan: try await plan(), dryRun: dryRun, attempts: attempts, backoff: backoff)
+    }
+
+    /// Sends what `plan` says as one signed UPDATE (see ``sync(dryRun:attempts:backoff:wait:poll:)``).
+    func syncOnce(plan: Plan, dryRun: Bool, attempts: Int, backoff: Duration) async throws -> SyncResult {
         progress(
             "parent \(plan.target.parent) serves: NS \(plan.current.nameservers.map(\.description).sorted().joined(separator: " ")), \(plan.current.ds.count) DS"
         )

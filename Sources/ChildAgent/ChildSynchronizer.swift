@@ -15,7 +15,7 @@ import Transport
 public struct ChildSynchronizer: Sendable {
     public let configuration: ChildConfiguration
     public let child: ChildConfiguration.Child
-    public let store: any DelegationStore
+    public let store: any ChildAgentStore
     public let lookup: any DNSLookup
     public let clock: @Sendable () -> Int64
     /// Progress lines ("round 2 of 3 passed", "sent: …"), for the terminal.
@@ -27,7 +27,7 @@ public struct ChildSynchronizer: Sendable {
     public let nameserverPort: Int
 
     public init(
-        configuration: ChildConfiguration, child: ChildConfiguration.Child, store: any DelegationStore,
+        configuration: ChildConfiguration, child: ChildConfiguration.Child, store: any ChildAgentStore,
         lookup: any DNSLookup = DNSClientLookup(timeout: .seconds(5)),
         nameserverPort: Int = 53, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
         progress: @escaping @Sendable (String) -> Void = { _ in }, ticker: @escaping @Sendable (String) -> Void = { _ in }
@@ -98,7 +98,12 @@ public struct ChildSynchronizer: Sendable {
     }
 
     public func plan() async throws -> Plan {
-        let target = try await target()
+        try await plan(target: try await target())
+    }
+
+    /// The plan against the parent `target` belongs to (the UPDATE receiver, or for the NOTIFY
+    /// scheme the NOTIFY target: both name the same parent zone).
+    public func plan(target: DSYNCTarget) async throws -> Plan {
         let apex = try await apex()
         let delegation = try await parentDelegation(parent: target.parent)
         guard delegation.isDelegated else {

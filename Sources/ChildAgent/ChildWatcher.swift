@@ -35,8 +35,8 @@ public actor ChildWatcher {
         case failed(String)
     }
 
-    /// Syncs one child with the configuration in force; ``synchronizing(store:logger:)`` is the
-    /// real one (``ChildSynchronizer/sync(dryRun:attempts:backoff:)``).
+    /// Syncs one child with the configuration in force; ``synchronizing(store:logger:lookup:send:)`` is the
+    /// real one (``ChildSynchronizer/sync(scheme:attempts:backoff:send:)``).
     public typealias SyncAction = @Sendable (_ configuration: ChildConfiguration, _ child: ChildConfiguration.Child) async -> SyncOutcome
 
     let logger: Logger
@@ -69,28 +69,43 @@ public actor ChildWatcher {
     }
 
     /// A watcher that syncs with ``ChildSynchronizer`` against `store`.
-    public init(configuration: ChildConfiguration, configPath: String? = nil, store: any DelegationStore, logger: Logger = Logger(label: "delegsync")) {
+    public init(configuration: ChildConfiguration, configPath: String? = nil, store: any ChildAgentStore, logger: Logger = Logger(label: "delegsync")) {
         self.init(configuration: configuration, configPath: configPath, logger: logger, sync: Self.synchronizing(store: store, logger: logger))
     }
 
-    /// The real sync: ``ChildSynchronizer/sync(dryRun:attempts:backoff:)`` for the child, its
-    /// progress lines at debug level, its result or error in words.
-    public static func synchronizing(store: any DelegationStore, logger: Logger) -> SyncAction {
+    /// The real sync: ``ChildSynchronizer/sync(scheme:attempts:backoff:send:)`` for the child by
+    /// its `scheme`, its progress lines at debug level, its result or error in words; what the
+    /// zone lacks for the NOTIFY scheme at warning level. `lookup` and `send` are for tests.
+    public static func synchronizing(
+        store: any ChildAgentStore, logger: Logger, lookup: any DNSLookup = DNSClientLookup(timeout: .seconds(5)), send: NotifySend? = nil
+    ) -> SyncAction {
         { configuration, child in
             let synchronizer = ChildSynchronizer(
-                configuration: configuration, child: child, store: store,
+                configuration: configuration, child: child, store: store, lookup: lookup,
                 progress: { line in logger.debug("\(line)", metadata: ["delegsync.child": "\(child.name)"]) })
             do {
-                switch try await synchronizer.sync() {
-                case .inStep: return .done("in step: the parent's delegation matches the child's apex")
-                case .dryRun(let text): return .done("dry run, nothing sent:\n\(text)")
-                case .applied(let reply): return .done("applied: the parent committed the change (\(reply))")
+                let report = try await synchronizer.sync(scheme: child.scheme, send: send)
+                for warning in report.warnings {
+                    logger.warning("\(warning)", metadata: ["delegsync.child": "\(child.name)", "delegsync.scheme": "\(child.scheme.rawValue)"])
                 }
+                return report.succeeded ? .done(report.summary) : .failed(report.summary)
             } catch let error as ChildAgentError where error.code == .pending {
                 return .failed("pending: \(error)")
             } catch {
                 return .failed("\(error)")
             }
+        }
+    }
+
+    /// Says once per child using the NOTIFY scheme what the parent will act on (RFC 9859 §4).
+    func noteSchemes() {
+        for child in configuration.children where child.scheme.sendsNotify {
+            logger.notice(
+                """
+                \(child.name) uses scheme \(child.scheme.rawValue): the parent takes the DS only from the zone's CDS/CDNSKEY and NS and glue only \
+                from its CSYNC (flag immediate, types A NS AAAA); changes the zone does not publish that way are not announced
+                """,
+                metadata: ["delegsync.child": "\(child.name)"])
         }
     }
 
@@ -126,6 +141,7 @@ public actor ChildWatcher {
                 }
                 await self.stop()
             }
+            await self.noteSchemes()
             await self.loop()
             await self.stop()
             group.cancelAll()
@@ -286,6 +302,7 @@ public actor ChildWatcher {
         }
         configuration = new
         responder = NotifyResponder(children: new.children)
+        noteSchemes()
         schedule.reconfigure(
             children: new.children.map(\.name), debounce: .seconds(new.watch.debounce), interval: .seconds(new.watch.interval), now: clock.now)
         logger.notice(

@@ -221,6 +221,14 @@ public protocol DelegationStore: ScanStateStore, Sendable {
     /// Sets how many requests entry `id` stands for (aggregated refusals).
     func setAuditCount(id: Int64, count: Int) throws
 
+    // Group commit (the receive path: several requests' writes in one transaction)
+    /// Performs `writes` in order, each seeing the ones before it (a signature admitted earlier in
+    /// the batch is a replay later in it), and returns one result per write. When it returns,
+    /// every write is durable; when it throws, the caller acknowledges no request of the batch.
+    /// A store that can runs them in one transaction, all or nothing; the default (in an
+    /// extension) runs ``admit(_:now:)`` and ``appendAudit(_:)`` one after another.
+    func commit(_ writes: [StoreWrite]) throws -> [StoreWriteResult]
+
     // Outbox
     @discardableResult
     func enqueue(_ entry: OutboxEntry) throws -> Int64

@@ -388,49 +388,9 @@ public final class SQLiteStore: DelegationStore {
 
     // MARK: Replay protection and budgets
 
-    /// RFC 2931 §3.3 and the per-child budget in one write transaction: the inception must not be
-    /// older than the newest accepted from this key, the signature must not have been accepted
-    /// before (within its validity), and the budget must have a token. Only an admitted request
-    /// changes anything; expired signatures are pruned on the way.
+    /// RFC 2931 §3.3 and the per-child budget in one write transaction (``admit(_:now:in:)``).
     public func admit(_ admission: Admission, now: Int64) throws -> Admission.Verdict {
-        let key = admission.key
-        return try write("admit a request signed by \(key)") { db in
-            let zone = Self.text(key.zone), child = Self.text(key.child), digest = Data(key.digest)
-            let last = try UInt32.fetchOne(
-                db.cachedStatement(sql: "SELECT last_inception FROM replay WHERE zone = ? AND child = ? AND digest = ?"),
-                arguments: [zone, child, digest])
-            if let last, Int64(admission.inception) < Int64(last) { return .older(last) }
-            try db.cachedStatement(sql: "DELETE FROM seen_signatures WHERE expires_at < ?").execute(arguments: [now])
-            let signature = Data(admission.signatureDigest)
-            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM seen_signatures WHERE digest = ?"), arguments: [signature]) != nil {
-                return .replayed
-            }
-            if let budget = admission.budget {
-                var bucket = TokenBucket(capacity: budget.perHour, interval: 3600, now: now)
-                if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT tokens, updated_at FROM budgets WHERE name = ?"), arguments: [budget.name]) {
-                    bucket = TokenBucket(capacity: budget.perHour, interval: 3600, tokens: row["tokens"], updatedAt: row["updated_at"])
-                }
-                guard bucket.take(now: now) else { return .rateLimited }
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO budgets (name, tokens, updated_at) VALUES (?, ?, ?)
-                        ON CONFLICT (name) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at
-                        """
-                ).execute(arguments: [budget.name, bucket.tokens, bucket.updatedAt])
-            }
-            try db.cachedStatement(sql: "INSERT INTO seen_signatures (digest, expires_at) VALUES (?, ?)").execute(arguments: [
-                signature, admission.expiresAt,
-            ])
-            if last != admission.inception {
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO replay (zone, child, digest, last_inception) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (zone, child, digest) DO UPDATE SET last_inception = excluded.last_inception
-                        """
-                ).execute(arguments: [zone, child, digest, admission.inception])
-            }
-            return .admitted
-        }
+        try write("admit a request signed by \(admission.key)") { db in try Self.admit(admission, now: now, in: db) }
     }
 
     // MARK: Audit
@@ -438,19 +398,7 @@ public final class SQLiteStore: DelegationStore {
     /// Appends the entry (its `id` is ignored) and returns the id it was given.
     @discardableResult
     public func appendAudit(_ entry: AuditEntry) throws -> Int64 {
-        try write("append an audit entry") { db in
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO audit (time, source, transport, zone, signer, key_tag, request, decision, reason, backend_result, count)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(
-                arguments: [
-                    entry.time, entry.source, entry.transport, entry.zone, entry.signer, entry.keyTag,
-                    entry.request, entry.decision, entry.reason, entry.backendResult, entry.count,
-                ])
-            return db.lastInsertedRowID
-        }
+        try write("append an audit entry") { db in try Self.append(entry, in: db) }
     }
 
     public func setAuditCount(id: Int64, count: Int) throws {

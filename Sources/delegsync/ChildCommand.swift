@@ -194,7 +194,9 @@ struct ChildSyncCommand: AsyncParsableCommand {
 
 struct ChildStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "The child's keys and their state at the parent, the last exchanges, and whether parent and child differ now.",
+        commandName: "status",
+        abstract:
+            "The child's keys and their state at the parent, the last exchanges, the scheme `watch` used last and the parent's answer, and whether parent and child differ now.",
         discussion: """
             Exit 0 when parent and child could be compared (whether they agree or differ: the output says which). When they \
             cannot be compared the last line says why and the status is that of sync: 1 the parent, its DSYNC record or a \
@@ -214,8 +216,14 @@ struct ChildStatusCommand: AsyncParsableCommand {
                 let when = Date(timeIntervalSince1970: TimeInterval(entry.time)).formatted(.iso8601)
                 print(AuditText.oneLine("\(when) sent to \(entry.source), key \(entry.keyTag.map(String.init) ?? "-"): \(entry.decision) \(entry.reason)"))
             }
+            if let state = try store.childSchemeState(child: entry.name) {
+                print(ChildSchemeStateText.lines(state).joined(separator: "\n"))
+            } else {
+                print("scheme \(entry.scheme.rawValue): no change sent by delegsync child watch yet")
+            }
             do {
-                let plan = try await ChildSynchronizer(configuration: configuration, child: entry, store: store).plan()
+                let synchronizer = ChildSynchronizer(configuration: configuration, child: entry, store: store)
+                let plan = try await synchronizer.plan(target: try await synchronizer.target(for: entry.scheme))
                 print(plan.diff.isEmpty ? "now: parent and child agree" : "now: the parent differs; delegsync child sync would send:\n" + plan.nsupdateText)
             } catch {
                 print("now: cannot compare parent and child: \(AuditText.oneLine("\(error)"))")

@@ -126,6 +126,7 @@ final class ConfigurationPrintTests: XCTestCase {
             parent-servers: [{ address: 192.0.2.5 }]
             ttl: 60
             algorithm: ECDSAP384SHA384
+            scheme: both
           - name: other.example.
             primary: { address: 192.0.2.6 }
             publish: { type: print }

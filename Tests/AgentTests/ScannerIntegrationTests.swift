@@ -9,7 +9,7 @@ import XCTest
 /// children signed by the servers' own signing, a BIND parent with `delegsync serve` in front,
 /// NOTIFY(CDS/CSYNC) sent to the agent, and `dig` at the parent for the result.
 ///
-/// Addresses 127.0.0.200–229, ports 15600–15699 (nameservers of children on port 53).
+/// Addresses 127.0.0.200–229, ports 15600–15699 and 16120–16139 (nameservers of children on port 53).
 final class ScannerIntegrationTests: XCTestCase {
     static let scanner = "{ enabled: true, interval: 0, bootstrap-days: 0, bootstrap-scans: 1 }"
 
@@ -127,29 +127,106 @@ final class ScannerIntegrationTests: XCTestCase {
         try server.dig(["+onesoa", "+nocomments", "+nostats", "+nocmd", zone, "AXFR"])
     }
 
+    /// The parent zone `parent.` on a server of `kind` with `delegation`, and the agent's backend
+    /// for it: RFC 2136 with TSIG for BIND and Knot, the included fragment for NSD.
+    static func parent(_ kind: LabServer.Kind, delegation: String, address: String, port: Int) throws -> (server: LabServer, backend: String) {
+        switch kind {
+        case .nsd:
+            let parent = try LabServer.nsd(
+                zone: "parent.", zoneFileText: Lab.nsdZoneText, address: address, port: port, files: [Lab.fragmentName: delegation])
+            return (
+                parent,
+                "{ type: nsd, zone-file: \(parent.zoneFile), fragment-file: \(parent.directory)/\(Lab.fragmentName), nsd-control-config: \(parent.configFile) }"
+            )
+        case .knot:
+            let parent = try LabServer.knot(zone: "parent.", zoneFileText: Lab.apex + delegation, address: address, port: port)
+            return (parent, "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }")
+        case .bind:
+            let parent = try LabServer.bind(zone: "parent.", zoneFileText: Lab.apex + delegation, address: address, port: port)
+            return (parent, "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }")
+        }
+    }
+
+    /// A child zone signed by its own server: BIND with `dnssec-policy` (rndc on `control`) or
+    /// Knot with automatic signing (CDS/CDNSKEY always), on port 53 of every address; and the
+    /// operator's steps the scenarios need, done the way each server does them.
+    struct SignedChild {
+        let kind: LabServer.Kind
+        let zone: String
+        let addresses: [String]
+        let control: Int
+        let server: LabServer
+
+        init(_ kind: LabServer.Kind, zone: String, zoneText: String, addresses: [String], control: Int) throws {
+            self.kind = kind
+            self.zone = zone
+            self.addresses = addresses
+            self.control = control
+            server = try LabServer.custom(
+                kind: kind, zone: zone, zoneFileText: zoneText, address: addresses[0], port: 53,
+                config: Self.config(kind, zone, addresses, control, secure: true),
+                files: kind == .bind ? ["lab.key": ScannerIntegrationTests.bindKey("lab-key")] : [:], alsoListenOn: Array(addresses.dropFirst()))
+        }
+
+        static func config(_ kind: LabServer.Kind, _ zone: String, _ addresses: [String], _ control: Int, secure: Bool) -> String {
+            kind == .bind
+                ? ScannerIntegrationTests.signingBIND(zones: [zone], addresses: addresses, control: control, policy: secure ? "lab" : "insecure")
+                : ScannerIntegrationTests.signingKnot(zone: zone, addresses: addresses, cds: secure ? "always" : "delete-dnssec")
+        }
+
+        /// BIND's key for rndc and nsupdate.
+        var keyFile: String { "\(server.directory)/lab.key" }
+
+        func stop() { server.stop() }
+
+        /// `rndc` against the BIND child; its output (rndc exits 0 even when it prints an error:
+        /// LAB.md, so the output is read).
+        @discardableResult
+        func rndc(_ arguments: [String]) throws -> String {
+            guard let rndc = Tool.find("rndc") else { throw XCTSkip("rndc is not installed") }
+            let result = try Tool.run(rndc, ["-s", addresses[0], "-p", "\(control)", "-k", keyFile] + arguments)
+            XCTAssertFalse(result.stdout.contains("failed") || result.stderr.contains("failed"), result.stdout + result.stderr)
+            return result.stdout + result.stderr
+        }
+
+        func knotc(_ arguments: [String]) throws {
+            let result = try Tool.run("/usr/sbin/knotc", ["-c", server.configFile] + arguments)
+            XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        }
+
+        /// The parent serves the DS of `ksk`: BIND is told (`rndc dnssec -checkds`), Knot needs
+        /// nothing for a manual rollover.
+        func dsPublished(_ ksk: String) throws {
+            if kind == .bind { try rndc(["dnssec", "-checkds", "-key", ksk, "published", zone]) }
+        }
+
+        /// Starts a KSK rollover; the new KSK's CDS follows within seconds.
+        func rollKSK(_ ksk: String) throws {
+            if kind == .bind { try rndc(["dnssec", "-rollover", "-key", ksk, zone]) } else { try knotc(["zone-key-rollover", zone, "ksk"]) }
+        }
+
+        /// The child goes insecure: the delete signal `CDS 0 0 0 00` (RFC 8078 §4).
+        func publishDeleteSignal() throws {
+            try Self.config(kind, zone, addresses, control, secure: false)
+                .replacingOccurrences(of: LabServer.directoryPlaceholder, with: server.directory).write(
+                    toFile: server.configFile, atomically: true, encoding: .utf8)
+            if kind == .bind { try rndc(["reconfig"]) } else { try knotc(["reload"]) }
+        }
+    }
+
     /// BIND child `bchild.parent.` signed by `dnssec-policy` on ns1 (and ns3), a copy of it on NSD
     /// as ns2, BIND parent: the first DS (RFC 8078 with a delay of 0), a KSK rollover ending with
     /// the new DS at the parent, an inconsistent ns2 changing nothing, CSYNC `immediate` adding
     /// ns3, and the delete signal removing the DS.
     func testBINDChildRolloverInconsistencyCSYNCAndDelete() async throws {
         for kind in [LabServer.Kind.bind, .nsd] { try Lab.skipUnlessAvailable(kind) }
-        guard let rndc = Tool.find("rndc"), let nsupdate = Tool.find("nsupdate") else { throw XCTSkip("rndc or nsupdate is not installed") }
+        guard let nsupdate = Tool.find("nsupdate") else { throw XCTSkip("nsupdate is not installed") }
         let zone = "bchild.parent."
         let ns1 = "127.0.0.201", ns2 = "127.0.0.202", ns3 = "127.0.0.203", parentAddress = "127.0.0.200"
-        let control = 15602
-        let key = Self.bindKey("lab-key")
-        let childText = Self.childZone(zone, ns1: ns1, ns2: ns2)
-        let child = try LabServer.custom(
-            kind: .bind, zone: zone, zoneFileText: childText, address: ns1, port: 53,
-            config: Self.signingBIND(zones: [zone], addresses: [ns1, ns3], control: control, policy: "lab"), files: ["lab.key": key], alsoListenOn: [ns3])
-        defer { child.stop() }
-        let keyFile = "\(child.directory)/lab.key"
-        func rndcRun(_ arguments: [String]) throws -> String {
-            let result = try Tool.run(rndc, ["-s", ns1, "-p", "\(control)", "-k", keyFile] + arguments)
-            // rndc exits 0 even when it prints an error (LAB.md): read its output.
-            XCTAssertFalse(result.stdout.contains("failed") || result.stderr.contains("failed"), result.stdout + result.stderr)
-            return result.stdout + result.stderr
-        }
+        let signed = try SignedChild(.bind, zone: zone, zoneText: Self.childZone(zone, ns1: ns1, ns2: ns2), addresses: [ns1, ns3], control: 15602)
+        defer { signed.stop() }
+        let child = signed.server
+        let keyFile = signed.keyFile
         try await Self.wait("BIND to publish CDS", seconds: 90) { !(try Self.cdsTags(child, zone)).isEmpty }
         let firstKSK = try Self.cdsTags(child, zone)
         XCTAssertEqual(firstKSK.count, 1)
@@ -158,20 +235,18 @@ final class ScannerIntegrationTests: XCTestCase {
         defer { copy.stop() }
         func refreshCopy() throws { try copy.reload(zoneFileText: try Self.transfer(child, zone)) }
 
-        let delegation = Self.delegation(zone, ns1: ns1, ns2: ns2)
-        let parent = try LabServer.bind(zone: "parent.", zoneFileText: Lab.apex + delegation, address: parentAddress, port: 15600)
+        let (parent, backend) = try Self.parent(.bind, delegation: Self.delegation(zone, ns1: ns1, ns2: ns2), address: parentAddress, port: 15600)
         defer { parent.stop() }
-        let agent = try await ServeIntegrationTests.startAgent(
-            parent: parent, port: 15601, backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }", importKey: false, scanner: Self.scanner)
+        let agent = try await ServeIntegrationTests.startAgent(parent: parent, port: 15601, backend: backend, importKey: false, scanner: Self.scanner)
         defer { agent.stop() }
 
         // 1. The first DS: an unsigned delegation whose child publishes CDS signed by its key.
         try await Self.notify(agent, zone, .cds)
         try await Self.wait("the first DS at the parent") { try Self.dsTags(parent, zone) == firstKSK }
-        _ = try rndcRun(["dnssec", "-checkds", "-key", firstKSK.first!, "published", zone])
+        try signed.dsPublished(firstKSK.first!)
 
         // 2. KSK rollover at the child: BIND introduces a new KSK and its CDS.
-        _ = try rndcRun(["dnssec", "-rollover", "-key", firstKSK.first!, zone])
+        try signed.rollKSK(firstKSK.first!)
         try await Self.wait("the CDS of the new KSK", seconds: 90) {
             let tags = try Self.cdsTags(child, zone)
             return !tags.isEmpty && tags != firstKSK
@@ -228,9 +303,7 @@ final class ScannerIntegrationTests: XCTestCase {
         XCTAssertEqual(try Self.dsTags(parent, zone), newKSK, "CSYNC leaves the DS alone")
 
         // 6. The delete signal: the child goes insecure (dnssec-policy "insecure").
-        try Self.signingBIND(zones: [zone], addresses: [ns1, ns3], control: control, policy: "insecure")
-            .replacingOccurrences(of: LabServer.directoryPlaceholder, with: child.directory).write(toFile: child.configFile, atomically: true, encoding: .utf8)
-        _ = try rndcRun(["reconfig"])
+        try signed.publishDeleteSignal()
         try await Self.wait("the delete signal", seconds: 60) { try Self.cdsTags(child, zone) == ["0"] }
         try refreshCopy()
         try await Self.notify(agent, zone, .cds)
@@ -276,71 +349,138 @@ final class ScannerIntegrationTests: XCTestCase {
         """
     }
 
-    /// Knot child `kchild.parent.` on two addresses with automatic signing, a parent of `kind`
-    /// (Knot with RFC 2136, NSD with the fragment): the first DS, a KSK rollover (`knotc
-    /// zone-key-rollover`) ending with the new DS at the parent, the delete signal removing it.
-    func knotChild(parentKind: LabServer.Kind, base: Int) async throws {
-        for kind in [LabServer.Kind.knot, parentKind] { try Lab.skipUnlessAvailable(kind) }
-        let zone = "kchild.parent."
-        let ns1 = "127.0.0.\(base)", ns2 = "127.0.0.\(base + 1)", parentAddress = "127.0.0.\(base + 2)"
-        let childText = Self.childZone(zone, ns1: ns1, ns2: ns2)
-        let child = try LabServer.custom(
-            kind: .knot, zone: zone, zoneFileText: childText, address: ns1, port: 53,
-            config: Self.signingKnot(zone: zone, addresses: [ns1, ns2], cds: "always"),
-            alsoListenOn: [ns2])
+    /// A child signed by a server of `childKind` on ns1 and ns2 (`bchild.parent.` for BIND,
+    /// `kchild.parent.` for Knot) under a parent of `parentKind`, the agent with its scanner in
+    /// front: the first DS, a KSK rollover ending with the new DS at the parent, the delete
+    /// signal removing it — each checked with `dig` at the parent. `addresses` are ns1, ns2 and
+    /// the parent's; the parent listens on `port`, the agent on `port + 1`, BIND's rndc on
+    /// `port + 2`. The NOTIFY(CDS) after each step comes from the test, or with `childWatch`
+    /// from `delegsync child watch` with `scheme: notify` (on `port + 3`), which finds each
+    /// change by itself (`watch.interval` 10 s).
+    func signedChild(_ childKind: LabServer.Kind, under parentKind: LabServer.Kind, addresses: [String], port: Int, childWatch: Bool = false) async throws {
+        for kind in [childKind, parentKind] { try Lab.skipUnlessAvailable(kind) }
+        let zone = childKind == .bind ? "bchild.parent." : "kchild.parent."
+        let ns1 = addresses[0], ns2 = addresses[1], parentAddress = addresses[2]
+        let child = try SignedChild(childKind, zone: zone, zoneText: Self.childZone(zone, ns1: ns1, ns2: ns2), addresses: [ns1, ns2], control: port + 2)
         defer { child.stop() }
-        func knotc(_ arguments: [String]) throws {
-            let result = try Tool.run("/usr/sbin/knotc", ["-c", child.configFile] + arguments)
-            XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
-        }
-        try await Self.wait("Knot to publish CDS", seconds: 60) { !(try Self.cdsTags(child, zone)).isEmpty }
-        let firstKSK = try Self.cdsTags(child, zone)
+        try await Self.wait("\(childKind) to publish CDS", seconds: 90) { !(try Self.cdsTags(child.server, zone)).isEmpty }
+        let firstKSK = try Self.cdsTags(child.server, zone)
+        XCTAssertEqual(firstKSK.count, 1)
 
-        let delegation = Self.delegation(zone, ns1: ns1, ns2: ns2)
-        let parent: LabServer
-        let backend: String
-        switch parentKind {
-        case .nsd:
-            parent = try LabServer.nsd(
-                zone: "parent.", zoneFileText: Lab.nsdZoneText, address: parentAddress, port: 15600 + base - 200, files: [Lab.fragmentName: delegation])
-            backend =
-                "{ type: nsd, zone-file: \(parent.zoneFile), fragment-file: \(parent.directory)/\(Lab.fragmentName), nsd-control-config: \(parent.configFile) }"
-        default:
-            parent = try LabServer.knot(zone: "parent.", zoneFileText: Lab.apex + delegation, address: parentAddress, port: 15600 + base - 200)
-            backend = "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }"
-        }
+        let (parent, backend) = try Self.parent(parentKind, delegation: Self.delegation(zone, ns1: ns1, ns2: ns2), address: parentAddress, port: port)
         defer { parent.stop() }
-        let agent = try await ServeIntegrationTests.startAgent(
-            parent: parent, port: 15601 + base - 200, backend: backend, importKey: false, scanner: Self.scanner)
+        let agent = try await ServeIntegrationTests.startAgent(parent: parent, port: port + 1, backend: backend, importKey: false, scanner: Self.scanner)
         defer { agent.stop() }
+        let watcher = try childWatch ? ChildWatch(zone: zone, servers: [ns1, ns2], parent: parent, agent: agent, port: port + 3) : nil
+        defer { watcher?.stop() }
+        func announce() async throws {
+            if watcher == nil { try await Self.notify(agent, zone, .cds) }
+        }
 
-        try await Self.notify(agent, zone, .cds)
-        try await Self.wait("the first DS at the parent") { try Self.dsTags(parent, zone) == firstKSK }
+        try await announce()
+        try await Self.wait("the first DS at the parent", seconds: 90) { try Self.dsTags(parent, zone) == firstKSK }
+        try child.dsPublished(firstKSK.first!)
+        if let watcher {
+            // child status: the scheme the watcher used, the parent's answer, and both sides equal.
+            try await Self.wait("the watcher to see the parent in step", seconds: 30) { watcher.logText.contains("(interval) done: in step") }
+            let status = try Tool.run(ServeIntegrationTests.binary, ["child", "status", "--config", watcher.config, zone])
+            XCTAssertEqual(status.status, 0, status.stdout + status.stderr)
+            for line in [
+                "scheme notify: last change sent", "NOTIFY CDS: NOERROR", "the parent's delegation matched the child at", "now: parent and child agree",
+            ] {
+                XCTAssertTrue(status.stdout.contains(line), status.stdout)
+            }
+        }
 
-        try knotc(["zone-key-rollover", zone, "ksk"])
-        try await Self.wait("the CDS of the new KSK", seconds: 60) {
-            let tags = try Self.cdsTags(child, zone)
+        try child.rollKSK(firstKSK.first!)
+        try await Self.wait("the CDS of the new KSK", seconds: 90) {
+            let tags = try Self.cdsTags(child.server, zone)
             return !tags.isEmpty && tags != firstKSK
         }
-        let newKSK = try Self.cdsTags(child, zone)
-        try await Self.notify(agent, zone, .cds)
-        try await Self.wait("the new DS at the parent") { try Self.dsTags(parent, zone) == newKSK }
-        XCTAssertEqual(try Self.dsTags(parent, zone), newKSK, agent.logText)
+        let newKSK = try Self.cdsTags(child.server, zone)
+        try await announce()
+        try await Self.wait("the new DS at the parent", seconds: 90) { try Self.dsTags(parent, zone) == newKSK }
+        XCTAssertEqual(try Self.dsTags(parent, zone), newKSK, agent.logText + (watcher?.logText ?? ""))
 
-        try Self.signingKnot(zone: zone, addresses: [ns1, ns2], cds: "delete-dnssec")
-            .replacingOccurrences(of: LabServer.directoryPlaceholder, with: child.directory).write(toFile: child.configFile, atomically: true, encoding: .utf8)
-        try knotc(["reload"])
-        try await Self.wait("the delete signal", seconds: 60) { try Self.cdsTags(child, zone) == ["0"] }
-        try await Self.notify(agent, zone, .cds)
-        try await Self.wait("the DS to go") { try Self.dsTags(parent, zone).isEmpty }
+        try child.publishDeleteSignal()
+        try await Self.wait("the delete signal", seconds: 60) { try Self.cdsTags(child.server, zone) == ["0"] }
+        try await announce()
+        try await Self.wait("the DS to go", seconds: 90) { try Self.dsTags(parent, zone).isEmpty }
+        if let watcher {
+            let log = watcher.logText
+            XCTAssertTrue(log.contains("uses scheme notify: the parent takes the DS only from the zone's CDS/CDNSKEY"), log)
+            XCTAssertGreaterThanOrEqual(log.components(separatedBy: "done: scheme notify: NOTIFY(CDS): the parent answered NOERROR").count - 1, 3, log)
+            XCTAssertFalse(log.contains("signed by key"), "scheme notify sends no UPDATE: \(log)")
+        }
+    }
+
+    /// `delegsync child watch` for one child with `scheme: notify`: NOTIFYs to the agent, the
+    /// parent's delegation read from the parent, the child's apex from `servers`.
+    final class ChildWatch {
+        let directory: String
+        let config: String
+        let log: String
+        let process = Process()
+
+        init(zone: String, servers: [String], parent: LabServer, agent: ServeIntegrationTests.Agent, port: Int) throws {
+            directory = try Tool.temporaryDirectory("watch")
+            config = "\(directory)/child.yaml"
+            log = "\(directory)/watch.log"
+            try """
+            version: 1
+            store: { path: \(directory)/child.sqlite }
+            key-directory: \(directory)
+            log-level: debug
+            watch: { listen: [{ address: 127.0.0.1, port: \(port) }], debounce: 0, interval: 10 }
+            children:
+              - name: \(zone)
+                primary: { address: \(servers[0]) }
+                servers: [\(servers.map { "{ address: \($0) }" }.joined(separator: ", "))]
+                parent-servers: [{ address: \(parent.address), port: \(parent.port) }]
+                target: { address: 127.0.0.1, port: \(agent.port) }
+                scheme: notify
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            guard FileManager.default.createFile(atPath: log, contents: nil) else { throw ToolError("cannot create \(log)") }
+            process.executableURL = URL(fileURLWithPath: ServeIntegrationTests.binary)
+            process.arguments = ["child", "watch", "--config", config]
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+        func stop() {
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
     }
 
     func testKnotChildWithKnotParent() async throws {
-        try await knotChild(parentKind: .knot, base: 210)
+        try await signedChild(.knot, under: .knot, addresses: ["127.0.0.210", "127.0.0.211", "127.0.0.212"], port: 15610)
     }
 
     func testKnotChildWithNSDParent() async throws {
-        try await knotChild(parentKind: .nsd, base: 215)
+        try await signedChild(.knot, under: .nsd, addresses: ["127.0.0.215", "127.0.0.216", "127.0.0.217"], port: 15615)
+    }
+
+    func testBINDChildWithKnotParent() async throws {
+        try await signedChild(.bind, under: .knot, addresses: ["127.0.0.220", "127.0.0.221", "127.0.0.222"], port: 16120)
+    }
+
+    func testBINDChildWithNSDParent() async throws {
+        try await signedChild(.bind, under: .nsd, addresses: ["127.0.0.223", "127.0.0.224", "127.0.0.225"], port: 16125)
+    }
+
+    /// Knot child, BIND parent, and the NOTIFYs from `delegsync child watch` with `scheme: notify`
+    /// (issue 14 item 5): the watcher alone makes the parent take the first DS, the rolled one
+    /// and the delete signal.
+    func testKnotChildWithBINDParentThroughChildWatch() async throws {
+        try await signedChild(.knot, under: .bind, addresses: ["127.0.0.226", "127.0.0.227", "127.0.0.228"], port: 16130, childWatch: true)
     }
 
     /// RFC 9615: an unsigned delegation to `ns1.example.` (outside the child). Without signals the
@@ -381,10 +521,10 @@ final class ScannerIntegrationTests: XCTestCase {
         try (keys.joined(separator: "\n") + "\n").write(toFile: anchorFile, atomically: true, encoding: .utf8)
 
         let delegation = "uchild.parent.\t3600\tIN\tNS\tns1.example.\n"
-        let parent = try LabServer.bind(zone: "parent.", zoneFileText: Lab.apex + delegation, address: parentAddress, port: 15607)
+        let (parent, backend) = try Self.parent(.bind, delegation: delegation, address: parentAddress, port: 15607)
         defer { parent.stop() }
         let agent = try await ServeIntegrationTests.startAgent(
-            parent: parent, port: 15608, backend: "{ type: rfc2136, tsig-key-file: \(parent.tsigKeyFile!) }", importKey: false,
+            parent: parent, port: 15608, backend: backend, importKey: false,
             scanner: "{ enabled: true, interval: 0, trust-anchor-file: \(anchorFile) }\n    bootstrap: { resolver: { address: \(server) } }")
         defer { agent.stop() }
 

@@ -9,7 +9,8 @@ import XCTest
 /// `delegsync child notify`: DSYNC discovery of the NOTIFY scheme for the type, the NOTIFY sent
 /// as RFC 9859 §4 describes it, the answer acted on and logged.
 final class ChildNotifyTests: XCTestCase {
-    let resolver = "192.0.2.53"
+    static let resolver = "192.0.2.53"
+    var resolver: String { Self.resolver }
 
     func synchronizer(_ lookup: ScriptedLookup, target: String = "") throws -> (ChildSynchronizer, SQLiteStore) {
         let configuration = try ChildConfiguration.parse(
@@ -37,7 +38,7 @@ final class ChildNotifyTests: XCTestCase {
     }
 
     /// A fake parent: answers each NOTIFY with `rcode` (and an EDE), remembering what it got.
-    func parent(_ rcode: RCode, silentAt: String? = nil) -> (NotifySend, NIOLockedValueBox<[(Message, String, Int, DNSTransportKind)]>) {
+    static func parent(_ rcode: RCode, silentAt: String? = nil) -> (NotifySend, NIOLockedValueBox<[(Message, String, Int, DNSTransportKind)]>) {
         let got = NIOLockedValueBox<[(Message, String, Int, DNSTransportKind)]>([])
         let send: NotifySend = { bytes, host, port, transport in
             let message = try Message(wire: bytes)
@@ -52,7 +53,7 @@ final class ChildNotifyTests: XCTestCase {
 
     func testNotifyCDSGoesToTheNotifyTargetForCDS() async throws {
         let (synchronizer, store) = try synchronizer(published)
-        let (send, got) = parent(.noError)
+        let (send, got) = Self.parent(.noError)
         let reply = try await synchronizer.notify(type: .cds, send: send)
         XCTAssertEqual(reply.rcode, .noError)
         let sent = try XCTUnwrap(got.withLockedValue { $0 }.first)
@@ -65,14 +66,14 @@ final class ChildNotifyTests: XCTestCase {
         XCTAssertEqual(logged.transport, "notify")
         XCTAssertEqual(logged.decision, "NOERROR")
 
-        let (csyncSend, csyncGot) = parent(.noError)
+        let (csyncSend, csyncGot) = Self.parent(.noError)
         _ = try await synchronizer.notify(type: .csync, send: csyncSend)
         XCTAssertEqual(csyncGot.withLockedValue { $0 }.first?.2, 5304)
     }
 
     func testRefusalIsAnErrorWithTheParentsReason() async throws {
         let (synchronizer, _) = try synchronizer(published)
-        let (send, _) = parent(.refused)
+        let (send, _) = Self.parent(.refused)
         do {
             _ = try await synchronizer.notify(type: .cds, send: send)
             XCTFail("a refusal must throw")
@@ -84,7 +85,7 @@ final class ChildNotifyTests: XCTestCase {
 
     func testNoAnswerIsRetriedThenUnreachable() async throws {
         let (synchronizer, _) = try synchronizer(ScriptedLookup(), target: "target: { address: 192.0.2.90, port: 5302 }")
-        let (send, got) = parent(.noError, silentAt: "192.0.2.90")
+        let (send, got) = Self.parent(.noError, silentAt: "192.0.2.90")
         do {
             _ = try await synchronizer.notify(type: .cds, attempts: 2, send: send)
             XCTFail("no answer must throw")
@@ -97,7 +98,7 @@ final class ChildNotifyTests: XCTestCase {
     func testOnlyGeneralizedNotifyTypes() async throws {
         let (synchronizer, _) = try synchronizer(published)
         do {
-            _ = try await synchronizer.notify(type: .soa, send: parent(.noError).0)
+            _ = try await synchronizer.notify(type: .soa, send: Self.parent(.noError).0)
             XCTFail("NOTIFY(SOA) is not for the parent")
         } catch let error as ChildAgentError {
             XCTAssertEqual(error.code, .configuration)

@@ -25,6 +25,24 @@ final class SQLiteStoreTests: StoreBattery {
         return dir
     }
 
+    /// A batch whose transaction fails leaves nothing behind: no audit row, no replay state, no
+    /// budget spent (so no request of it may be acknowledged, and none was half-recorded).
+    func testAFailedBatchIsRolledBackWhole() throws {
+        let store = try XCTUnwrap(try makeStore() as? SQLiteStore)
+        try store.write("install a failing trigger") { db in
+            try db.execute(sql: "CREATE TRIGGER refuse BEFORE INSERT ON audit WHEN NEW.reason = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END")
+        }
+        var failing = entry(500, signer: "child.parent.")
+        failing.reason = "boom"
+        XCTAssertThrowsError(
+            try store.commit([
+                .admit(admission(inception: 500, signature: 1, budget: 1), now: 500), .appendAudit(entry(500, signer: "child.parent.")),
+                .appendAudit(failing),
+            ]))
+        XCTAssertEqual(try store.audit(child: nil, limit: 10).count, 0)
+        XCTAssertEqual(try store.admit(admission(inception: 500, signature: 1, budget: 1), now: 500), .admitted, "neither replay state nor budget was kept")
+    }
+
     func testFileStoreIsInWALMode() throws {
         let path = try temporaryDirectory().appendingPathComponent("state.sqlite").path
         let store = try SQLiteStore(path: path)

@@ -141,6 +141,42 @@ class StoreBattery: XCTestCase {
         XCTAssertEqual(try store.admit(admission(inception: 600, signature: 1), now: 1001), .admitted)
     }
 
+    // MARK: Group commit
+
+    /// Writes in one batch see the ones before them: the same signature twice in one
+    /// transaction is admitted once (RFC 2931 §3.3), the budget is spent once per admission.
+    func testCommitAdmitsTheSameSignatureOnceInOneBatch() throws {
+        let store = try makeStore()
+        let results = try store.commit([
+            .admit(admission(inception: 500, signature: 1, budget: 2), now: 500),
+            .admit(admission(inception: 500, signature: 1, budget: 2), now: 500),
+            .appendAudit(entry(500, signer: "child.parent.")),
+            .admit(admission(inception: 500, signature: 2, budget: 2), now: 500),
+            .admit(admission(inception: 500, signature: 3, budget: 2), now: 500),
+        ])
+        XCTAssertEqual(results.count, 5)
+        XCTAssertEqual(results[0], .verdict(.admitted))
+        XCTAssertEqual(results[1], .verdict(.replayed))
+        guard case .audit(let id) = results[2] else { return XCTFail("\(results[2])") }
+        XCTAssertEqual(try store.audit(child: nil, limit: 10).map(\.id), [id])
+        XCTAssertEqual(results[3], .verdict(.admitted))
+        XCTAssertEqual(results[4], .verdict(.rateLimited))
+        XCTAssertEqual(try store.admit(admission(inception: 500, signature: 1), now: 501), .replayed, "the batch is durable")
+    }
+
+    /// Expired signatures are pruned once per batch (at its earliest time); one that expired
+    /// after that still counts as never seen, so it is admitted as `admit` alone would.
+    func testABatchTreatsASignatureExpiredWithinItAsUnseen() throws {
+        let store = try makeStore()
+        XCTAssertEqual(try store.commit([.admit(admission(inception: 500, signature: 1), now: 500)]), [.verdict(.admitted)])
+        var again = admission(inception: 600, signature: 1)
+        again.expiresAt = 2000
+        let results = try store.commit([
+            .admit(admission([2], inception: 900, signature: 2), now: 900), .admit(again, now: 1001), .admit(again, now: 1001),
+        ])
+        XCTAssertEqual(results, [.verdict(.admitted), .verdict(.admitted), .verdict(.replayed)])
+    }
+
     // MARK: Audit
 
     func entry(_ time: Int64, signer: String?, keyTag: UInt16? = nil) -> AuditEntry {
