@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # knot-dnssecutils, nsd); the install test renders the man pages (man-db, groff-base).
 APT_PACKAGES := make pkg-config libldns-dev ldnsutils libssl-dev libsqlite3-dev sqlite3 \
 	bind9 bind9-utils bind9-dnsutils knot knot-dnssecutils knot-dnsutils nsd python3 python3-cryptography \
-	man-db groff-base
+	man-db groff-base postgresql
 # promtool checks and unit-tests contrib/prometheus; Debian ships it in the Prometheus server's
 # package (about 20 MB), installed without the node exporter it recommends.
 APT_PACKAGES_NO_RECOMMENDS := prometheus
@@ -42,14 +42,18 @@ demo: build
 	integration/demo.sh
 
 # CommitBench starts its own BIND on loopback and a real `delegsync serve` (as root; see its header).
+# StoreBench (issue 15) starts BIND and PostgreSQL on loopback, as root; STOREBENCH_CHILDREN
+# (default 1000000) and STOREBENCH_SECONDS (per load phase, default 15) make it smaller or longer.
 bench: deps
 	$(SWIFT) build -c release --product SIG0Bench
 	$(SWIFT) build -c release --product AgentBench
 	$(SWIFT) build -c release --product delegsync
 	$(SWIFT) build -c release --product CommitBench
+	$(SWIFT) build -c release --product StoreBench
 	.build/release/SIG0Bench
 	.build/release/AgentBench
 	.build/release/CommitBench
+	.build/release/StoreBench
 
 # A real serve and BIND parent, quiet and then under a hostile load (as root; HOSTILE_SECONDS=30).
 bench-hostile: deps

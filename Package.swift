@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // Layer 1: libldns, imported only by DNSWire (DESIGN.md).
@@ -42,10 +43,18 @@ let package = Package(
         // Layer 4: pure delegation logic (policy, diffing; later the bootstrap state machine).
         // No I/O; time comes in as a parameter.
         .target(name: "DelegationCore", dependencies: ["DNSWire", "SIG0"]),
-        // Layer 5: persistence behind a protocol; SQLite (GRDB) is the embedded default.
+        // Layer 5: persistence behind a protocol; SQLite (GRDB) is the embedded default,
+        // PostgreSQL (postgres-nio) the store several agents share.
         .target(
             name: "Store",
-            dependencies: ["DNSWire", "DelegationCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "DNSWire", "DelegationCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Layer 6: SwiftNIO DNS server (UDP + TCP) and client.
         .target(
@@ -122,10 +131,10 @@ let package = Package(
         .target(
             name: "LabSupport", dependencies: ["DNSWire", "SIG0"], path: "Tests/TestSupport",
             exclude: ["Lab.swift", "SplitMix64.swift", "ZoneSigner.swift"],  // TestSupport's
-            sources: ["LabServer.swift", "Tool.swift", "CollidingKey.swift", "CaptureListener.swift"]),
+            sources: ["LabServer.swift", "Tool.swift", "CollidingKey.swift", "CaptureListener.swift", "PostgresLab.swift"]),
         .target(
             name: "TestSupport", dependencies: ["LabSupport", "DNSWire", "SIG0"], path: "Tests/TestSupport",
-            exclude: ["LabServer.swift", "Tool.swift", "CollidingKey.swift", "CaptureListener.swift"]),  // XCTest helpers for the tests
+            exclude: ["LabServer.swift", "Tool.swift", "CollidingKey.swift", "CaptureListener.swift", "PostgresLab.swift"]),  // XCTest helpers for the tests
         .executableTarget(
             name: "AgentBench",
             dependencies: [
@@ -143,6 +152,12 @@ let package = Package(
             name: "HostileBench",
             dependencies: ["BenchSupport", "DNSWire", "SIG0", "Transport", "LabSupport"],
             path: "Benchmarks/HostileBench"
+        ),
+        // Issue 15: a million children in SQLite and PostgreSQL, two agents on one PostgreSQL.
+        .executableTarget(
+            name: "StoreBench",
+            dependencies: ["BenchSupport", "DNSWire", "SIG0", "Store", "Transport", "LabSupport"],
+            path: "Benchmarks/StoreBench"
         ),
         // Fuzzing (docs/fuzzing.md): libFuzzer targets when built with `-D FUZZING` by `make fuzz`,
         // replay tools for their inputs otherwise; FuzzSeeds writes the seed corpora.
@@ -166,7 +181,7 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(name: "DelegationCoreTests", dependencies: ["DelegationCore", "DNSWire", "SIG0", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "DelegationCore", "DNSWire", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "DelegationCore", "DNSWire", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TransportTests",
             dependencies: ["Transport", "DNSWire", "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]

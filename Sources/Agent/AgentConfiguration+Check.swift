@@ -28,10 +28,11 @@ extension AgentConfiguration {
 }
 
 extension ConfigReader {
-    /// What `check-config` checks beyond the values themselves: the store can be written, and
-    /// the identity key pair and the TSIG key files load as `serve` loads them.
+    /// What `check-config` checks beyond the values themselves: a SQLite store can be written
+    /// (a PostgreSQL store is the database's business), and the identity key pair and the TSIG
+    /// key files load as `serve` loads them.
     public func checkFiles(_ configuration: AgentConfiguration) throws {
-        try writableStore(configuration.storePath, at: "store.path")
+        if configuration.store.kind == .sqlite { try writableStore(configuration.storePath, at: "store.path") }
         if let file = configuration.identityKeyFile {
             do {
                 _ = try BINDKeyFile.load(path: file, requirePrivate: true)

@@ -14,7 +14,14 @@ extension AgentConfiguration {
         let root = W.mapping([
             ("version", W.scalar(version)),
             ("listen", W.list(listen.map { W.endpoint($0.address, $0.port) })),
-            ("store", W.mapping([("path", W.string(storePath))])),
+            (
+                "store",
+                W.mapping([
+                    ("type", W.scalar(store.kind.rawValue)), ("path", store.kind == .sqlite ? W.string(store.path) : nil),
+                    ("url", store.kind == .postgresql ? store.url.map(W.string) : nil), ("lease", W.scalar(store.lease)),
+                    ("connections", W.scalar(store.connections)),
+                ])
+            ),
             ("log-level", W.scalar(logLevel)),
             (
                 "signature",

@@ -2,6 +2,7 @@ import DNSWire
 import DaemonSupport
 import DelegationCore
 import Foundation
+import Store
 import Transport
 import Yams
 
@@ -119,7 +120,7 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     public var version: Int
     public var listen: [Listen]
-    /// SQLite file of the embedded store.
+    /// SQLite file of the embedded store (`store.path`).
     public var storePath: String
     public var logLevel: String
     public var signature: Signature
@@ -133,6 +134,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Events for the operator (`events`); nil = none are sent.
     public var events: Events? = nil
     public var zones: [Zone]
+    /// Which store, SQLite (`store.path`) or PostgreSQL (`store.type: postgresql`, `store.url`).
+    public var store = StoreLocation()
 
     public func zone(named name: DomainName) -> Zone? { zones.first { $0.name == name } }
 }
@@ -175,11 +178,7 @@ extension ConfigReader {
             listen = [.init(address: "127.0.0.1", port: 5302)]
         }
 
-        var storePath = "/var/lib/delegsync/delegsync.sqlite"
-        if let store = try mapping(root, "store", at: "") {
-            try keys(store, allowed: ["path"], at: "store")
-            storePath = try string(store, "path", at: "store") ?? storePath
-        }
+        let store = try storeLocation(root)
         let logLevel = try string(root, "log-level", at: "") ?? "info"
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw fail("log-level", "\"\(logLevel)\" is not one of trace, debug, info, notice, warning, error, critical")
@@ -269,8 +268,9 @@ extension ConfigReader {
         }
         try checkFronts(zones, listen: listen)
         return AgentConfiguration(
-            version: version, listen: listen, storePath: storePath, logLevel: logLevel, signature: signature,
-            limits: limits, keyStateOptionCode: keyStateCode, identityKeyFile: identityKeyFile, metrics: metrics, events: events, zones: zones)
+            version: version, listen: listen, storePath: store.path, logLevel: logLevel, signature: signature,
+            limits: limits, keyStateOptionCode: keyStateCode, identityKeyFile: identityKeyFile, metrics: metrics, events: events, zones: zones,
+            store: store)
     }
 
     func zone(_ node: Node.Mapping, at path: String) throws -> AgentConfiguration.Zone {

@@ -20,6 +20,8 @@ public struct BootstrapWorker: Sendable {
     let nameserverPort: Int
     /// Backends by parent zone, to publish trusted KEYs in the parent (optional).
     let backends: [DomainName: any DelegationBackend]
+    /// Jobs claimed per pass at most.
+    static let batch = 100
     /// Where trusted keys and failed jobs are reported for the operator.
     let events: AgentEvents?
 
@@ -38,10 +40,12 @@ public struct BootstrapWorker: Sendable {
     }
 
     /// Advances every job that is due at `now` (the store finds them by due time; jobs waiting
-    /// for a later round or for an operator are not read); returns how many keys became trusted.
+    /// for a later round or for an operator are not read) and that this agent claimed: with
+    /// several agents on one store each job is worked on by one of them (a claim of an agent
+    /// that died expires after the store's lease). Returns how many keys became trusted.
     @discardableResult
     public func runOnce(now: Int64) async -> Int {
-        guard let jobs = try? store.dueBootstraps(now: now) else { return 0 }
+        guard let jobs = try? store.claimDueBootstraps(now: now, limit: Self.batch) else { return 0 }
         var promoted = 0
         // A promotion supersedes the child's other jobs in the store: their copies here are stale.
         var promotedChildren: Set<DomainName> = []

@@ -43,6 +43,9 @@ public struct OutboxWorker: Sendable {
         var permanent = false
     }
 
+    /// Entries claimed per pass at most.
+    static let batch = 100
+
     static func backoff(attempts: Int) -> Int64 {
         min(3600, 5 << min(attempts, 10))
     }
@@ -102,62 +105,74 @@ public struct OutboxWorker: Sendable {
 
     /// Applies every due entry once: re-reads the delegation, checks the policy against it again
     /// (the entry may have waited for the primary), applies, and checks the primary serves it.
-    /// Returns how many entries were applied.
+    /// Only entries this agent claimed (``DelegationStore/claimDuePending(now:limit:)``), each
+    /// under the child's lock across agents; an entry whose child is locked by a commit in
+    /// progress waits for the next pass. Returns how many entries were applied.
     @discardableResult
     public func runOnce(now: Int64) async -> Int {
-        guard let due = try? store.duePending(now: now) else { return 0 }
+        guard let due = try? store.claimDuePending(now: now, limit: Self.batch) else { return 0 }
         var applied = 0
         for entry in due {
             guard let id = entry.id, let zone = configuration.zone(named: entry.zone) else { continue }
-            if let reason = giveUpReason(entry, now: now) {
-                giveUp(entry, id: id, reason: reason, now: now)
+            guard let lock = try? store.tryLockChild(zone: entry.zone, child: entry.child) else {
+                try? store.releaseClaim(outboxID: id)
                 continue
             }
-            let current: DelegationSnapshot?
-            do {
-                current = try await reader.delegation(in: zone, child: entry.child)
-            } catch {
-                try? store.markAttemptFailed(id: id, error: "\(error)", nextAttemptAt: now + Self.backoff(attempts: entry.attempts))
-                events?.backendFailed(zone: zone.name, error: "cannot read the delegation from the primary: \(error)", now: now)
-                continue
-            }
-            let request = current.map { DelegationRequest(zone: zone.name, child: entry.child, operations: entry.operations, current: $0) }
-            guard let request, let current else {
-                try? store.markFailed(id: id, error: "\(entry.child) is no longer delegated from \(zone.name)")
-                events?.emit(
-                    .changeGivenUp(
-                        zone: zone.name, child: entry.child, signer: entry.signer, operations: entry.operations,
-                        reason: "given up: \(entry.child) is no longer delegated from \(zone.name)", now: now))
-                continue
-            }
-            if case .reject(let violation) = Self.policy(for: zone).evaluate(request) {
-                giveUp(entry, id: id, reason: ("refused", violation.description), now: now)
-                continue
-            }
-            let operations = request.operations(ttl: zone.ttl)
-            guard let expected = request.result else {
-                try? store.markFailed(id: id, error: "the stored change cannot be applied")
-                continue
-            }
-            if expected == current {
-                try? store.markApplied(id: id)
-                events?.emit(
-                    .changeCommitted(
-                        zone: zone.name, child: entry.child, signer: entry.signer, operations: entry.operations, queuedAt: entry.createdAt, now: now,
-                        note: "the primary already served it"))
-                continue
-            }
-            // Content checks (issue 10, point 7), again before a deferred apply; OutboxWorker+ContentCheck.swift.
-            if await refusedByContent(entry, id: id, current: current, result: expected, zone: zone, now: now) { continue }
-            var normalized = entry
-            normalized.operations = operations
-            let result = await Self.apply(
-                normalized, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, metrics: metrics,
-                events: events, now: now)
-            logger.info("outbox", metadata: ["delegsync.child": "\(entry.child)", "delegsync.result": "\(result.text)"])
-            if result.applied { applied += 1 }
+            if await work(on: entry, id: id, zone: zone, now: now) { applied += 1 }
+            lock.release()
         }
         return applied
+    }
+
+    /// One claimed entry, under its child's lock; true when it was applied now.
+    func work(on entry: OutboxEntry, id: Int64, zone: AgentConfiguration.Zone, now: Int64) async -> Bool {
+        if let reason = giveUpReason(entry, now: now) {
+            giveUp(entry, id: id, reason: reason, now: now)
+            return false
+        }
+        let current: DelegationSnapshot?
+        do {
+            current = try await reader.delegation(in: zone, child: entry.child)
+        } catch {
+            try? store.markAttemptFailed(id: id, error: "\(error)", nextAttemptAt: now + Self.backoff(attempts: entry.attempts))
+            events?.backendFailed(zone: zone.name, error: "cannot read the delegation from the primary: \(error)", now: now)
+            return false
+        }
+        let request = current.map { DelegationRequest(zone: zone.name, child: entry.child, operations: entry.operations, current: $0) }
+        guard let request, let current else {
+            try? store.markFailed(id: id, error: "\(entry.child) is no longer delegated from \(zone.name)")
+            events?.emit(
+                .changeGivenUp(
+                    zone: zone.name, child: entry.child, signer: entry.signer, operations: entry.operations,
+                    reason: "given up: \(entry.child) is no longer delegated from \(zone.name)", now: now))
+            return false
+        }
+        if case .reject(let violation) = Self.policy(for: zone).evaluate(request) {
+            giveUp(entry, id: id, reason: ("refused", violation.description), now: now)
+            return false
+        }
+        let operations = request.operations(ttl: zone.ttl)
+        guard let expected = request.result else {
+            try? store.markFailed(id: id, error: "the stored change cannot be applied")
+            return false
+        }
+        if expected == current {
+            try? store.markApplied(id: id)
+            events?.emit(
+                .changeCommitted(
+                    zone: zone.name, child: entry.child, signer: entry.signer, operations: entry.operations, queuedAt: entry.createdAt, now: now,
+                    note: "the primary already served it"))
+            return false
+        }
+        // Content checks (issue 10, point 7), again before a deferred apply; OutboxWorker+ContentCheck.swift.
+        if await refusedByContent(entry, id: id, current: current, result: expected, zone: zone, now: now) { return false }
+        var normalized = entry
+        normalized.operations = operations
+        let result = await Self.apply(
+            normalized, id: id, expected: expected, zone: zone, backend: backends[zone.name], reader: reader, store: store, metrics: metrics,
+            events: events, now: now)
+        logger.info("outbox", metadata: ["delegsync.child": "\(entry.child)", "delegsync.result": "\(result.text)"])
+        return result.applied
     }
 
     /// Why a due entry is not tried again: its signer is no longer trusted (`cancelled`), or its

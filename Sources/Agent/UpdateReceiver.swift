@@ -136,8 +136,15 @@ public final class UpdateReceiver: Sendable {
             case .done(let outcome):
                 return outcome
             case .next(let signer):
-                return await locks.withLock(request.child) {
-                    await self.changes.commit(request, signer: signer, now: now)
+                // One change at a time per child, across every agent on the store.
+                do {
+                    return try await locks.withLock(zone: request.zone.name, child: request.child, store: store) {
+                        await self.changes.commit(request, signer: signer, now: now)
+                    }
+                } catch {
+                    var outcome = request.base
+                    outcome.authenticated = true
+                    return outcome.refused(.servFail, DelegationEDE.other, "\(error)")
                 }
             }
         }
@@ -156,14 +163,19 @@ public final class UpdateReceiver: Sendable {
         return outcome
     }
 
-    /// Commits the change a CDS/CSYNC scan found for `child` under the child's lock, through the
-    /// same stage as a signed UPDATE (``ChangeCommit``): policy, content checks, outbox, backend.
+    /// Commits the change a CDS/CSYNC scan found for `child` under the child's lock — across
+    /// every agent on the store, as for a signed UPDATE — through the same stage as a signed
+    /// UPDATE (``ChangeCommit``): policy, content checks, outbox, backend.
     public func commitScanned(zone: AgentConfiguration.Zone, child: DomainName, operations: [Update.Operation], now: Int64) async -> Outcome {
         var outcome = Outcome(rcode: .refused, reason: "", zone: zone.name)
         outcome.signer = child
         let base = outcome
-        return await locks.withLock(child) {
-            await self.changes.commit(Update(zone: zone.name, operations: operations), zone: zone, child: child, signer: nil, outcome: base, now: now)
+        do {
+            return try await locks.withLock(zone: zone.name, child: child, store: store) {
+                await self.changes.commit(Update(zone: zone.name, operations: operations), zone: zone, child: child, signer: nil, outcome: base, now: now)
+            }
+        } catch {
+            return base.refused(.servFail, DelegationEDE.other, "\(error)")
         }
     }
 

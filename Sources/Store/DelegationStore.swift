@@ -188,8 +188,11 @@ public struct OutboxEntry: Sendable, Hashable {
 }
 
 /// Persistence for the agent: trust store, audit log, outbox, replay state. Nothing that matters
-/// lives only in memory. SQLite is the embedded default; the protocol leaves room for PostgreSQL
-/// when several agents share one DSYNC target (DESIGN.md).
+/// lives only in memory. SQLite (``SQLiteStore``) is the embedded default; PostgreSQL
+/// (``PostgresStore``) is the store several agents behind one DSYNC target share (DESIGN.md).
+///
+/// The methods are synchronous: each is one short transaction that blocks the calling thread
+/// (see ``PostgresStore`` for how that is done without blocking an event loop).
 public protocol DelegationStore: ScanStateStore, Sendable {
     // Trust store
     /// Adds the key, or sets state and origin of the stored key with the same identity.
@@ -256,6 +259,33 @@ public protocol DelegationStore: ScanStateStore, Sendable {
     /// replay state that can no longer matter (inception older than `replayBefore`).
     @discardableResult
     func prune(before: Int64, replayBefore: Int64) throws -> PruneCounts
+
+    // Several agents on one store: claims with a lease, a lock per child (StoreClaims.swift)
+    /// Claims the pending outbox entries due at or before `now` that no unexpired claim holds,
+    /// oldest first, at most `limit`, for this store instance until `now` plus its lease: no
+    /// other agent works on them meanwhile. Applying, failing or giving up an entry ends its
+    /// claim; a claim of an agent that died expires.
+    func claimDuePending(now: Int64, limit: Int) throws -> [OutboxEntry]
+    /// Ends this instance's claim on an entry it did not work on after all.
+    func releaseClaim(outboxID: Int64) throws
+    /// Claims the unfinished bootstrap jobs due at or before `now` (as ``dueBootstraps(now:)``)
+    /// that no unexpired claim holds, at most `limit`; storing a job ends its claim.
+    func claimDueBootstraps(now: Int64, limit: Int) throws -> [KeyBootstrap]
+    /// Takes the lock that serialises changes for one child across every agent on the store,
+    /// or returns nil at once when another holder has it. Release it with ``ChildStoreLock/release()``.
+    func tryLockChild(zone: DomainName, child: DomainName) throws -> ChildStoreLock?
+
+    // The operator's views, streamed: rows are handed over one by one, never all loaded
+    /// Keys matching `filter`, ordered by child, then key tag.
+    func eachKey(_ filter: KeyFilter, _ body: (StoredKey) throws -> Void) throws
+    /// Audit entries matching `filter`, newest first.
+    func eachAudit(_ filter: AuditFilter, _ body: (AuditEntry) throws -> Void) throws
+    /// Bootstrap jobs matching `filter`, oldest first.
+    func eachBootstrap(_ filter: BootstrapFilter, _ body: (KeyBootstrap) throws -> Void) throws
+    /// Adds or updates many keys in one transaction (``putKey(_:)`` for each).
+    func putKeys(_ keys: [StoredKey]) throws
+    /// The schema migrations applied, oldest first (the same list on every kind of store).
+    func appliedMigrations() throws -> [String]
 
     // Operator events (EventMonitor): the open episodes, so each is reported once across restarts
     /// Every open episode.

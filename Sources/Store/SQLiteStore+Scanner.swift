@@ -30,14 +30,7 @@ extension SQLiteStore {
     }
 
     public func putScanState(_ state: ScanState) throws {
-        var json: String? = nil
-        if let bootstrap = state.bootstrap {
-            do {
-                json = String(decoding: try JSONEncoder().encode(bootstrap), as: UTF8.self)
-            } catch {
-                throw StoreError(.write, "cannot encode the scan state of \(state.child): \(error)")
-            }
-        }
+        let json = try ScanStateJSON.text(of: state)
         try write("store the scan state of \(state.child)") { db in
             try db.execute(
                 sql: """
@@ -66,14 +59,27 @@ extension SQLiteStore {
         guard let zone = try? DomainName(zoneText), let child = try? DomainName(childText) else {
             throw StoreError(.corrupt, "cannot read scan_state row \(zoneText) \(childText)")
         }
-        var bootstrap: BootstrapObservation? = nil
-        if let json = row["bootstrap"] as String? {
-            do {
-                bootstrap = try JSONDecoder().decode(BootstrapObservation.self, from: Data(json.utf8))
-            } catch {
-                throw StoreError(.corrupt, "cannot read the bootstrap observation of \(child): \(error)")
-            }
-        }
+        let bootstrap = try (row["bootstrap"] as String?).map { try ScanStateJSON.observation($0, of: child) }
         return ScanState(zone: zone, child: child, lastScanAt: row["last_scan_at"], lastResult: row["last_result"], bootstrap: bootstrap)
+    }
+}
+
+/// The RFC 8078 §3.3 observation of a ``ScanState`` as both stores keep it: JSON text.
+enum ScanStateJSON {
+    static func text(of state: ScanState) throws -> String? {
+        guard let bootstrap = state.bootstrap else { return nil }
+        do {
+            return String(decoding: try JSONEncoder().encode(bootstrap), as: UTF8.self)
+        } catch {
+            throw StoreError(.write, "cannot encode the scan state of \(state.child): \(error)")
+        }
+    }
+
+    static func observation(_ json: String, of child: DomainName) throws -> BootstrapObservation {
+        do {
+            return try JSONDecoder().decode(BootstrapObservation.self, from: Data(json.utf8))
+        } catch {
+            throw StoreError(.corrupt, "cannot read the bootstrap observation of \(child): \(error)")
+        }
     }
 }

@@ -2,6 +2,7 @@ import DNSWire
 import DelegationCore
 import Foundation
 import GRDB
+import NIOConcurrencyHelpers
 
 /// The embedded ``DelegationStore``: one SQLite file in WAL mode, through GRDB.
 ///
@@ -19,15 +20,24 @@ import GRDB
 ///   upgrade a signature still inside its window (minutes) could be accepted once more.
 /// - ``audit(child:limit:)`` matches `child` against the entry's signer, case-insensitively and
 ///   as presentation text; entries without a signer are only listed when `child` is `nil`.
-/// - Several processes may open the same file (SQLite locks it), but nothing coordinates their
-///   outbox processing; run one agent per file.
+/// - Several processes may open the same file (SQLite locks it) and claims keep them from
+///   working on the same outbox entry or job, but the lock per child
+///   (``tryLockChild(zone:child:)``) holds within one process only: run one agent per file, and
+///   ``PostgresStore`` for several.
 public final class SQLiteStore: DelegationStore {
     let db: any DatabaseWriter
     /// The file, or `:memory:`; for error messages.
     public let path: String
+    /// This instance's name in claims.
+    public let claimant = Claimant.make()
+    /// Seconds a claim lasts (``claimDuePending(now:limit:)``).
+    public let lease: Int64
+    /// The children locked through this instance (``tryLockChild(zone:child:)``).
+    let lockedChildren = NIOLockedValueBox<Set<String>>([])
 
-    /// Opens the store at `path`, creating the file and bringing its schema up to date.
-    public convenience init(path: String) throws {
+    /// Opens the store at `path`, creating the file and bringing its schema up to date; claims
+    /// last `lease` seconds.
+    public convenience init(path: String, lease: Int64 = StoreLocation.defaultLease) throws {
         var configuration = Configuration()
         configuration.label = "delegsync.store"
         // Wait for another process's write rather than failing at once.
@@ -50,18 +60,20 @@ public final class SQLiteStore: DelegationStore {
         } catch {
             throw StoreError(.open, "cannot open store \(path): \(error) (does the directory exist, and may this user write to it?)")
         }
-        try self.init(db: pool, path: path)
+        try self.init(db: pool, path: path, lease: lease)
     }
 
-    private init(db: any DatabaseWriter, path: String, migrate: Bool = true) throws {
+    private init(db: any DatabaseWriter, path: String, lease: Int64 = StoreLocation.defaultLease, migrate: Bool = true) throws {
         self.db = db
         self.path = path
+        self.lease = lease
         guard migrate else { return }
         do {
             try Self.migrator.migrate(db)
         } catch {
             throw StoreError(.migrate, "cannot bring the schema of store \(path) up to date: \(error)")
         }
+        try releaseClaimsOfTheGone()
     }
 
     /// Opens the store at `path` for reading only, creating nothing — no file, no schema change
@@ -267,6 +279,17 @@ public final class SQLiteStore: DelegationStore {
             try db.execute(sql: "INSERT INTO secrets (name, value) VALUES ('status', ?)", arguments: [Data(secret)])
         }
         registerScannerMigration(&migrator)
+        migrator.registerMigration("v8-claims") { db in
+            // Several agents: who works on an outbox entry or a job, and until when (a lease).
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+                    ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
+                    ALTER TABLE bootstrap ADD COLUMN claimed_by TEXT;
+                    ALTER TABLE bootstrap ADD COLUMN lease_until INTEGER;
+                    CREATE INDEX keys_added ON keys (added_at);
+                    """)
+        }
         return migrator
     }
 
@@ -297,19 +320,21 @@ public final class SQLiteStore: DelegationStore {
     // MARK: Trust store
 
     public func putKey(_ key: StoredKey) throws {
-        try write("store key \(key.keyTag) of \(key.child)") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO keys (zone, child, key_tag, algorithm, rdata, digest, state, added_at, origin)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (zone, child, digest)
-                    DO UPDATE SET state = excluded.state, origin = excluded.origin
-                    """,
-                arguments: [
-                    Self.text(key.zone), Self.text(key.child), key.keyTag, key.algorithm, Data(key.rdata),
-                    Data(KEYData.digest(rdata: key.rdata)), key.state.rawValue, key.addedAt, key.origin,
-                ])
-        }
+        try write("store key \(key.keyTag) of \(key.child)") { db in try Self.insert(key, into: db) }
+    }
+
+    static func insert(_ key: StoredKey, into db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO keys (zone, child, key_tag, algorithm, rdata, digest, state, added_at, origin)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (zone, child, digest)
+                DO UPDATE SET state = excluded.state, origin = excluded.origin
+                """,
+            arguments: [
+                Self.text(key.zone), Self.text(key.child), key.keyTag, key.algorithm, Data(key.rdata),
+                Data(KEYData.digest(rdata: key.rdata)), key.state.rawValue, key.addedAt, key.origin,
+            ])
     }
 
     public func key(_ identity: KeyIdentity) throws -> StoredKey? {
@@ -335,26 +360,6 @@ public final class SQLiteStore: DelegationStore {
                         """),
                 arguments: [Self.text(zone), Self.text(child), keyTag, algorithm]
             ).map(Self.storedKey)
-        }
-    }
-
-    /// The keys of `zone`, of `child`, of both, or all keys when both are `nil`; ordered by
-    /// child (as lower-cased text), then key tag.
-    public func keys(zone: DomainName?, child: DomainName?) throws -> [StoredKey] {
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if let zone {
-            conditions.append("zone = ?")
-            arguments += [Self.text(zone)]
-        }
-        if let child {
-            conditions.append("child = ?")
-            arguments += [Self.text(child)]
-        }
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        return try read("list keys") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM keys \(filter) ORDER BY child, key_tag, zone, algorithm, id", arguments: arguments)
-                .map(Self.storedKey)
         }
     }
 
@@ -396,23 +401,6 @@ public final class SQLiteStore: DelegationStore {
         try write("append an audit entry") { db in try Self.append(entry, in: db) }
     }
 
-    /// The newest `limit` entries, of all signers or of `child` (compared with the signer,
-    /// ignoring case).
-    public func audit(child: DomainName?, limit: Int) throws -> [AuditEntry] {
-        let limit = max(0, limit)
-        return try read("read the audit log") { db in
-            let rows: [Row]
-            if let child {
-                rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM audit WHERE signer = ? COLLATE NOCASE ORDER BY id DESC LIMIT ?",
-                    arguments: [Self.text(child), limit])
-            } else {
-                rows = try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id DESC LIMIT ?", arguments: [limit])
-            }
-            return rows.map(Self.auditEntry)
-        }
-    }
-
     public func setAuditCount(id: Int64, count: Int) throws {
         try write("count audit entry \(id)") { db in
             try db.execute(sql: "UPDATE audit SET count = ? WHERE id = ?", arguments: [count, id])
@@ -428,13 +416,14 @@ public final class SQLiteStore: DelegationStore {
             try db.execute(
                 sql: """
                     INSERT INTO outbox (zone, child, operations, state, attempts, created_at, next_attempt_at, last_error,
-                        signer_algorithm, signer_key_tag, signer_digest, deadline)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        signer_algorithm, signer_key_tag, signer_digest, deadline, claimed_by, lease_until)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     Self.text(entry.zone), Self.text(entry.child), StoredOperations.encode(entry.operations),
                     entry.state.rawValue, entry.attempts, entry.createdAt, entry.nextAttemptAt, entry.lastError,
                     entry.signer?.algorithm, entry.signer?.keyTag, entry.signer.map { Data($0.digest) }, entry.deadline,
+                    claim(entry)?.claimant, claim(entry)?.until,
                 ])
             return db.lastInsertedRowID
         }
@@ -464,7 +453,8 @@ public final class SQLiteStore: DelegationStore {
     /// Throws ``StoreError/Code/notFound`` when there is no entry `id`.
     public func markApplied(id: Int64) throws {
         try write("mark outbox entry \(id) applied") { db in
-            try db.execute(sql: "UPDATE outbox SET state = ? WHERE id = ?", arguments: [OutboxEntry.State.applied.rawValue, id])
+            try db.execute(
+                sql: "UPDATE outbox SET state = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?", arguments: [OutboxEntry.State.applied.rawValue, id])
             guard db.changesCount == 1 else { throw StoreError(.notFound, "cannot mark outbox entry \(id) applied: there is no such entry") }
         }
     }
@@ -474,7 +464,7 @@ public final class SQLiteStore: DelegationStore {
     public func markAttemptFailed(id: Int64, error: String, nextAttemptAt: Int64) throws {
         try write("record a failed attempt of outbox entry \(id)") { db in
             try db.execute(
-                sql: "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                sql: "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?",
                 arguments: [error, nextAttemptAt, id])
             guard db.changesCount == 1 else {
                 throw StoreError(.notFound, "cannot record a failed attempt of outbox entry \(id): there is no such entry")
@@ -485,7 +475,7 @@ public final class SQLiteStore: DelegationStore {
     public func markFailed(id: Int64, error: String) throws {
         try write("give up outbox entry \(id)") { db in
             try db.execute(
-                sql: "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+                sql: "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?",
                 arguments: [OutboxEntry.State.failed.rawValue, error, id])
             guard db.changesCount == 1 else {
                 throw StoreError(.notFound, "cannot give up outbox entry \(id): there is no such entry")
@@ -496,37 +486,9 @@ public final class SQLiteStore: DelegationStore {
     // MARK: Bootstrap jobs
 
     public func putBootstrap(_ job: KeyBootstrap, now: Int64) throws {
-        let json: String
-        do {
-            json = String(decoding: try JSONEncoder().encode(job), as: UTF8.self)
-        } catch {
-            throw StoreError(.write, "cannot encode the bootstrap job of \(job.child): \(error)")
-        }
+        let query = try StoreQueries.putBootstrap(job, now: now)
         try write("store the bootstrap job of \(job.child) key \(job.keyTag)") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO bootstrap (zone, child, key, key_tag, final, job, updated_at, state, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (zone, child, key) DO UPDATE SET final = excluded.final, job = excluded.job, updated_at = excluded.updated_at,
-                        state = excluded.state, due_at = excluded.due_at
-                    """,
-                arguments: [
-                    Self.text(try DomainName(job.zone)), Self.text(try DomainName(job.child)), Data(job.key), job.keyTag, job.state.isFinal, json, now,
-                    Self.stateName(job.state), Self.dueAt(job),
-                ])
-        }
-    }
-
-    public func bootstraps(child: DomainName?, activeOnly: Bool) throws -> [KeyBootstrap] {
-        try read("read bootstrap jobs") { db in
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let child {
-                conditions.append("child = ?")
-                arguments += [Self.text(child)]
-            }
-            if activeOnly { conditions.append("final = 0") }
-            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            return try String.fetchAll(db, sql: "SELECT job FROM bootstrap \(filter) ORDER BY id", arguments: arguments).map(Self.job)
+            try db.execute(sql: query.sql, arguments: Self.arguments(query))
         }
     }
 
@@ -548,7 +510,7 @@ public final class SQLiteStore: DelegationStore {
         }
     }
 
-    private static func job(_ text: String) throws -> KeyBootstrap {
+    static func job(_ text: String) throws -> KeyBootstrap {
         do {
             return try JSONDecoder().decode(KeyBootstrap.self, from: Data(text.utf8))
         } catch {
@@ -650,7 +612,7 @@ public final class SQLiteStore: DelegationStore {
         }
     }
 
-    private static func storedKey(_ row: Row) throws -> StoredKey {
+    static func storedKey(_ row: Row) throws -> StoredKey {
         let stateText: String = row["state"]
         guard let state = KeyTrustState(rawValue: stateText) else {
             throw StoreError(.corrupt, "cannot read key state \"\(stateText)\" of \(row["child"] as String)")
@@ -662,14 +624,14 @@ public final class SQLiteStore: DelegationStore {
             addedAt: row["added_at"], origin: row["origin"])
     }
 
-    private static func auditEntry(_ row: Row) -> AuditEntry {
+    static func auditEntry(_ row: Row) -> AuditEntry {
         AuditEntry(
             id: row["id"], time: row["time"], source: row["source"], transport: row["transport"],
             zone: row["zone"], signer: row["signer"], keyTag: row["key_tag"], request: row["request"],
             decision: row["decision"], reason: row["reason"], backendResult: row["backend_result"], count: row["count"])
     }
 
-    private static func outboxEntry(_ row: Row) throws -> OutboxEntry {
+    static func outboxEntry(_ row: Row) throws -> OutboxEntry {
         let stateText: String = row["state"]
         let id: Int64 = row["id"]
         guard let state = OutboxEntry.State(rawValue: stateText) else {

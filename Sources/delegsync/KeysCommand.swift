@@ -17,16 +17,16 @@ struct KeysCommand: ParsableCommand {
         @Option(help: "The agent's YAML configuration (for the store path and zones).")
         var config: String
 
-        func open() throws -> (AgentConfiguration, SQLiteStore) {
+        func open() throws -> (AgentConfiguration, any DelegationStore) {
             let configuration = try AgentConfiguration.load(path: config)
-            return (configuration, try SQLiteStore(path: configuration.storePath))
+            return (configuration, try configuration.store.open())
         }
 
         /// The configuration and the store opened for reading only: nothing is created, and a
         /// store that does not exist yet is an error saying so.
-        func openForReading() throws -> (AgentConfiguration, SQLiteStore) {
+        func openForReading() throws -> (AgentConfiguration, any DelegationStore) {
             let configuration = try AgentConfiguration.load(path: config)
-            guard let store = try SQLiteStore.existing(readingAt: configuration.storePath) else {
+            guard let store = try configuration.store.openExisting() else {
                 throw UsageFailure("store " + Self.absent(configuration.storePath))
             }
             return (configuration, store)
@@ -38,49 +38,75 @@ struct KeysCommand: ParsableCommand {
     }
 
     struct Import: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Import a child's KEY from a BIND .key file.")
+        static let configuration = CommandConfiguration(
+            abstract: "Import a child's KEY from a BIND .key file, or many keys with --from.",
+            discussion: """
+                --from FILE reads KEY records in presentation format, one per line (child.parent. 3600 IN KEY 512 3 15 BASE64),                 or a zone file of KEY records ($ORIGIN, $TTL, relative names, comments and parentheses); each key goes to the                 configured zone its owner is a child of. The keys are stored in transactions of --batch keys; a line that is                 not a usable KEY stops the import with its line number (the batches before it are stored).
+                """)
 
         @OptionGroup var options: Options
         @Argument(help: "K<child>+<alg>+<tag>.key")
-        var keyFile: String
-        @Flag(help: "Trust the key at once (the operator vouches for it).")
+        var keyFile: String?
+        @Option(help: "A file of KEY records (one per line, or a zone file) to import in bulk.")
+        var from: String?
+        @Option(help: "Keys per transaction with --from.")
+        var batch = 1000
+        @Flag(help: "Trust the key(s) at once (the operator vouches for them).")
         var trusted = false
+
+        func validate() throws {
+            guard (keyFile == nil) != (from == nil) else { throw ValidationError("give either a .key file or --from FILE") }
+            guard batch >= 1 else { throw ValidationError("--batch \(batch): give 1 or more") }
+        }
 
         func run() throws {
             try reporting {
                 let (configuration, store) = try options.open()
-                let key = try BINDKeyFile.load(path: keyFile)
-                _ = try SIG0PublicKey(key.keyData)
-                guard let zone = configuration.zones.first(where: { key.owner.isSubdomain(of: $0.name) && key.owner != $0.name }) else {
-                    throw UsageFailure(
-                        "\(key.owner) is not a child of any configured zone (\(configuration.zones.map(\.name.description).joined(separator: ", ")))")
-                }
                 let state: KeyTrustState = trusted ? .trusted : .known
+                let now = Int64(Date().timeIntervalSince1970)
+                if let from {
+                    let count = try KeyRecordFile.importKeys(from: from, zones: configuration.zones.map(\.name), state: state, now: now, batch: batch, into: store)
+                    print("\(count) key(s) imported from \(from): \(state.rawValue)")
+                    return
+                }
+                let key = try BINDKeyFile.load(path: keyFile ?? "")
+                _ = try SIG0PublicKey(key.keyData)
+                let zone = try KeyRecordFile.zone(of: key.owner, among: configuration.zones.map(\.name))
                 try store.putKey(
                     StoredKey(
-                        zone: zone.name, child: key.owner, keyTag: key.keyTag, algorithm: key.keyData.algorithm, rdata: key.keyData.rdata, state: state,
-                        addedAt: Int64(Date().timeIntervalSince1970), origin: "import"))
-                print("\(key.owner) key \(key.keyTag) (\(key.algorithm)) in \(zone.name): \(state.rawValue)")
+                        zone: zone, child: key.owner, keyTag: key.keyTag, algorithm: key.keyData.algorithm, rdata: key.keyData.rdata, state: state,
+                        addedAt: now, origin: "import"))
+                print("\(key.owner) key \(key.keyTag) (\(key.algorithm)) in \(zone): \(state.rawValue)")
             }
         }
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List keys in the trust store.")
+        static let configuration = CommandConfiguration(abstract: "List keys in the trust store (streamed; filter with --child, --state, --since, --limit).")
 
         @OptionGroup var options: Options
         @Option(help: "Only this child.")
         var child: String?
+        @OptionGroup var filter: ListingFilter
 
         func run() throws {
             try reporting {
                 let (_, store) = try options.openForReading()
-                let childName = try child.map { try absoluteName($0) }
-                for key in try store.keys(zone: nil, child: childName) {
-                    print(
-                        "\(key.child)\tzone \(key.zone)\tkey \(key.keyTag)\t\(SIG0Algorithm(key.algorithm))\t\(key.state.rawValue)\t\(key.origin)\t\(key.identity.digestText)"
+                var keys = KeyFilter(child: try child.map { try absoluteName($0) }, limit: filter.limit)
+                keys.since = try filter.sinceTime(now: Int64(Date().timeIntervalSince1970))
+                if let state = filter.state {
+                    guard let value = KeyTrustState(rawValue: state) else {
+                        throw UsageFailure("--state \(state): give one of \(KeyTrustState.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    keys.state = value
+                }
+                var output = StandardOutput()
+                try store.eachKey(keys) { key in
+                    output.write(
+                        "\(key.child)\tzone \(key.zone)\tkey \(key.keyTag)\t\(SIG0Algorithm(key.algorithm))\t\(key.state.rawValue)\t\(key.origin)\t\(key.identity.digestText)\n"
                     )
                 }
+                output.flush()
             }
         }
     }
@@ -244,21 +270,25 @@ extension KeysCommand {
 
 /// `delegsync audit`: the decisions, newest first.
 struct AuditCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Show the audit trail, newest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Show the audit trail, newest first (streamed; filter with --child, --state, --since, --limit).")
 
     @OptionGroup var options: KeysCommand.Options
     @Option(help: "Only requests signed for this child.")
     var child: String?
-    @Option(help: "How many entries.")
-    var limit = 50
+    @OptionGroup var filter: ListingFilter
 
     func run() throws {
         try reporting {
             let (_, store) = try options.openForReading()
-            let childName = try child.map { try absoluteName($0) }
-            for entry in try store.audit(child: childName, limit: limit) {
-                AuditText.lines(entry).forEach { print($0) }
+            let entries = AuditFilter(
+                child: try child.map { try absoluteName($0) }, decision: filter.state, since: try filter.sinceTime(now: Int64(Date().timeIntervalSince1970)),
+                limit: filter.limit ?? 50)
+            var output = StandardOutput()
+            try store.eachAudit(entries) { entry in
+                for line in AuditText.lines(entry) { output.write(line + "\n") }
             }
+            output.flush()
         }
     }
 }

@@ -34,9 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let logger = makeLogger(configuration.logLevel)
-        let store: SQLiteStore
+        let store: any DelegationStore
         do {
-            store = try SQLiteStore(path: configuration.storePath)
+            store = try configuration.store.open()
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)

@@ -1,4 +1,5 @@
 import Agent
+import DelegationCore
 import ArgumentParser
 import DNSWire
 import Foundation
@@ -21,12 +22,14 @@ struct StatusCommand: AsyncParsableCommand {
             The agent is up when it answers on a listen address and proves that it serves the store of this configuration \
             (a CH TXT question for <nonce>.status.delegsync., answered with a MAC under a secret kept in the store). No answer, \
             another program, or another delegsync agent with another store on the address: "down", exit 3. A configuration \
-            that cannot be read: exit 2. The store is only read; nothing is created.
+            that cannot be read: exit 2. The store is only read; nothing is created. The jobs listed are streamed from the store: \
+            --state, --since and --limit (default 20 without CHILD) choose which.
             """)
 
     @OptionGroup var options: KeysCommand.Options
     @Argument(help: "The child, e.g. child.parent.")
     var child: String?
+    @OptionGroup var filter: ListingFilter
 
     static let down: Int32 = 3
 
@@ -40,7 +43,10 @@ struct StatusCommand: AsyncParsableCommand {
             let name = try absoluteName(child ?? "")
             let now = Int64(Date().timeIntervalSince1970)
             let keys = try store.keys(zone: nil, child: name)
-            let jobs = try store.bootstraps(child: name, activeOnly: false)
+            var jobs: [KeyBootstrap] = []
+            try store.eachBootstrap(BootstrapFilter(child: name, state: filter.state, since: try filter.sinceTime(now: now), limit: filter.limit)) {
+                jobs.append($0)
+            }
             let scans = try store.scanStates(zone: nil).filter { $0.child == name }
             guard !keys.isEmpty || !jobs.isEmpty || !scans.isEmpty else { throw UsageFailure("nothing is known about \(name)") }
             for key in keys {
@@ -67,11 +73,11 @@ struct StatusCommand: AsyncParsableCommand {
         }
         // The store is only read. Without it (or its secret) no answer can prove to be this
         // agent's, which is said below; the agent then counts as down.
-        var store: SQLiteStore? = nil
+        var store: (any DelegationStore)? = nil
         var storeProblem: String? = nil
         var secret: [UInt8]? = nil
         do {
-            store = try SQLiteStore.existing(readingAt: configuration.storePath)
+            store = try configuration.store.openExisting()
             if let store { secret = try store.statusSecret() } else { storeProblem = KeysCommand.Options.absent(configuration.storePath) }
         } catch {
             storeProblem = "\(error)"
@@ -93,7 +99,7 @@ struct StatusCommand: AsyncParsableCommand {
                     "\(place): a delegsync agent (\(answered))"
                         + (secret == nil
                             ? " that nothing proves to serve this configuration's store (see store: below)"
-                            : " that does not serve the store \(configuration.storePath)"))
+                            : " that does not serve the store \(configuration.store.description)"))
             case .somethingElse(let what):
                 others.append("\(place): \(what)")
             }
@@ -112,10 +118,15 @@ struct StatusCommand: AsyncParsableCommand {
         }
         print("zones: \(configuration.zones.map(\.name.description).joined(separator: " "))")
         if let store, storeProblem == nil {
-            let pending = (try? store.bootstraps(child: nil, activeOnly: true)) ?? []
-            print(
-                "bootstrap jobs pending: \(pending.count)"
-                    + (pending.isEmpty ? "" : " (\(pending.map { "\($0.child) key \($0.keyTag)" }.joined(separator: ", ")))"))
+            // Counted without reading the jobs; a few listed (a registry may have thousands).
+            let counts = (try? store.bootstrapCounts()) ?? [:]
+            let pending = ["verifying", "awaiting-confirmation"].reduce(0) { $0 + (counts[$1] ?? 0) }
+            var listed: [String] = []
+            let jobs = BootstrapFilter(
+                state: filter.state, activeOnly: filter.state == nil, since: try filter.sinceTime(now: Int64(Date().timeIntervalSince1970)),
+                limit: filter.limit ?? 20)
+            try? store.eachBootstrap(jobs) { listed.append("\($0.child) key \($0.keyTag)") }
+            print("bootstrap jobs pending: \(pending)" + (listed.isEmpty ? "" : " (\(listed.joined(separator: ", "))\(listed.count < pending ? ", …" : ""))"))
             print("outbox: \((try? store.pendingCount()).map(String.init) ?? "unreadable") change(s) waiting")
         } else {
             print("store: \(storeProblem ?? "unreadable")")

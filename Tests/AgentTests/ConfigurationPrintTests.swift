@@ -139,6 +139,12 @@ final class ConfigurationPrintTests: XCTestCase {
         let printed = try configuration.yaml(header: ["a header"])
         XCTAssertTrue(printed.hasPrefix("# a header\n"), printed)
         XCTAssertEqual(try AgentConfiguration.parse(printed, file: "printed.yaml"), configuration, printed)
+        let postgres = try AgentConfiguration.parse(
+            parent.replacingOccurrences(
+                of: "store: { path: \(directory)/state.sqlite }", with: "store: { type: postgresql, url: \"postgres://delegsync@db.example:5433/d\", lease: 30 }"),
+            file: "postgres.yaml")
+        XCTAssertEqual(postgres.store.kind, .postgresql)
+        XCTAssertEqual(try AgentConfiguration.parse(postgres.yaml(), file: "printed.yaml"), postgres)
         let defaults = try AgentConfiguration.parse(
             "version: 1\nzones: [{ name: parent., primary: { address: 127.0.0.1 }, backend: { type: rfc2136 } }]\n", file: "minimal.yaml")
         XCTAssertEqual(try AgentConfiguration.parse(defaults.yaml(), file: "printed.yaml"), defaults)
@@ -151,8 +157,13 @@ final class ConfigurationPrintTests: XCTestCase {
 
     /// Every key path the commented sample documents is printed for a file that sets them all.
     func testEveryKeyOfTheSamplesIsPrinted() throws {
+        // A store is SQLite (path) or PostgreSQL (url), never both: the sample documents both.
+        let postgres = parent.replacingOccurrences(
+            of: "store: { path: \(directory)/state.sqlite }",
+            with: "store: { type: postgresql, url: \"postgres://delegsync@127.0.0.1:5432/delegsync\", lease: 30, connections: 3 }")
+        XCTAssertNotEqual(postgres, parent)
         let pairs: [(sample: String, printed: String)] = [
-            ("contrib/delegsync.yaml", try AgentConfiguration.parse(parent).yaml()),
+            ("contrib/delegsync.yaml", try AgentConfiguration.parse(parent).yaml() + AgentConfiguration.parse(postgres).yaml()),
             ("contrib/delegsync-child.yaml", try ChildConfiguration.parse(child).yaml()),
         ]
         for (sample, printed) in pairs {

@@ -99,6 +99,22 @@ final class ScanWorkerTests: XCTestCase {
         XCTAssertTrue(asked.allSatisfy { $0.transport == .tcp && !$0.recursionDesired && $0.dnssecOK })
     }
 
+    /// With several agents on one store, a scanned change waits for the child's lock in the
+    /// store like a signed UPDATE does: another agent committing for the child goes first.
+    func testScannedChangeWaitsForTheStoresChildLock() async throws {
+        servers.serve([ns1, ns2], try childZone(ksks: [ksk, newKSK], cds: [newKSK]))
+        let otherAgent = try XCTUnwrap(try store.tryLockChild(zone: zoneName, child: child))
+        let (scanner, _) = worker()
+        let zone = self.zone, child = self.child, now = self.now
+        let scan = Task { await scanner.scan(zone: zone, child: child, trigger: "periodic", now: now) }
+        try await Task.sleep(for: .milliseconds(700))
+        XCTAssertEqual(parent.appliedCount, 0, "committed while another agent held the child's lock")
+        otherAgent.release()
+        let report = await scan.value
+        XCTAssertEqual(report.commit?.rcode, .noError, report.text)
+        XCTAssertEqual(parent.appliedCount, 1)
+    }
+
     /// RFC 9975: one server with another CDS — nothing changes, and the audit says why.
     func testInconsistentServersChangeNothing() async throws {
         servers.serve(ns1, try childZone(ksks: [ksk, newKSK], cds: [newKSK]))

@@ -47,7 +47,8 @@ final class ServeIntegrationTests: XCTestCase {
     /// until it answers.
     static func startAgent(
         parent: LabServer, port: Int, backend: String, importKey: Bool = true, keyBase givenKeyBase: String? = nil, identity: String? = nil,
-        metricsPort: Int? = nil, limits: String? = nil, contentChecks: String? = nil, events: String? = nil, scanner: String? = nil
+        metricsPort: Int? = nil, limits: String? = nil, contentChecks: String? = nil, events: String? = nil, scanner: String? = nil,
+        store: String? = nil
     ) async throws -> Agent {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else { throw ToolError("no delegsync at \(Self.binary)") }
         guard let keygen = Tool.find("dnssec-keygen") else { throw XCTSkip("dnssec-keygen is not installed") }
@@ -64,7 +65,7 @@ final class ServeIntegrationTests: XCTestCase {
         let text = """
             version: 1
             listen: [{ address: 127.0.0.1, port: \(port) }]
-            store: { path: \(directory)/state.sqlite }
+            store: \(store ?? "{ path: \(directory)/state.sqlite }")
             log-level: debug
             \(identity.map { "identity: { key-file: \($0) }" } ?? "")
             \(metricsPort.map { "metrics: { address: 127.0.0.1, port: \($0) }" } ?? "")
