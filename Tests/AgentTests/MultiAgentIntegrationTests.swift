@@ -189,7 +189,7 @@ final class MultiAgentIntegrationTests: XCTestCase {
         agentB.process.terminate()
         agentB.process.waitUntilExit()
 
-        // Every acknowledged change is in the zone; the serial rose once per change held.
+        // Every acknowledged change is in the zone; the serial rose at most once per change held.
         var held = 0
         for child in Self.updating {
             let served = try Lab.served(parent, child: child)
@@ -204,7 +204,10 @@ final class MultiAgentIntegrationTests: XCTestCase {
         print(
             "two agents, A killed after \(delay) ms with \(cutOff) changes unanswered: \(acknowledged.count) changes acknowledged, \(held) held, \(published) KEYs published, serial +\(after.serial - before.serial)"
         )
-        XCTAssertEqual(Int(after.serial - before.serial), held + published, "a change was applied more than once (or outside the delegations counted)")
+        // Changes of several children committed together share one UPDATE and so one serial
+        // step: the serial rises at most once per change held, never more.
+        XCTAssertGreaterThan(after.serial, before.serial)
+        XCTAssertLessThanOrEqual(Int(after.serial - before.serial), held + published, "the zone changed more often than it holds changes (one applied twice?)")
         XCTAssertGreaterThanOrEqual(held, acknowledged.count)
         let applied = try shared.audit(child: nil, limit: 1000).filter { $0.decision == "NOERROR" && $0.reason == "applied" }
         XCTAssertLessThanOrEqual(applied.count, held, "the audit shows more commits than the zone holds")
