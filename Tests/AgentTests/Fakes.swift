@@ -121,7 +121,12 @@ final class FakeChildServers: @unchecked Sendable {
         var reply = query.makeResponse()
         if host == resolverAddress {
             reply.header.ra = true
-            reply.answer = (resolved[question.name] ?? []).filter { $0.type == question.type }
+            // With the DO bit, the RRSIGs that cover the type come along (RFC 4035 §3.2.1).
+            reply.answer = (resolved[question.name] ?? []).filter {
+                $0.type == question.type
+                    || (query.edns?.dnssecOK == true && $0.type == .rrsig && $0.rdata.count >= 2
+                        && RRType(UInt16($0.rdata[0]) << 8 | UInt16($0.rdata[1])) == question.type)
+            }
             return try reply.wireFormat()
         }
         guard let (behaviour, records) = server, behaviour != .silent else { throw BackendError("connection refused by \(host)") }
