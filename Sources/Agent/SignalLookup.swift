@@ -23,7 +23,7 @@ struct SignalLookup: Sendable {
                     rcode: reply.rcode, authoritative: reply.header.aa, records: reply.answer.filter { $0.name == name })
             }
             let records = observation.answers.values.flatMap(\.records)
-            guard var zone = Self.signer(records.filter { $0.type == .rrsig }) else { return observation }
+            guard var zone = SignedRRset.signerName(records.filter { $0.type == .rrsig }) else { return observation }
             var links: [DNSSECValidator.ChainLink] = []
             // One zone per label at most (a name has fewer than 128).
             for _ in 0..<128 {
@@ -36,7 +36,7 @@ struct SignalLookup: Sendable {
                 }
                 let ds = SignedRRset(try await resolve(zone, .ds).answer, name: zone, type: .ds)
                 links.insert(DNSSECValidator.ChainLink(zone: zone, ds: ds, dnskey: keys), at: 0)
-                guard let parent = ds.flatMap({ Self.signer($0.signatures) }), parent != zone else { break }
+                guard let parent = ds.flatMap({ SignedRRset.signerName($0.signatures) }), parent != zone else { break }
                 zone = parent
             }
             observation.chain = links
@@ -49,10 +49,5 @@ struct SignalLookup: Sendable {
     func resolve(_ name: DomainName, _ type: RRType) async throws -> Message {
         try await DirectQuery.ask(
             name, type, at: resolver.address, port: resolver.port, recursionDesired: true, dnssecOK: true, checkingDisabled: true, exchange: exchange)
-    }
-
-    /// The signer's name of the first readable RRSIG.
-    static func signer(_ signatures: [Record]) -> DomainName? {
-        signatures.lazy.compactMap { try? RRSIGData(rdata: $0.rdata).signerName }.first
     }
 }
