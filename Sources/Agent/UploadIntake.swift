@@ -31,7 +31,7 @@ struct UploadIntake: Sendable {
         var outcome = upload.base
         let keyTag = upload.signature.sig.keyTag
         var method = BootstrapPolicy.Method.manual
-        guard zone.bootstrap.method(requested: requested) != nil else {
+        guard !zone.bootstrap.methods.isEmpty else {
             outcome.keyState = .refused
             return outcome.refused(
                 .refused, DelegationEDE.prohibited,

@@ -93,6 +93,16 @@ final class AtNSBootstrapTests: XCTestCase {
         XCTAssertEqual(try store.key(KeyIdentity(zone: zoneName, child: child, rdata: newKey.keyData.rdata))?.state, .trusted)
     }
 
+    /// A zone that offers at-ns alone still accepts uploads (the check that any method is offered
+    /// must not take at-ns for one that never fits).
+    func testAtNSAloneAcceptsTheUpload() async throws {
+        let (reply, store, _, worker) = try await run(signal: .valid, methods: "[at-ns]")
+        XCTAssertEqual(reply.rcode, .noError, reply.edns?.extendedError?.extraText ?? "")
+        let promoted = await worker.runOnce(now: now)
+        XCTAssertEqual(promoted, 1)
+        XCTAssertEqual(try store.bootstraps(child: child, activeOnly: false).first?.method, .atNS)
+    }
+
     func testBogusSignalFailsTheJobWithTheReason() async throws {
         let (_, store, newKey, worker) = try await run(signal: .signedByStranger)
         let promoted = await worker.runOnce(now: now)
