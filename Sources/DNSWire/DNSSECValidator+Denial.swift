@@ -21,6 +21,21 @@ public enum Denial: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension Denial {
+    /// NODATA at an existing name from its NSEC or NSEC3 type bit map (`record` names it): the
+    /// type and CNAME absent; the record of a delegation point (NS without SOA) is the parent's
+    /// and proves nothing but the absence of DS there (RFC 4035 §5.4, RFC 5155 §8.5, §8.6).
+    static func noData(_ types: [RRType], in record: String, _ type: RRType) -> Result<Denial, DNSSECFailure> {
+        let types = Set(types)
+        guard !types.contains(type) else { return .failure(.bogus("\(record) lists \(type): the RRset exists")) }
+        guard !types.contains(.cname) else { return .failure(.bogus("\(record) lists CNAME")) }
+        if type != .ds, types.contains(.ns), !types.contains(.soa) {
+            return .failure(.bogus("\(record) is the parent's, at a delegation point: it proves nothing about \(type) below the cut"))
+        }
+        return .success(.noData)
+    }
+}
+
 extension DNSSECValidator {
     /// The most NSEC3 iterations validated (RFC 9276 §3.2: above a limit a validator may treat
     /// the answer as insecure; delegsync refuses it with that reason).
@@ -126,16 +141,8 @@ struct NSECProof {
         return .success(.nameError)
     }
 
-    /// NODATA at an existing name: the type and CNAME absent from the bit map; an NSEC of a
-    /// delegation point (NS without SOA) proves nothing but the absence of DS there.
     func noData(_ data: NSECData, at owner: DomainName, _ type: RRType) -> Result<Denial, DNSSECFailure> {
-        let types = Set(data.types)
-        guard !types.contains(type) else { return .failure(.bogus("the NSEC at \(owner) lists \(type): the RRset exists")) }
-        guard !types.contains(.cname) else { return .failure(.bogus("the NSEC at \(owner) lists CNAME")) }
-        if type != .ds, types.contains(.ns), !types.contains(.soa) {
-            return .failure(.bogus("the NSEC at \(owner) is the parent's, at a delegation point: it proves nothing about \(type) below the cut"))
-        }
-        return .success(.noData)
+        Denial.noData(data.types, in: "the NSEC at \(owner)", type)
     }
 
     /// The longest ancestor of `name` shared with the covering NSEC's owner or next name.
@@ -251,12 +258,6 @@ struct NSEC3Proof {
     }
 
     func noData(_ data: NSEC3Data, at owner: DomainName, _ type: RRType) -> Result<Denial, DNSSECFailure> {
-        let types = Set(data.types)
-        guard !types.contains(type) else { return .failure(.bogus("the NSEC3 matching \(owner) lists \(type): the RRset exists")) }
-        guard !types.contains(.cname) else { return .failure(.bogus("the NSEC3 matching \(owner) lists CNAME")) }
-        if type != .ds, types.contains(.ns), !types.contains(.soa) {
-            return .failure(.bogus("the NSEC3 matching \(owner) is the parent's, at a delegation point: it proves nothing about \(type) below the cut"))
-        }
-        return .success(.noData)
+        Denial.noData(data.types, in: "the NSEC3 matching \(owner)", type)
     }
 }
