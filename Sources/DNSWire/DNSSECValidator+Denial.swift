@@ -85,7 +85,7 @@ extension DNSSECValidator {
         var nsec: [(DomainName, NSECData)] = []
         var nsec3: [(DomainName, NSEC3Data)] = []
         var problems: [String] = []
-        let denials = records.filter { ($0.type == .nsec || $0.type == .nsec3) && $0.rrClass == .in }
+        let denials = records.filter { ($0.type == .nsec || $0.type == .nsec3) && $0.rrClass == RRClass.in }
         for set in RRset.group(denials) {
             let signed = SignedRRset(rrset: set, signatures: SignedRRset.signatures(in: records, name: set.name, covering: set.type))
             if case .failure(let failure) = verify(signed, zone: zone, keys: keys, now: now) {
