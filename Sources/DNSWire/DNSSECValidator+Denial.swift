@@ -75,7 +75,9 @@ extension DNSSECValidator {
             return .success(())
         }
         return .failure(
-            .bogus("\(name) was synthesized from the wildcard *.\(closestEncloser), but no validated NSEC/NSEC3 proves that \(name) itself does not exist (RFC 4035 §5.3.4, RFC 5155 §8.8)"))
+            .bogus(
+                "\(name) was synthesized from the wildcard *.\(closestEncloser), but no validated NSEC/NSEC3 proves that \(name) itself does not exist (RFC 4035 §5.3.4, RFC 5155 §8.8)"
+            ))
     }
 
     /// The NSEC and NSEC3 records among `records` whose RRset validates in `zone`.
@@ -85,7 +87,7 @@ extension DNSSECValidator {
         var nsec: [(DomainName, NSECData)] = []
         var nsec3: [(DomainName, NSEC3Data)] = []
         var problems: [String] = []
-        let denials = records.filter { ($0.type == .nsec || $0.type == .nsec3) && $0.rrClass == RRClass.in }
+        let denials = records.filter { record in (record.type == .nsec || record.type == .nsec3) && record.rrClass == .in }
         for set in RRset.group(denials) {
             let signed = SignedRRset(rrset: set, signatures: SignedRRset.signatures(in: records, name: set.name, covering: set.type))
             if case .failure(let failure) = verify(signed, zone: zone, keys: keys, now: now) {
@@ -125,7 +127,9 @@ struct NSECProof {
         }
         // An empty non-terminal: the next name is below it (RFC 4035 §3.1.3.2, RFC 7129 §2).
         if covering.data.nextName.isSubdomain(of: name) {
-            guard !nameError else { return .failure(.bogus("\(name) is an empty non-terminal (\(covering.data.nextName) is below it), but the answer was NXDOMAIN")) }
+            guard !nameError else {
+                return .failure(.bogus("\(name) is an empty non-terminal (\(covering.data.nextName) is below it), but the answer was NXDOMAIN"))
+            }
             return .success(.noData)
         }
         let encloser = closestEncloser(name, covering)
@@ -234,7 +238,8 @@ struct NSEC3Proof {
         }
         guard parameters.iterations <= DNSSECValidator.maximumNSEC3Iterations else {
             return .failure(
-                .insecure("the NSEC3 chain of \(zone) uses \(parameters.iterations) iterations, above \(DNSSECValidator.maximumNSEC3Iterations) (RFC 9276 §3.2)"))
+                .insecure(
+                    "the NSEC3 chain of \(zone) uses \(parameters.iterations) iterations, above \(DNSSECValidator.maximumNSEC3Iterations) (RFC 9276 §3.2)"))
         }
         if let match = matching(name) {
             guard !nameError else { return .failure(.bogus("an NSEC3 matches \(name), so it exists, but the answer was NXDOMAIN")) }
