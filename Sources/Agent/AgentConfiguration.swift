@@ -140,7 +140,6 @@ public struct AgentConfiguration: Sendable, Equatable {
     public func zone(named name: DomainName) -> Zone? { zones.first { $0.name == name } }
 }
 
-
 extension AgentConfiguration {
     /// Reads and checks a configuration file.
     public static func load(path: String) throws -> AgentConfiguration {
@@ -196,7 +195,8 @@ extension ConfigReader {
             try keys(
                 node,
                 allowed: [
-                    "max-message-size", "max-tcp-connections", "max-tcp-connections-per-source", "max-tcp-connections-per-prefix", "tcp-idle-timeout", "tcp-message-timeout",
+                    "max-message-size", "max-tcp-connections", "max-tcp-connections-per-source", "max-tcp-connections-per-prefix", "tcp-idle-timeout",
+                    "tcp-message-timeout",
                     "max-bytes-per-connection", "udp-replies-per-source-per-second", "udp-updates", "max-in-flight", "updates-per-child-per-hour",
                     "uploads-per-source-per-hour", "uploads-per-prefix-per-hour", "uploads-per-hour", "inquiries-per-source-per-hour",
                     "inquiries-per-hour", "pending-jobs-per-child", "change-deadline", "retention-days",
@@ -398,6 +398,17 @@ extension ConfigReader {
         var zone = AgentConfiguration.Zone(
             name: name, primaryAddress: address, primaryPort: port, ttl: ttl, backend: backend, limits: limits, bootstrap: bootstrap, resolver: resolver,
             contentChecks: contentChecks, scanner: try scanner(node, at: path))
+        // at-ns reads signals through the resolver and validates them from the same anchor as
+        // RFC 9615 signals.
+        if bootstrap.methods.contains(.atNS) {
+            guard zone.scanner.trustAnchor != nil else {
+                throw fail(
+                    "\(path).bootstrap.methods", "at-ns needs a trust anchor: set \(path).scanner.trust-anchor-file (the same anchor RFC 9615 signals use)")
+            }
+            guard resolver != nil else {
+                throw fail("\(path).bootstrap.methods", "at-ns needs \(path).bootstrap.resolver to look up the signals under the nameservers")
+            }
+        }
         try forwarding(node, at: path, into: &zone)
         return zone
     }

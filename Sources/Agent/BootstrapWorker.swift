@@ -58,9 +58,21 @@ public struct BootstrapWorker: Sendable {
             let before = job
             var action = job.nextAction(now: now)
             if case .runRound(let round) = action {
-                let (observations, delegation, validation) = await observe(child: child, zone: zone, validating: job.method == .atApex, now: now)
-                action = job.record(observations, delegation: delegation, validation: validation, now: now)
-                let result = job.rounds.last?.failure ?? "passed"
+                let (observations, delegation, validation) = await observe(child: child, zone: zone, method: job.method, now: now)
+                var failure: String? = nil
+                var note = ""
+                switch validation {
+                case .passed: break
+                case .failed(let why): failure = why
+                case .noSignals(let why):
+                    if job.continueUnsignedWithoutSignals() {
+                        note = " (at-ns: \(why); continuing as unsigned, this round counts as round 1)"
+                    } else {
+                        failure = "at-ns: \(why)"
+                    }
+                }
+                action = job.record(observations, delegation: delegation, validation: failure, now: now)
+                let result = (job.rounds.last?.failure ?? "passed") + note
                 audit(job, now: now, decision: "ROUND \(round)", reason: result, observations: observations)
             }
             // The approval command confirms the source of an `unsigned` job in addition to its
@@ -176,27 +188,41 @@ public struct BootstrapWorker: Sendable {
         }
     }
 
+    /// What DNSSEC validation said about a round (`at-apex`, `at-ns`).
+    enum RoundValidation: Sendable, Equatable {
+        /// Validated, or the method validates nothing (`unsigned`, `manual`).
+        case passed
+        /// Why the round fails: waiting will not help.
+        case failed(String)
+        /// `at-ns` found no signal under any nameserver: why.
+        case noSignals(String)
+    }
+
     /// One observation per address of every NS of the child's delegation in the parent, and
     /// that delegation (the NS names with their addresses) for the job to pin and compare;
     /// `nil` when it could not be read completely (the parent did not answer, a resolver lookup
     /// failed, no resolver for a name outside the child): the observations then say why, and
-    /// the round fails. `validating` (`at-apex`): the KEY and DNSKEY RRsets are asked with the DO
-    /// bit, and each server's KEY RRset is validated under the parent's DS
-    /// (``KeyBootstrap/validateAtApex(_:child:ds:now:)``); `validation` says why it failed.
-    func observe(child: DomainName, zone: AgentConfiguration.Zone, validating: Bool = false, now: Int64 = 0) async -> (
-        observations: [KeyObservation], delegation: DelegationNameservers?, validation: String?
+    /// the round fails. `at-apex`: the KEY and DNSKEY RRsets are asked with the DO bit, and each
+    /// server's KEY RRset is validated under the parent's DS
+    /// (``KeyBootstrap/validateAtApex(_:child:ds:now:)``). `at-ns`: the signals
+    /// `_sig0key.<child>._signal.<ns>` are looked up through the zone's resolver with their
+    /// chain (``SignalLookup``) and judged from the zone's trust anchor
+    /// (``KeyBootstrap/validateAtNS(_:child:nameservers:apex:anchor:now:)``).
+    func observe(child: DomainName, zone: AgentConfiguration.Zone, method: BootstrapPolicy.Method = .unsigned, now: Int64 = 0) async -> (
+        observations: [KeyObservation], delegation: DelegationNameservers?, validation: RoundValidation
     ) {
         let snapshot: DelegationSnapshot?
         do {
             snapshot = try await reader.delegation(in: zone, child: child)
         } catch {
             let why = "cannot read the delegation from the parent: \(error)"
-            return ([KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable(why))], nil, nil)
+            return ([KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable(why))], nil, .passed)
         }
         guard let snapshot else {
             let why = "\(child) is not delegated from \(zone.name)"
-            return ([KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable(why))], nil, nil)
+            return ([KeyObservation(nameserver: zone.name, address: zone.primaryAddress, answer: .unreachable(why))], nil, .passed)
         }
+        let validating = method == .atApex
         var signed: [(server: String, records: [Record])] = []
         var observations: [KeyObservation] = []
         var known: [DomainName: [String]] = [:]
@@ -216,8 +242,36 @@ public struct BootstrapWorker: Sendable {
                 }
             }
         }
-        let validation = validating ? KeyBootstrap.validateAtApex(signed, child: child, ds: snapshot.ds, now: now) : nil
-        return (observations, complete ? DelegationNameservers(known) : nil, validation)
+        let delegation = complete ? DelegationNameservers(known) : nil
+        switch method {
+        case .atApex:
+            let why = KeyBootstrap.validateAtApex(signed, child: child, ds: snapshot.ds, now: now)
+            return (observations, delegation, why.map(RoundValidation.failed) ?? .passed)
+        case .atNS:
+            return (
+                observations, delegation,
+                await signals(child: child, nameservers: snapshot.nameservers, apex: KeyBootstrap.keySet(observations), zone: zone, now: now)
+            )
+        case .unsigned, .manual:
+            return (observations, delegation, .passed)
+        }
+    }
+
+    /// The `at-ns` signals of `child` under its nameservers, judged.
+    func signals(child: DomainName, nameservers: Set<DomainName>, apex: Set<[UInt8]>, zone: AgentConfiguration.Zone, now: Int64) async -> RoundValidation {
+        guard let anchor = zone.scanner.trustAnchor, let resolver = zone.resolver else {
+            return .failed("at-ns needs scanner.trust-anchor-file and bootstrap.resolver in the configuration of \(zone.name)")
+        }
+        let lookup = SignalLookup(exchange: exchange, resolver: resolver)
+        var signaling: [SignalingObservation] = []
+        for (nameserver, name) in KeyBootstrap.atNSNames(child: child, nameservers: nameservers) {
+            signaling.append(await lookup.observe(name, nameserver: nameserver, types: [.key], anchor: anchor))
+        }
+        switch KeyBootstrap.validateAtNS(signaling, child: child, nameservers: nameservers, apex: apex, anchor: anchor, now: now) {
+        case .authenticated: return .passed
+        case .failed(let why): return .failed("at-ns: \(why)")
+        case .absent(let why): return .noSignals(why)
+        }
     }
 
     /// `child KEY` at one address; with `dnssec`, also `child DNSKEY`, both with the DO bit: the
@@ -228,7 +282,9 @@ public struct BootstrapWorker: Sendable {
             let keys = reply.answer.filter { $0.type == .key && $0.name == child }
             var records = reply.answer.filter { $0.name == child }
             if dnssec {
-                records += try await DirectQuery.ask(child, .dnskey, at: address, port: nameserverPort, dnssecOK: true, exchange: exchange).answer.filter { $0.name == child }
+                records += try await DirectQuery.ask(child, .dnskey, at: address, port: nameserverPort, dnssecOK: true, exchange: exchange).answer.filter {
+                    $0.name == child
+                }
             }
             return (.answered(rcode: reply.rcode.rawValue, authoritative: reply.header.aa, keys: keys.map(\.rdata), ttl: keys.map(\.ttl).max() ?? 0), records)
         } catch {
@@ -255,4 +311,3 @@ public struct BootstrapWorker: Sendable {
         }
     }
 }
-

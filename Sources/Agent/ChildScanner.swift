@@ -43,7 +43,8 @@ public struct ChildScanner: Sendable {
         var signaling: [SignalingObservation] = []
         if let resolver, let anchor = scan.policy.anchor {
             for (nameserver, name) in scan.signalingNames(in: observations) {
-                signaling.append(await signal(name, nameserver: nameserver, anchor: anchor, resolver: resolver))
+                signaling.append(
+                    await SignalLookup(exchange: exchange, resolver: resolver).observe(name, nameserver: nameserver, types: [.cds, .cdnskey], anchor: anchor))
             }
         }
         return (observations, signaling)
@@ -89,52 +90,5 @@ public struct ChildScanner: Sendable {
     func answer(_ query: ScanObservation.Query, at address: String) async throws -> ChildServerObservation.Answer {
         let reply = try await DirectQuery.ask(query.name, query.type, at: address, port: nameserverPort, dnssecOK: true, exchange: exchange)
         return ChildServerObservation.Answer(rcode: reply.rcode, authoritative: reply.header.aa, records: reply.answer.filter { $0.name == query.name })
-    }
-
-    // MARK: RFC 9615
-
-    /// CDS and CDNSKEY at the signaling name, and the chain from the anchor's zone down to the
-    /// zone whose RRSIG signs them: DNSKEY of each zone, DS of each but the anchor's, each zone
-    /// found from the signer of the RRSIGs one level down.
-    func signal(_ name: DomainName, nameserver: DomainName, anchor: TrustAnchor, resolver: AgentConfiguration.Listen) async -> SignalingObservation {
-        var observation = SignalingObservation(nameserver: nameserver, name: name)
-        do {
-            for type in [RRType.cds, .cdnskey] {
-                let reply = try await resolve(name, type, resolver)
-                observation.answers[type] = ChildServerObservation.Answer(
-                    rcode: reply.rcode, authoritative: reply.header.aa, records: reply.answer.filter { $0.name == name })
-            }
-            let records = observation.answers.values.flatMap(\.records)
-            guard var zone = Self.signer(records.filter { $0.type == .rrsig }) else { return observation }
-            var links: [DNSSECValidator.ChainLink] = []
-            // One zone per label at most (a name has fewer than 128).
-            for _ in 0..<128 {
-                guard zone.isSubdomain(of: anchor.zone) else { break }
-                let dnskey = try await resolve(zone, .dnskey, resolver).answer
-                guard let keys = SignedRRset(dnskey, name: zone, type: .dnskey) else { break }
-                if zone == anchor.zone {
-                    links.insert(DNSSECValidator.ChainLink(zone: zone, ds: nil, dnskey: keys), at: 0)
-                    break
-                }
-                let ds = SignedRRset(try await resolve(zone, .ds, resolver).answer, name: zone, type: .ds)
-                links.insert(DNSSECValidator.ChainLink(zone: zone, ds: ds, dnskey: keys), at: 0)
-                guard let parent = ds.flatMap({ Self.signer($0.signatures) }), parent != zone else { break }
-                zone = parent
-            }
-            observation.chain = links
-        } catch {
-            observation.failure = "the resolver \(resolver.address) port \(resolver.port): \(error)"
-        }
-        return observation
-    }
-
-    func resolve(_ name: DomainName, _ type: RRType, _ resolver: AgentConfiguration.Listen) async throws -> Message {
-        try await DirectQuery.ask(
-            name, type, at: resolver.address, port: resolver.port, recursionDesired: true, dnssecOK: true, checkingDisabled: true, exchange: exchange)
-    }
-
-    /// The signer's name of the first readable RRSIG.
-    static func signer(_ signatures: [Record]) -> DomainName? {
-        signatures.lazy.compactMap { try? RRSIGData(rdata: $0.rdata).signerName }.first
     }
 }

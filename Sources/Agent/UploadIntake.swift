@@ -31,7 +31,7 @@ struct UploadIntake: Sendable {
         var outcome = upload.base
         let keyTag = upload.signature.sig.keyTag
         var method = BootstrapPolicy.Method.manual
-        guard zone.bootstrap.method(requested: requested) != nil else {
+        guard !zone.bootstrap.methods.isEmpty else {
             outcome.keyState = .refused
             return outcome.refused(
                 .refused, DelegationEDE.prohibited,
@@ -109,12 +109,18 @@ struct UploadIntake: Sendable {
             guard let delegation else {
                 return outcome.refused(.refused, DelegationEDE.prohibited, "\(child) is not delegated from \(zone.name)", rule: "not-delegated")
             }
-            // at-apex needs a signed child: the DS the parent holds anchors the validation.
-            guard let chosen = zone.bootstrap.method(requested: requested, signed: !delegation.ds.isEmpty) else {
+            // at-apex needs a signed child: the DS the parent holds anchors the validation;
+            // at-ns a nameserver outside the child, under which a signal can exist.
+            let signed = !delegation.ds.isEmpty
+            let signalable = delegation.nameservers.contains { !$0.isSubdomain(of: child) }
+            guard let chosen = zone.bootstrap.method(requested: requested, signed: signed, signalable: signalable) else {
                 outcome.keyState = .refused
+                var unmet: [String] = []
+                if zone.bootstrap.methods.contains(.atApex) { unmet.append("\(child) is not signed (no DS at the parent) for at-apex") }
+                if zone.bootstrap.methods.contains(.atNS) { unmet.append("every NS of \(child) is inside it, so at-ns has no signal to read") }
                 return outcome.refused(
                     .refused, DelegationEDE.manualBootstrapRequired,
-                    "\(zone.name) offers only at-apex, and \(child) is not signed (no DS at the parent); ask its operator to install the key",
+                    "\(zone.name) offers only \(zone.bootstrap.offered), and \(unmet.joined(separator: "; ")); ask its operator to install the key",
                     rule: "bootstrap-method")
             }
             method = chosen
@@ -144,6 +150,13 @@ struct UploadIntake: Sendable {
         case .atApex:
             outcome.reason =
                 "key \(keyTag) for \(child) is known; bootstrap started: the KEY RRset at the apex of \(child) is validated under its DS on every nameserver"
+                + (zone.bootstrap.confirmation == .always ? ", then an operator's confirmation" : "") + "; \(offered)"
+            outcome.keyState = zone.bootstrap.confirmation == .never ? .bootstrapAutoOngoing : .bootstrapManualRequired
+        case .atNS:
+            outcome.reason =
+                "key \(keyTag) for \(child) is known; bootstrap started: the KEY RRset must be signalled at _sig0key.\(child)_signal.<ns> "
+                + "under every nameserver outside \(child), validated from the trust anchor"
+                + (zone.bootstrap.methods.contains(.unsigned) ? " (without any signal: rounds as unsigned)" : "")
                 + (zone.bootstrap.confirmation == .always ? ", then an operator's confirmation" : "") + "; \(offered)"
             outcome.keyState = zone.bootstrap.confirmation == .never ? .bootstrapAutoOngoing : .bootstrapManualRequired
         case .unsigned:

@@ -13,6 +13,8 @@ extension ChildConfiguration {
             ("store", W.mapping([("path", W.string(storePath))])),
             ("key-directory", W.string(keyDirectory)),
             ("resolver", resolver.map { W.endpoint($0.host, $0.port) }),
+            ("dsync-validation", W.scalar(dsyncValidation.description)),
+            ("trust-anchor-file", trustAnchorFile.map { W.string($0) }),
             ("log-level", W.scalar(logLevel)),
             (
                 "watch",

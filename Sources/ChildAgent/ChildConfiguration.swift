@@ -76,6 +76,10 @@ public struct ChildConfiguration: Sendable, Equatable {
     public var logLevel: String
     public var watch: Watch
     public var children: [Child]
+    /// How DSYNC answers are validated (`dsync-validation`). Default none.
+    public var dsyncValidation: DSYNCValidation = .none
+    /// The file the `anchor` validation's trust anchor was read from (`trust-anchor-file`).
+    public var trustAnchorFile: String? = nil
 
     public func child(named name: DomainName) -> Child? { children.first { $0.name == name } }
 }
@@ -98,7 +102,8 @@ struct ChildConfigReader {
     func fail(_ path: String, _ problem: String) -> ConfigurationError { reader.fail(path, problem) }
 
     func configuration(_ root: Node.Mapping) throws -> ChildConfiguration {
-        try reader.keys(root, allowed: ["version", "store", "key-directory", "resolver", "log-level", "watch", "children"], at: "")
+        try reader.keys(
+            root, allowed: ["version", "store", "key-directory", "resolver", "log-level", "watch", "children", "dsync-validation", "trust-anchor-file"], at: "")
         guard let version = try reader.int(root, "version", at: "", range: 0...1000) else { throw fail("version", "missing (write version: 1)") }
         guard version == 1 else { throw fail("version", "version \(version) is not supported (this delegsync reads version 1)") }
         var storePath = "/var/lib/delegsync/child.sqlite"
@@ -131,8 +136,38 @@ struct ChildConfigReader {
             guard !children.contains(where: { $0.name == child.name }) else { throw fail("\(path).name", "\(child.name) is listed twice") }
             children.append(child)
         }
-        return ChildConfiguration(
+        var configuration = ChildConfiguration(
             version: version, storePath: storePath, keyDirectory: keyDirectory, resolver: resolver, logLevel: logLevel, watch: watch, children: children)
+        try dsyncValidation(root, into: &configuration)
+        return configuration
+    }
+
+    /// `dsync-validation` and `trust-anchor-file`: an unreadable or malformed anchor is an error
+    /// here, not at the first discovery.
+    func dsyncValidation(_ root: Node.Mapping, into configuration: inout ChildConfiguration) throws {
+        let file = try reader.string(root, "trust-anchor-file", at: "")
+        switch try reader.string(root, "dsync-validation", at: "") ?? "none" {
+        case "none":
+            configuration.dsyncValidation = .none
+        case "resolver-ad":
+            guard configuration.resolver != nil else {
+                throw fail("dsync-validation", "resolver-ad needs resolver: (the validating resolver whose AD bit is trusted)")
+            }
+            configuration.dsyncValidation = .resolverAD
+        case "anchor":
+            guard let file else {
+                throw fail("dsync-validation", "anchor needs trust-anchor-file: (DS or DNSKEY records of the root or of a zone above the parent)")
+            }
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw fail("trust-anchor-file", "cannot read \(file)") }
+            do {
+                configuration.dsyncValidation = .anchor(try TrustAnchor(text: text))
+            } catch {
+                throw fail("trust-anchor-file", "\(file) is not a trust anchor (DS or DNSKEY records of one zone): \(error)")
+            }
+        case let other:
+            throw fail("dsync-validation", "\"\(other)\" is not none, resolver-ad or anchor")
+        }
+        configuration.trustAnchorFile = file
     }
 
     func child(_ node: Node.Mapping, at path: String) throws -> ChildConfiguration.Child {

@@ -16,10 +16,7 @@ extension ChildSynchronizer {
         if let target = child.target {
             return DSYNCTarget.configured(parent: child.name.parent, port: UInt16(target.port), addresses: [target.host])
         }
-        guard let resolver = configuration.resolver else {
-            throw ChildAgentError(.configuration, "\(child.name): no target configured and no resolver for DSYNC discovery (set resolver: or target:)")
-        }
-        let found = try await DSYNCDiscovery(lookup: lookup, resolver: resolver, scheme: .notify, rrType: type).discover(child: child.name)
+        let found = try await discovery(scheme: .notify, rrType: type).discover(child: child.name)
         progress("DSYNC: \(found)")
         return found
     }

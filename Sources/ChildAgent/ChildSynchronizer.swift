@@ -51,12 +51,18 @@ public struct ChildSynchronizer: Sendable {
         if let target = child.target {
             return DSYNCTarget.configured(parent: child.name.parent, port: UInt16(target.port), addresses: [target.host])
         }
+        let found = try await discovery().discover(child: child.name)
+        progress("DSYNC: \(found)")
+        return found
+    }
+
+    /// DSYNC discovery (RFC 9859 §4.1) through the configured resolver, validated as
+    /// `dsync-validation` says.
+    func discovery(scheme: DSYNCData.Scheme = .update, rrType: RRType = .any) throws -> DSYNCDiscovery {
         guard let resolver = configuration.resolver else {
             throw ChildAgentError(.configuration, "\(child.name): no target configured and no resolver for DSYNC discovery (set resolver: or target:)")
         }
-        let found = try await DSYNCDiscovery(lookup: lookup, resolver: resolver).discover(child: child.name)
-        progress("DSYNC: \(found)")
-        return found
+        return DSYNCDiscovery(lookup: lookup, resolver: resolver, scheme: scheme, rrType: rrType, validation: configuration.dsyncValidation, now: clock())
     }
 
     /// The child's authoritative servers: the configured list, else every address of the NS

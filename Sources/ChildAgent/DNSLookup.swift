@@ -28,6 +28,39 @@ public protocol DNSLookup: Sendable {
     /// 1 towards a resolver, 0 towards an authoritative server). Throws ``DNSLookupError`` when
     /// the server does not answer, or answers something that is not a reply to this question.
     func query(_ name: DomainName, _ type: RRType, server: NameserverAddress, recursionDesired: Bool, transport: LookupTransport) async throws -> Message
+
+    /// The same with DNSSEC asked for (RFC 4035 §3.2.1 DO bit; RFC 4035 §3.2.2 CD bit when the
+    /// asker validates itself): RRSIGs, NSEC and NSEC3 come back, and a validating resolver
+    /// sets AD on what it validated (RFC 4035 §3.2.3).
+    func query(
+        _ name: DomainName, _ type: RRType, server: NameserverAddress, recursionDesired: Bool, dnssec: DNSSECQuery, transport: LookupTransport
+    ) async throws -> Message
+}
+
+/// The DNSSEC bits of a query.
+public struct DNSSECQuery: Sendable, Hashable {
+    /// The DO bit (RFC 3225): return RRSIG, NSEC and NSEC3 records.
+    public var dnssecOK: Bool
+    /// The CD bit (RFC 4035 §3.2.2): the resolver hands back what it has, validated or not.
+    public var checkingDisabled: Bool
+
+    public init(dnssecOK: Bool, checkingDisabled: Bool) {
+        self.dnssecOK = dnssecOK
+        self.checkingDisabled = checkingDisabled
+    }
+
+    /// Neither bit: a plain query.
+    public static let none = DNSSECQuery(dnssecOK: false, checkingDisabled: false)
+}
+
+extension DNSLookup {
+    /// A lookup that cannot ask for DNSSEC answers (a scripted one in tests) asks plainly; what
+    /// it answers is validated all the same.
+    public func query(
+        _ name: DomainName, _ type: RRType, server: NameserverAddress, recursionDesired: Bool, dnssec: DNSSECQuery, transport: LookupTransport
+    ) async throws -> Message {
+        try await query(name, type, server: server, recursionDesired: recursionDesired, transport: transport)
+    }
 }
 
 /// Why a lookup got no usable answer; the text names the server and the question.
@@ -72,9 +105,8 @@ public struct DNSLookupError: Error, Sendable, CustomStringConvertible {
 /// random ID each time, EDNS(0) with a 1232-octet payload (RFC 6891), the question echoed back
 /// checked (RFC 5452 §9.1), and a truncated UDP answer repeated over TCP.
 ///
-/// Limitations: no retries over UDP (one timeout is one failure; the caller decides), no
-/// DNSSEC validation (RFC 9859 does not require signed DSYNC for schemes authenticated otherwise,
-/// such as SIG(0)).
+/// Limitations: no retries over UDP (one timeout is one failure; the caller decides); it
+/// validates nothing itself (``ChainOfTrust`` does, for DSYNC discovery).
 public struct DNSClientLookup: DNSLookup {
     public let client: DNSClient
 
@@ -88,22 +120,31 @@ public struct DNSClientLookup: DNSLookup {
 
     public func query(_ name: DomainName, _ type: RRType, server: NameserverAddress, recursionDesired: Bool, transport: LookupTransport) async throws -> Message
     {
+        try await query(name, type, server: server, recursionDesired: recursionDesired, dnssec: .none, transport: transport)
+    }
+
+    public func query(
+        _ name: DomainName, _ type: RRType, server: NameserverAddress, recursionDesired: Bool, dnssec: DNSSECQuery, transport: LookupTransport
+    ) async throws -> Message {
         switch transport {
         case .tcp:
-            return try await exchange(name, type, server: server, recursionDesired: recursionDesired, over: .tcp)
+            return try await exchange(name, type, server: server, recursionDesired: recursionDesired, dnssec: dnssec, over: .tcp)
         case .udpThenTCP:
-            let answer = try await exchange(name, type, server: server, recursionDesired: recursionDesired, over: .udp)
+            let answer = try await exchange(name, type, server: server, recursionDesired: recursionDesired, dnssec: dnssec, over: .udp)
             guard answer.header.tc else { return answer }
-            return try await exchange(name, type, server: server, recursionDesired: recursionDesired, over: .tcp)
+            return try await exchange(name, type, server: server, recursionDesired: recursionDesired, dnssec: dnssec, over: .tcp)
         }
     }
 
-    func exchange(_ name: DomainName, _ type: RRType, server: NameserverAddress, recursionDesired: Bool, over kind: DNSTransportKind) async throws -> Message {
+    func exchange(
+        _ name: DomainName, _ type: RRType, server: NameserverAddress, recursionDesired: Bool, dnssec: DNSSECQuery, over kind: DNSTransportKind
+    ) async throws -> Message {
         let asked = "\(name) \(type)"
         var header = Header()
         header.id = UInt16.random(in: 0...UInt16.max)
         header.rd = recursionDesired
-        let query = Message(header: header, question: [Question(name: name, type: type)], edns: EDNS())
+        header.cd = dnssec.checkingDisabled
+        let query = Message(header: header, question: [Question(name: name, type: type)], edns: EDNS(dnssecOK: dnssec.dnssecOK))
         let bytes: [UInt8]
         do {
             bytes = try await client.exchange(try query.wireFormat(), host: server.host, port: server.port, transport: kind)

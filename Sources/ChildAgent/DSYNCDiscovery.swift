@@ -17,10 +17,16 @@ import DNSWire
 /// (RRtype, scheme) breaks RFC 9859 §3 ("MUST NOT be more than one"): discovery refuses rather
 /// than guess. Then it resolves the target's A and AAAA through the same resolver.
 ///
-/// Limitations: no DNSSEC validation of the DSYNC records (RFC 9859, security considerations: a spoofed record can
-/// divert or suppress an UPDATE, not authorise one — the UPDATE is SIG(0)-signed); a negative
-/// answer from a delegated `_dsync.<parent>` zone is read as coming from `<parent>`; the SVCB
-/// `bootstrap` parameter at the target is not read.
+/// With ``validation`` (configuration `dsync-validation`) every DSYNC answer used — the positive
+/// one, and the NXDOMAIN/NODATA answers that led to it — is validated: by the resolver's AD bit,
+/// or by the agent itself from a trust anchor (``ChainOfTrust``: signatures, wildcard answers
+/// with their NSEC/NSEC3 proof, negative answers by NSEC/NSEC3 denial, RFC 4035 §5). A bogus
+/// answer ends discovery with ``DSYNCDiscoveryError/Code/bogus``.
+///
+/// Limitations: the target's A/AAAA are not validated (the UPDATE is SIG(0)-signed and the
+/// receiver's replies are checked against `receiver-key`); a negative answer from a delegated
+/// `_dsync.<parent>` zone is read as coming from `<parent>`; the SVCB `bootstrap` parameter at
+/// the target is not read.
 public struct DSYNCDiscovery: Sendable {
     public let lookup: any DNSLookup
     /// The recursive resolver asked (RD=1).
@@ -30,13 +36,20 @@ public struct DSYNCDiscovery: Sendable {
     /// The RRtype wanted; records with RRtype ANY match any choice.
     public let rrType: RRType
     public let transport: LookupTransport
+    /// How DSYNC answers are validated (default: not at all).
+    public let validation: DSYNCValidation
+    /// The check time for ``DSYNCValidation/anchor(_:)`` (Unix seconds).
+    public let now: Int64
 
     /// The `_dsync` label (RFC 9859 §3, registered in RFC 8552's underscored names).
     static let dsyncLabel: [UInt8] = Array("_dsync".utf8)
 
     public init(
-        lookup: any DNSLookup, resolver: NameserverAddress, scheme: DSYNCData.Scheme = .update, rrType: RRType = .any, transport: LookupTransport = .udpThenTCP
+        lookup: any DNSLookup, resolver: NameserverAddress, scheme: DSYNCData.Scheme = .update, rrType: RRType = .any, transport: LookupTransport = .udpThenTCP,
+        validation: DSYNCValidation = .none, now: Int64 = 0
     ) {
+        self.validation = validation
+        self.now = now
         self.lookup = lookup
         self.resolver = resolver
         self.scheme = scheme
@@ -63,7 +76,9 @@ public struct DSYNCDiscovery: Sendable {
             if message.rcode == .noError, !records.isEmpty {
                 trail.record(name, .dsync, resolver, .records(records))
                 let chosen = try choose(from: records, at: name, trail)
-                return try await resolve(chosen, parent: parent, trail)
+                var target = try await resolve(chosen, parent: parent, trail)
+                target.dnssec = trail.dnssec
+                return target
             }
             let zone = message.negativeAnswerZone
             trail.record(name, .dsync, resolver, .negative(message.rcode, zone: zone))
@@ -106,6 +121,8 @@ public struct DSYNCDiscovery: Sendable {
         let child: DomainName
         var subject: String? = nil
         var steps: [DiscoveryStep] = []
+        /// What validation said of the last DSYNC answer (nil without validation).
+        var dnssec: String? = nil
 
         mutating func record(_ name: DomainName, _ type: RRType, _ server: NameserverAddress, _ outcome: DiscoveryStep.Outcome) {
             steps.append(DiscoveryStep(name: name, type: type, server: server, outcome: outcome))
@@ -126,7 +143,7 @@ public struct DSYNCDiscovery: Sendable {
     func ask(_ name: DomainName, _ type: RRType, _ trail: inout Trail) async throws -> Message {
         let message: Message
         do {
-            message = try await lookup.query(name, type, server: resolver, recursionDesired: true, transport: transport)
+            message = try await lookup.query(name, type, server: resolver, recursionDesired: true, dnssec: validation.query, transport: transport)
         } catch {
             let detail = (error as? DNSLookupError)?.detail ?? "\(error)"
             trail.record(name, type, resolver, .noAnswer(detail))
@@ -141,7 +158,48 @@ public struct DSYNCDiscovery: Sendable {
                 "the resolver \(resolver) answered \(message.rcode) to \(name) \(type); see the resolver's log (a broken DNSSEC chain or unreachable parent servers answer SERVFAIL)"
             )
         }
+        try await validate(message, name, type, &trail)
         return message
+    }
+
+    /// The answer checked as ``validation`` asks; a bogus or unvalidated one ends discovery.
+    func validate(_ message: Message, _ name: DomainName, _ type: RRType, _ trail: inout Trail) async throws {
+        let kind = message.rcode == .nxDomain ? "NXDOMAIN" : (message.answers(name, type).isEmpty ? "NODATA" : "answer")
+        switch validation {
+        case .none:
+            return
+        case .resolverAD:
+            guard message.header.ad else {
+                throw DSYNCDiscoveryError(
+                    .notValidated, child: trail.child, steps: trail.steps, subject: trail.subject,
+                    "the resolver \(resolver) did not set the AD bit on the \(kind) for \(name) \(type), so it did not validate it (RFC 4035 §3.2.3). "
+                        + "With dsync-validation: resolver-ad only validated answers are used: the parent zone may be unsigned (then use dsync-validation: none), "
+                        + "or the resolver does not validate (use one that does, or dsync-validation: anchor)")
+            }
+            trail.dnssec = "validated by the resolver \(resolver) (AD bit)"
+        case .anchor(let anchor):
+            let verdict: ChainOfTrust.Verdict
+            do {
+                verdict = try await ChainOfTrust(anchor: anchor, lookup: lookup, resolver: resolver, transport: transport, now: now).validate(
+                    message, name: name, type: type)
+            } catch {
+                let detail = (error as? DNSLookupError)?.detail ?? "\(error)"
+                throw DSYNCDiscoveryError(
+                    .resolverUnreachable, child: trail.child, steps: trail.steps, subject: trail.subject,
+                    "the resolver \(resolver) did not answer while validating \(name) \(type): \(detail)")
+            }
+            switch verdict {
+            case .bogus(let why):
+                throw DSYNCDiscoveryError(
+                    .bogus, child: trail.child, steps: trail.steps, subject: trail.subject,
+                    "the \(kind) for \(name) \(type) is bogus, refused: \(why). A forged or broken DSYNC answer; check the parent's signatures "
+                        + "(e.g. delv +root=\(anchor.zone) -a ANCHOR \(name) DSYNC) and the trust anchor file")
+            case .insecure(let why):
+                trail.dnssec = "insecure (not validated: \(why))"
+            case .secure(let what):
+                trail.dnssec = "secure (\(what))"
+            }
+        }
     }
 
     /// The parent from a negative answer's SOA (RFC 9859 §4.1 step 3). A SOA at `_dsync.<zone>`

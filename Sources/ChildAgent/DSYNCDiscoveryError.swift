@@ -21,6 +21,10 @@ public struct DSYNCDiscoveryError: Error, Sendable, CustomStringConvertible {
         public static let ambiguous = Code(name: "ambiguous DSYNC records")
         /// The target has no A or AAAA record.
         public static let targetUnresolvable = Code(name: "target without address")
+        /// A DSYNC answer failed DNSSEC validation from the trust anchor (`dsync-validation: anchor`).
+        public static let bogus = Code(name: "bogus DSYNC answer")
+        /// The resolver did not validate a DSYNC answer (no AD bit; `dsync-validation: resolver-ad`).
+        public static let notValidated = Code(name: "DSYNC answer not validated")
         /// The child name cannot have a parent (the root) or a lookup name is too long.
         public static let badChild = Code(name: "bad child name")
     }

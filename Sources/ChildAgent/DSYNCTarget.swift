@@ -15,6 +15,8 @@ public struct DSYNCTarget: Sendable, Hashable, CustomStringConvertible {
     public var addresses: [String]
     /// The queries made on the way, in order (empty when configured by address).
     public var steps: [DiscoveryStep]
+    /// What DNSSEC validation said of the DSYNC answer (`dsync-validation`); nil without it.
+    public var dnssec: String? = nil
 
     public init(parent: DomainName, record: Record?, target: DomainName?, port: UInt16, addresses: [String], steps: [DiscoveryStep]) {
         self.parent = parent
@@ -49,6 +51,6 @@ public struct DSYNCTarget: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         let who = target.map { "\($0) port \(port)" } ?? "port \(port)"
         let origin = owner.map { "from DSYNC at \($0)" } ?? "configured"
-        return "\(who) (\(addresses.joined(separator: ", "))) for zone \(parent), \(origin)"
+        return "\(who) (\(addresses.joined(separator: ", "))) for zone \(parent), \(origin)" + (dnssec.map { ", DNSSEC \($0)" } ?? "")
     }
 }

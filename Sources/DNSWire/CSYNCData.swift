@@ -30,21 +30,7 @@ public struct CSYNCData: Sendable, Hashable, CustomStringConvertible {
         var reader = WireReader(rdata)
         soaSerial = try reader.u32()
         flags = try reader.u16()
-        var types: [RRType] = []
-        var previousWindow = -1
-        while reader.remaining > 0 {
-            let window = Int(try reader.u8())
-            let length = Int(try reader.u8())
-            guard window > previousWindow, (1...32).contains(length) else {
-                throw DNSWireError(.badRdata, "CSYNC type bit map: window \(window) of length \(length) (RFC 4034 §4.1.2)")
-            }
-            previousWindow = window
-            for (index, byte) in try reader.take(length).enumerated() {
-                for bit in 0..<8 where byte & (0x80 >> bit) != 0 {
-                    types.append(RRType(UInt16(window << 8 | index * 8 + bit)))
-                }
-            }
-        }
+        let types = try TypeBitmap.read(&reader, in: "CSYNC")
         self.types = types
     }
 
@@ -52,18 +38,7 @@ public struct CSYNCData: Sendable, Hashable, CustomStringConvertible {
         var out: [UInt8] = []
         out.appendU32(soaSerial)
         out.appendU16(flags)
-        let windows = Dictionary(grouping: types, by: { Int($0.rawValue >> 8) })
-        for window in windows.keys.sorted() {
-            var bitmap = [UInt8](repeating: 0, count: 32)
-            for type in windows[window]! {
-                let low = Int(type.rawValue & 0xFF)
-                bitmap[low / 8] |= 0x80 >> (low % 8)
-            }
-            while bitmap.last == 0 { bitmap.removeLast() }
-            out.append(UInt8(window))
-            out.append(UInt8(bitmap.count))
-            out.append(contentsOf: bitmap)
-        }
+        TypeBitmap.write(types, into: &out)
         return out
     }
 

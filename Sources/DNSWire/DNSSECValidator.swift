@@ -85,10 +85,14 @@ public enum EntryPoint: Sendable, Hashable, CustomStringConvertible {
 /// parent holds), RFC 9615 signaling names (a chain from a configured anchor), the parent's
 /// continuity checks (``entryPoint(_:dnskey:now:)``).
 ///
+/// Denial of existence (NSEC, NSEC3 with opt-out, wildcards) is in
+/// ``proveDenial(of:_:nameError:records:zone:keys:now:)``.
+///
 /// ## Limitations
-/// - No denial of existence: NSEC/NSEC3 proofs are not checked, so an unsigned delegation inside
-///   a chain is "missing chain" (bogus), not insecure, and wildcard-expanded answers (RRSIG
-///   labels below the owner's count) are refused.
+/// - ``validate(_:chain:anchor:now:)`` takes a chain of DS and DNSKEY RRsets: an unsigned
+///   delegation inside it is "missing chain" (bogus), not insecure; wildcard-expanded answers
+///   are refused there (callers with the authority section use ``verify(_:zone:keys:now:allowingWildcard:)``
+///   and the denial proofs).
 /// - Algorithms validated: 8, 10, 13, 14, 15, 16 (RFC 8624 §3.1); DS digest types 2 and 4.
 public enum DNSSECValidator {
     /// Algorithms validated here (RFC 8624 §3.1 MUST and RECOMMENDED for validation, without SHA-1).
@@ -122,7 +126,14 @@ public enum DNSSECValidator {
 
     /// RFC 4035 §5.3: the keys among `keys` whose RRSIG over `set` verifies at `now` (Unix
     /// seconds); at least one, or the failure with every signature's reason.
-    public static func verify(_ set: SignedRRset, zone: DomainName, keys: [KEYData], now: Int64) -> Result<[KEYData], DNSSECFailure> {
+    /// With `allowingWildcard`, an RRSIG whose label count is below the owner's (an answer
+    /// synthesized from a wildcard, RFC 4035 §5.3.2) is verified over the wildcard owner; the
+    /// caller must then prove that the owner itself does not exist
+    /// (``proveWildcardExpansion(of:closestEncloser:records:zone:keys:now:)``, with
+    /// ``wildcardEncloser(_:)``).
+    public static func verify(
+        _ set: SignedRRset, zone: DomainName, keys: [KEYData], now: Int64, allowingWildcard: Bool = false
+    ) -> Result<[KEYData], DNSSECFailure> {
         let rrset = set.rrset
         guard rrset.name.isSubdomain(of: zone) else { return .failure(.bogus("\(set) is not in the zone \(zone)")) }
         guard !rrset.rdatas.isEmpty else { return .failure(.bogus("\(set) is empty")) }
@@ -145,10 +156,17 @@ public enum DNSSECValidator {
                 problems.append("\(label) names the signer \(data.signerName), not the zone \(zone)")
                 continue
             }
-            guard Int(data.labels) == rrset.name.labelCount else {
-                problems.append(
-                    "\(label) has a label count of \(data.labels) for an owner of \(rrset.name.labelCount) labels (wildcard answers are not validated here)")
-                continue
+            var signed = records
+            // RFC 4034 §3.1.3: the Labels field counts neither the root nor a leading `*`.
+            let ownerLabels = rrset.name.labelCount - (rrset.name.firstLabel.map { Array($0) == Array("*".utf8) } == true ? 1 : 0)
+            if Int(data.labels) != ownerLabels {
+                guard allowingWildcard, Int(data.labels) < ownerLabels, let wildcard = wildcardOwner(rrset.name, labels: Int(data.labels)) else {
+                    problems.append(
+                        "\(label) has a label count of \(data.labels) for an owner of \(ownerLabels) labels (a wildcard expansion is accepted only with its denial proof, RFC 4035 §5.3.1, §5.3.4)"
+                    )
+                    continue
+                }
+                signed = records.map { Record(name: wildcard, type: $0.type, rrClass: $0.rrClass, ttl: $0.ttl, rdata: $0.rdata) }
             }
             let candidates = usable.filter { $0.algorithm == data.algorithm && $0.keyTag == data.keyTag }
             guard !candidates.isEmpty else {
@@ -158,7 +176,7 @@ public enum DNSSECValidator {
             var why: [String] = []
             for key in candidates {
                 let dnskey = Record(name: zone, type: .dnskey, ttl: rrset.ttl, rdata: key.rdata)
-                switch LDNS.verify(records, rrsig: signature, key: dnskey, now: now) {
+                switch LDNS.verify(signed, rrsig: wildcardRRSIG(signature, owner: signed[0].name), key: dnskey, now: now) {
                 case .valid:
                     if !signers.contains(key) { signers.append(key) }
                 case .expired: why.append("expired at \(LDNS.timeText(data.expiration))")
@@ -174,6 +192,30 @@ public enum DNSSECValidator {
         guard signers.isEmpty else { return .success(signers) }
         let at = LDNS.timeText(UInt32(truncatingIfNeeded: now))
         return .failure(.bogus("\(set) does not validate at \(at): \(problems.joined(separator: "; "))"))
+    }
+
+    /// `*.` and the rightmost `labels` labels of `name` (RFC 4035 §5.3.2).
+    static func wildcardOwner(_ name: DomainName, labels: Int) -> DomainName? {
+        var encloser = name
+        while encloser.labelCount > labels { encloser = encloser.parent }
+        return try? encloser.prepending(Array("*".utf8))
+    }
+
+    /// The RRSIG moved to the owner its records are verified at.
+    static func wildcardRRSIG(_ signature: Record, owner: DomainName) -> Record {
+        signature.name == owner ? signature : Record(name: owner, type: signature.type, rrClass: signature.rrClass, ttl: signature.ttl, rdata: signature.rdata)
+    }
+
+    /// The closest encloser of an RRset synthesized from a wildcard (its RRSIGs' label count is
+    /// below the owner's, RFC 4035 §5.3.4): the owner cut to that many labels; nil for an
+    /// ordinary RRset.
+    public static func wildcardEncloser(_ set: SignedRRset) -> DomainName? {
+        guard let labels = set.signatures.compactMap({ try? RRSIGData(rdata: $0.rdata).labels }).min(), Int(labels) < set.rrset.name.labelCount else {
+            return nil
+        }
+        var encloser = set.rrset.name
+        while encloser.labelCount > Int(labels) { encloser = encloser.parent }
+        return encloser
     }
 
     /// A key that may verify signatures: protocol 3, the zone key bit, not revoked.

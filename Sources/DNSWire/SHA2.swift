@@ -12,6 +12,17 @@ public enum SHA256 {
     }
 }
 
+/// SHA-1 (FIPS 180-4) through libldns: NSEC3 owner hashes (RFC 5155 §5) only.
+public enum SHA1 {
+    public static func digest(_ data: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(LDNS_SHA1_DIGEST_LENGTH))
+        data.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { _ = ldns_sha1(input.baseAddress, UInt32(input.count), $0.baseAddress) }
+        }
+        return out
+    }
+}
+
 /// SHA-384 (FIPS 180-4) through libldns: DS digest type 4 (RFC 6605 §2).
 public enum SHA384 {
     public static func digest(_ data: [UInt8]) -> [UInt8] {

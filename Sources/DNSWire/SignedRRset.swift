@@ -22,6 +22,12 @@ public struct SignedRRset: Sendable, Hashable, CustomStringConvertible {
         records.filter { $0.type == .rrsig && $0.name == name && $0.rdata.count >= 2 && RRType(UInt16($0.rdata[0]) << 8 | UInt16($0.rdata[1])) == type }
     }
 
+    /// The signer's name (RFC 4034 §3.1.7) of the first readable RRSIG among `signatures`: the
+    /// zone that signed them.
+    public static func signerName(_ signatures: [Record]) -> DomainName? {
+        signatures.lazy.filter { $0.type == .rrsig }.compactMap { try? RRSIGData(rdata: $0.rdata).signerName }.first
+    }
+
     /// `name type`, for the texts that say what did not validate.
     public var description: String { "\(rrset.name) \(rrset.type)" }
 }

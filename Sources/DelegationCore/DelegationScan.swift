@@ -88,20 +88,12 @@ public struct DelegationScan: Sendable {
 
     /// RFC 9615 §4.2: where to look for signals — for an unsigned delegation whose servers
     /// publish CDS or CDNSKEY, when a trust anchor is configured: the signaling name under each
-    /// NS outside the child.
+    /// NS outside the child (``Signaling/names(_:child:nameservers:)``).
     public func signalingNames(in observations: [ScanObservation]) -> [(nameserver: DomainName, name: DomainName)] {
         guard current.ds.isEmpty, policy.anchor != nil,
             observations.contains(where: { !$0.rdatas(child, .cds).isEmpty || !$0.rdatas(child, .cdnskey).isEmpty })
         else { return [] }
-        return current.nameservers.sorted().filter { !$0.isSubdomain(of: child) }.compactMap { nameserver in
-            Self.signalingName(child: child, nameserver: nameserver).map { (nameserver, $0) }
-        }
-    }
-
-    /// `_dsboot.<child>._signal.<nameserver>` (RFC 9615 §2); nil when longer than a name may be.
-    public static func signalingName(child: DomainName, nameserver: DomainName) -> DomainName? {
-        let labels = [Array("_dsboot".utf8)] + child.labels.map(Array.init) + [Array("_signal".utf8)] + nameserver.labels.map(Array.init)
-        return try? DomainName(labels: labels)
+        return Signaling.names(.dsboot, child: child, nameservers: current.nameservers)
     }
 
     // MARK: Judging
@@ -191,11 +183,7 @@ public struct DelegationScan: Sendable {
     }
 
     /// `CDS {12345 13 2 AB…}` or `no CDS`, for the texts.
-    static func show(_ rdatas: Set<[UInt8]>, _ type: RRType, at name: DomainName) -> String {
-        guard !rdatas.isEmpty else { return "no \(type)" }
-        let shown = rdatas.sorted { $0.lexicographicallyPrecedes($1) }.map { Record(name: name, type: type, ttl: 0, rdata: $0).rdataPresentation }
-        return "\(type) {\(shown.joined(separator: ", "))}"
-    }
+    static func show(_ rdatas: Set<[UInt8]>, _ type: RRType, at name: DomainName) -> String { Signaling.show(rdatas, type, at: name) }
 
     /// A ``DelegationDiffError`` as a refusal: rule `prefix-code-name` (`cds-delete-form-not-alone`).
     static func violation(_ prefix: String, _ error: DelegationDiffError) -> PolicyViolation {

@@ -14,7 +14,7 @@ public struct BootstrapPolicy: Sendable, Hashable, Codable {
     }
 
     /// How a child's key can come to be trusted (the DDNS draft's bootstrap methods, advertised
-    /// in the SVCB record at the DSYNC target as `bootstrap=`). `at-ns` is not offered yet.
+    /// in the SVCB record at the DSYNC target as `bootstrap=`).
     public enum Method: String, Sendable, Hashable, Codable, CaseIterable {
         /// Rounds of queries to every nameserver of the (unsigned) child.
         case unsigned
@@ -24,6 +24,11 @@ public struct BootstrapPolicy: Sendable, Hashable, Codable {
         /// holds (``KeyBootstrap/validateAtApex(_:child:ds:now:)``) on every server, makes the
         /// key trusted after one round.
         case atApex = "at-apex"
+        /// The child's nameservers live in signed zones: under every NS outside the child,
+        /// `_sig0key.<child>._signal.<ns>` serves the child's KEY RRset, validated from the
+        /// configured trust anchor (``KeyBootstrap/validateAtNS(_:child:nameservers:apex:anchor:now:)``,
+        /// RFC 9615's rules); trusted after one round.
+        case atNS = "at-ns"
     }
 
     /// Whether an operator must confirm (the source address of the upload) before trust.
@@ -52,15 +57,16 @@ public struct BootstrapPolicy: Sendable, Hashable, Codable {
     public var methods: [Method] = [.unsigned, .manual]
 
     /// The method for an upload: the one the child asked for (KeyState 0 automatic → `at-apex`
-    /// for a signed child where offered, else `unsigned`; 1 manual → `manual`) when offered,
-    /// else the first offered; nil when none is. `at-apex` only for a child the parent holds DS
-    /// for (`signed`).
-    public func method(requested: Method?, signed: Bool = true) -> Method? {
-        let usable = methods.filter { $0 != .atApex || signed }
-        // KeyState 0 asks for an automatic bootstrap: at-apex for a signed child, else unsigned.
-        if requested == .unsigned || requested == .atApex {
-            if signed, usable.contains(.atApex) { return .atApex }
-            if usable.contains(.unsigned) { return .unsigned }
+    /// for a signed child where offered, else `at-ns` for a child with a nameserver outside it
+    /// where offered, else `unsigned`; 1 manual → `manual`) when offered, else the first offered
+    /// that fits; nil when none does. `at-apex` only for a child the parent holds DS for
+    /// (`signed`), `at-ns` only for one with an NS outside the child (`signalable`).
+    public func method(requested: Method?, signed: Bool = true, signalable: Bool = false) -> Method? {
+        let usable = methods.filter { ($0 != .atApex || signed) && ($0 != .atNS || signalable) }
+        // KeyState 0 asks for an automatic bootstrap: the strongest that fits (DDNS draft:
+        // "a child SHOULD prefer the strongest method").
+        if requested == .unsigned || requested == .atApex || requested == .atNS {
+            for method in [Method.atApex, .atNS, .unsigned] where usable.contains(method) { return method }
         }
         if let requested, usable.contains(requested) { return requested }
         return usable.first
@@ -280,7 +286,7 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
     /// says), naming what changed: the rounds only count if they asked the same servers.
     /// Returns ``Action/promote`` when the key is now trusted.
     ///
-    /// `validation` is why the round fails DNSSEC validation (`at-apex`), nil when it passed or
+    /// `validation` is why the round fails DNSSEC validation (`at-apex`, `at-ns`), nil when it passed or
     /// does not apply.
     @discardableResult
     public mutating func record(_ observations: [KeyObservation], delegation: DelegationNameservers? = nil, validation: String? = nil, now: Int64) -> Action {
@@ -325,8 +331,18 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
         return .promote
     }
 
-    /// Rounds that must pass: `policy.rounds`, one for `at-apex` (validation proves the key).
-    public var requiredRounds: Int { method == .atApex ? 1 : policy.rounds }
+    /// Rounds that must pass: `policy.rounds`, one for `at-apex` and `at-ns` (validation proves
+    /// the key).
+    public var requiredRounds: Int { method == .atApex || method == .atNS ? 1 : policy.rounds }
+
+    /// An `at-ns` job whose round found no signal under any nameserver continues as `unsigned`
+    /// (that round counts as its round 1) when the policy offers `unsigned`; returns whether it
+    /// did. A signal that exists but fails never falls back.
+    public mutating func continueUnsignedWithoutSignals() -> Bool {
+        guard method == .atNS, policy.methods.contains(.unsigned), case .verifying(1, _) = state else { return false }
+        method = .unsigned
+        return true
+    }
 
     /// Whether every round of the current count (`policy.rounds` of them, numbered from 1)
     /// has passed. Never true for a `manual` job, which runs none: only this lets the approval
@@ -424,7 +440,7 @@ public struct KeyBootstrap: Sendable, Hashable, Codable {
     }
 
     /// The KEY RRset the addresses of a passed round agreed on.
-    static func keySet(_ observations: [KeyObservation]) -> Set<[UInt8]> {
+    public static func keySet(_ observations: [KeyObservation]) -> Set<[UInt8]> {
         for observation in observations {
             if case .answered(_, _, let keys, _) = observation.answer { return Set(keys) }
         }

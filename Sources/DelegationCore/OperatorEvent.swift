@@ -90,6 +90,9 @@ extension OperatorEvent {
             case .manual: "approved by an operator (manual bootstrap)"
             case .unsigned: "\(job.policy.rounds) round(s) passed at every nameserver" + (job.approved ? " and the upload was confirmed" : "")
             case .atApex: "its KEY RRset validated under the parent's DS at every nameserver (at-apex)" + (job.approved ? " and the upload was confirmed" : "")
+            case .atNS:
+                "its KEY RRset signalled and validated from the trust anchor under every nameserver outside the child (at-ns)"
+                    + (job.approved ? " and the upload was confirmed" : "")
             }
         return OperatorEvent(
             kind: .keyTrusted, time: now, zone: zone, child: child, key: KeyIdentity(zone: zone, child: child, rdata: job.key),

@@ -47,7 +47,8 @@ final class AgentConfigurationTests: XCTestCase {
             error(base + "    backend: { type: nsd }"),
             "x.yaml:5: zones[0].backend.zone-file: missing: the nsd backend needs zone-file, fragment-file and nsd-control-config")
         XCTAssertEqual(
-            error(base + "    backend: { type: rfc2136, tsig-key-file: /nonexistent }"), "x.yaml:5: zones[0].backend.tsig-key-file: cannot read /nonexistent: No such file or directory")
+            error(base + "    backend: { type: rfc2136, tsig-key-file: /nonexistent }"),
+            "x.yaml:5: zones[0].backend.tsig-key-file: cannot read /nonexistent: No such file or directory")
         XCTAssertEqual(error(base + "    ttl: -1\n    backend: { type: rfc2136 }"), "x.yaml:5: zones[0].ttl: -1 is outside 0–604800")
         XCTAssertEqual(
             error("version: 1\nzones:\n  - name: parent.\n    primary: { address: localhost }\n    backend: { type: rfc2136 }"),
@@ -55,8 +56,11 @@ final class AgentConfigurationTests: XCTestCase {
         XCTAssertTrue(error("version: [").hasPrefix("x.yaml:1: not valid YAML"))
         let script = base + "    backend: { type: script, output: \"-\" }\n"
         XCTAssertEqual(
+            error(script + "    bootstrap: { methods: [unsigned, at-nameserver] }"),
+            "x.yaml:6: zones[0].bootstrap.methods[1]: \"at-nameserver\" is not a bootstrap method offered here (unsigned, manual, at-apex, at-ns)")
+        XCTAssertEqual(
             error(script + "    bootstrap: { methods: [unsigned, at-ns] }"),
-            "x.yaml:6: zones[0].bootstrap.methods[1]: \"at-ns\" is not a bootstrap method offered here (unsigned, manual, at-apex)")
+            "x.yaml:6: zones[0].bootstrap.methods: at-ns needs a trust anchor: set zones[0].scanner.trust-anchor-file (the same anchor RFC 9615 signals use)")
         XCTAssertEqual(error(script + "    bootstrap: { methods: [manual, manual] }"), "x.yaml:6: zones[0].bootstrap.methods: lists a method twice")
     }
 }

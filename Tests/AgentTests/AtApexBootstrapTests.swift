@@ -46,18 +46,8 @@ final class AtApexBootstrapTests: XCTestCase {
         servers.serve(
             "127.0.0.11",
             signer.signed(apex, with: [zsk]) + signer.signed([key], with: [keySigner ?? zsk]) + signer.signed([ksk.record, zsk.record], with: [ksk]))
-        let store = try SQLiteStore.inMemory()
-        let receiver = UpdateReceiver(
-            configuration: configuration, store: store, backends: [:], reader: parent, contentProbe: ChildContentProbe(exchange: servers.exchange),
-            clock: { [now] in now }, logger: Logger(label: "test"))
-        var update = Update(zone: zoneName)
-        update.deleteRRset(child, .key)
-        update.add(newKey.record)
-        let edns = EDNS(options: [KeyStateOption(keyID: newKey.keyTag, state: .requestAutoBootstrap).option()])
-        let bytes = try SIG0Signer(keyFile: newKey).sign(update.message(id: 5, edns: edns).wireFormat(), now: UInt32(now))
-        let reply = await receiver.handle(bytes, context: DNSRequestContext(sourceAddress: "192.0.2.7", sourcePort: 4000, transport: .tcp))
-        let worker = BootstrapWorker(configuration: configuration, store: store, reader: parent, exchange: servers.exchange, logger: Logger(label: "test"))
-        return (try Message(wire: try XCTUnwrap(reply)), store, newKey, worker)
+        let (reply, store, worker) = try await selfSignedUpload(newKey, configuration: configuration, parent: parent, servers: servers, now: now)
+        return (reply, store, newKey, worker)
     }
 
     func testSignedChildsKeyIsTrustedAfterOneValidatedRound() async throws {

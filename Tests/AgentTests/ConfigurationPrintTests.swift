@@ -111,6 +111,8 @@ final class ConfigurationPrintTests: XCTestCase {
         store: { path: \(directory)/child.sqlite }
         key-directory: \(directory)/keys
         resolver: { address: 127.0.0.53, port: 5353 }
+        dsync-validation: anchor
+        trust-anchor-file: \(directory)/root.anchor
         log-level: warning
         watch:
           listen: [{ address: 127.0.0.1, port: 5400 }, { address: "::1" }]

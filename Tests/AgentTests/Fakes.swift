@@ -2,7 +2,9 @@ import Agent
 import Backends
 import DNSWire
 import DelegationCore
+import Logging
 import NIOConcurrencyHelpers
+import SIG0
 import Store
 import Transport
 
@@ -121,7 +123,12 @@ final class FakeChildServers: @unchecked Sendable {
         var reply = query.makeResponse()
         if host == resolverAddress {
             reply.header.ra = true
-            reply.answer = (resolved[question.name] ?? []).filter { $0.type == question.type }
+            // With the DO bit, the RRSIGs that cover the type come along (RFC 4035 §3.2.1).
+            reply.answer = (resolved[question.name] ?? []).filter {
+                $0.type == question.type
+                    || (query.edns?.dnssecOK == true && $0.type == .rrsig && $0.rdata.count >= 2
+                        && RRType(UInt16($0.rdata[0]) << 8 | UInt16($0.rdata[1])) == question.type)
+            }
             return try reply.wireFormat()
         }
         guard let (behaviour, records) = server, behaviour != .silent else { throw BackendError("connection refused by \(host)") }
@@ -143,4 +150,26 @@ final class FakeChildServers: @unchecked Sendable {
         }
         return try reply.wireFormat()
     }
+}
+
+/// A child's self-signed key upload (`delete KEY`, `add KEY`, KeyState 0: automatic bootstrap),
+/// over TCP from 192.0.2.7, handled by a receiver for `configuration` over an in-memory store at
+/// `now`; returns the reply, the store and a bootstrap worker over the same fakes.
+func selfSignedUpload(
+    _ newKey: BINDKeyFile, configuration: AgentConfiguration, parent: FakeParent, servers: FakeChildServers, now: Int64
+) async throws -> (Message, SQLiteStore, BootstrapWorker) {
+    let store = try SQLiteStore.inMemory()
+    let receiver = UpdateReceiver(
+        configuration: configuration, store: store, backends: [:], reader: parent, contentProbe: ChildContentProbe(exchange: servers.exchange),
+        clock: { now }, logger: Logger(label: "test"))
+    var update = Update(zone: newKey.owner.parent)
+    update.deleteRRset(newKey.owner, .key)
+    update.add(newKey.record)
+    let edns = EDNS(options: [KeyStateOption(keyID: newKey.keyTag, state: .requestAutoBootstrap).option()])
+    let bytes = try SIG0Signer(keyFile: newKey).sign(update.message(id: 5, edns: edns).wireFormat(), now: UInt32(now))
+    guard let reply = await receiver.handle(bytes, context: DNSRequestContext(sourceAddress: "192.0.2.7", sourcePort: 4000, transport: .tcp)) else {
+        throw BackendError("the receiver did not answer the upload")
+    }
+    let worker = BootstrapWorker(configuration: configuration, store: store, reader: parent, exchange: servers.exchange, logger: Logger(label: "test"))
+    return (try Message(wire: reply), store, worker)
 }

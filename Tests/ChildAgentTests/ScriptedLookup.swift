@@ -14,6 +14,8 @@ final class ScriptedLookup: DNSLookup, @unchecked Sendable {
         var authority: [String] = []
         var additional: [String] = []
         var timeout = false
+        /// The AD bit a validating resolver sets (RFC 4035 §3.2.3).
+        var ad = false
 
         static func records(_ answer: String..., aa: Bool = false) -> Reply { Reply(aa: aa, answer: answer) }
         static func nxDomain(zone: String, aa: Bool = false) -> Reply { Reply(rcode: .nxDomain, aa: aa, authority: [soa(zone)]) }
@@ -70,6 +72,7 @@ final class ScriptedLookup: DNSLookup, @unchecked Sendable {
         header.aa = reply.aa
         header.rd = recursionDesired
         header.ra = recursionDesired
+        header.ad = reply.ad
         return Message(
             header: header, question: [Question(name: name, type: type)], answer: try reply.answer.map { try Record($0) },
             authority: try reply.authority.map { try Record($0) }, additional: try reply.additional.map { try Record($0) }, rcode: reply.rcode)

@@ -126,7 +126,7 @@ final class DelegationScanBootstrapTests: XCTestCase {
     /// The signals under ns1.provider.example., in provider.example. below example.; signed by
     /// `signer` (the provider's key unless given).
     func signal(_ records: [Record], signer: ZoneSigner.Key? = nil) -> SignalingObservation {
-        let name = DelegationScan.signalingName(child: S.child, nameserver: Self.outsideNS)!
+        let name = Signaling.name(.dsboot, child: S.child, nameserver: Self.outsideNS)!
         let top = S.signer.signed([exampleKey.record, providerKey.dsRecord()], with: [exampleKey])
         let below = S.signer.signed([providerKey.record], with: [providerKey])
         let moved = records.map { Record(name: name, type: $0.type, ttl: $0.ttl, rdata: $0.rdata) }
@@ -145,7 +145,7 @@ final class DelegationScanBootstrapTests: XCTestCase {
 
     func testSignalingNameFollowsRFC9615() {
         XCTAssertEqual(
-            DelegationScan.signalingName(child: S.child, nameserver: Self.outsideNS)?.description, "_dsboot.child.parent._signal.ns1.provider.example.")
+            Signaling.name(.dsboot, child: S.child, nameserver: Self.outsideNS)?.description, "_dsboot.child.parent._signal.ns1.provider.example.")
         let (scan, servers) = mixedDelegation()
         let names = scan.signalingNames(in: S.observe(servers, scan: scan))
         XCTAssertEqual(names.map(\.name.description), ["_dsboot.child.parent._signal.ns1.provider.example."])

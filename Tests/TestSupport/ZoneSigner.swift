@@ -59,7 +59,7 @@ public struct ZoneSigner: Sendable {
     public func sign(_ records: [Record], with key: Key, labels: UInt8? = nil, signer: DomainName? = nil) -> Record {
         let first = records[0]
         var data = RRSIGData(
-            typeCovered: first.type, algorithm: key.algorithm, labels: labels ?? UInt8(first.name.labelCount), originalTTL: first.ttl,
+            typeCovered: first.type, algorithm: key.algorithm, labels: labels ?? Self.labels(first.name), originalTTL: first.ttl,
             expiration: expiration, inception: inception, keyTag: key.keyTag, signerName: (signer ?? key.zone).lowercased, signature: [])
         var signed = data.rdataWithoutSignature
         let owner = first.name.lowercased.wire
@@ -76,6 +76,11 @@ public struct ZoneSigner: Sendable {
         return Record(name: first.name, type: .rrsig, ttl: first.ttl, rdata: data.rdata)
     }
 
+    /// The RRSIG Labels field for an owner (RFC 4034 §3.1.3): its labels but a leading `*`.
+    static func labels(_ owner: DomainName) -> UInt8 {
+        UInt8(owner.labelCount - (owner.firstLabel.map { Array($0) == Array("*".utf8) } == true ? 1 : 0))
+    }
+
     /// `records` with an RRSIG by each key for every RRset among them.
     public func signed(_ records: [Record], with keys: [Key]) -> [Record] {
         var out = records
@@ -83,6 +88,61 @@ public struct ZoneSigner: Sendable {
             for key in keys { out.append(sign(set.records, with: key)) }
         }
         return out
+    }
+
+    /// The NSEC chain of a zone (RFC 4034 §4, §6.1): one NSEC per owner name of `records` (the
+    /// apex's included; names below a delegation are glue and get none), each listing the types
+    /// there plus RRSIG and NSEC, TTL 300, signed by `key`.
+    public func nsecChain(_ records: [Record], zone: DomainName, key: Key) -> [Record] {
+        let owners = authoritativeOwners(records, zone: zone)
+        var chain: [Record] = []
+        for (index, owner) in owners.enumerated() {
+            let next = owners[(index + 1) % owners.count]
+            let types = Set(records.filter { $0.name == owner }.map(\.type)).union([.rrsig, .nsec])
+            chain.append(Record(name: owner, type: .nsec, ttl: 300, rdata: NSECData(nextName: next, types: Array(types)).rdata))
+        }
+        return signed(chain, with: [key])
+    }
+
+    /// The NSEC3 chain of a zone (RFC 5155 §7.1): SHA-1, `iterations`, `salt`; with `optOut`
+    /// the flag is set and delegations without DS get no NSEC3. Empty non-terminals get one
+    /// (an empty bit map). TTL 300, signed by `key`.
+    public func nsec3Chain(_ records: [Record], zone: DomainName, key: Key, iterations: UInt16 = 0, salt: [UInt8] = [], optOut: Bool = false) -> [Record] {
+        var owners = Set(authoritativeOwners(records, zone: zone))
+        for owner in owners {
+            var ancestor = owner.parent
+            while ancestor.isSubdomain(of: zone), ancestor != zone {
+                owners.insert(ancestor)
+                ancestor = ancestor.parent
+            }
+        }
+        var entries: [(hash: [UInt8], types: [RRType])] = []
+        for owner in owners {
+            let types = Set(records.filter { $0.name == owner }.map(\.type))
+            let unsignedDelegation = types.contains(.ns) && !types.contains(.soa) && !types.contains(.ds)
+            if optOut && unsignedDelegation { continue }
+            let listed = types.isEmpty ? [] : types.union(unsignedDelegation ? [] : [.rrsig])
+            entries.append((NSEC3Data.hash(owner, iterations: iterations, salt: salt), Array(listed)))
+        }
+        entries.sort { $0.hash.lexicographicallyPrecedes($1.hash) }
+        var chain: [Record] = []
+        for (index, entry) in entries.enumerated() {
+            let next = entries[(index + 1) % entries.count].hash
+            let data = NSEC3Data(flags: optOut ? NSEC3Data.optOut : 0, iterations: iterations, salt: salt, nextHashedOwner: next, types: entry.types)
+            let owner = try! DomainName(labels: [Array(NSEC3Data.base32Hex(entry.hash).utf8)] + zone.labels.map(Array.init))
+            chain.append(Record(name: owner, type: .nsec3, ttl: 300, rdata: data.rdata))
+        }
+        return signed(chain, with: [key])
+    }
+
+    /// The owner names of `records` that are the zone's authoritative data or its delegation
+    /// points (not the glue below them), in canonical order.
+    func authoritativeOwners(_ records: [Record], zone: DomainName) -> [DomainName] {
+        let cuts = Set(records.filter { $0.type == .ns && $0.name != zone }.map(\.name))
+        let owners = Set(records.filter { $0.type != .rrsig }.map(\.name)).filter { name in
+            name.isSubdomain(of: zone) && !cuts.contains { name != $0 && name.isSubdomain(of: $0) }
+        }
+        return owners.sorted()
     }
 
     /// RDATA in canonical form (RFC 4034 §6.2): names lower-cased for the types used here.
