@@ -1,5 +1,5 @@
+import Dispatch
 import NIOConcurrencyHelpers
-import NIOPosix
 import Store
 
 /// Group commit for the receive path: the replay state, budgets and audit rows of requests that
@@ -10,16 +10,19 @@ import Store
 /// A request hands its write over and suspends; the first one finding no writer at work starts
 /// one, as a task queued behind the requests that are ready to run, so that they hand their
 /// writes over first. The writer takes whatever is pending (up to ``maximumBatch``), runs the
-/// transaction on a thread of the NIO thread pool (the store blocks; the cooperative threads
-/// keep verifying signatures meanwhile, and those requests make up the next batch), answers
-/// every waiter of the batch, and goes on until nothing is pending. Writes are applied in the order they were handed over, so of two requests with
-/// the same signature in one batch the second is a replay (RFC 2931 §3.3). A batch whose
-/// transaction fails fails every request in it: none is acknowledged.
+/// transaction on the group commit's own serial queue (the store blocks; the cooperative
+/// threads keep verifying signatures meanwhile, and those requests make up the next batch),
+/// answers every waiter of the batch, and goes on until nothing is pending. The queue is its
+/// own, not a shared thread pool: blocking work elsewhere (a subprocess, file I/O) never holds
+/// up an acknowledgement. Writes are applied in the order they were handed over, so of two
+/// requests with the same signature in one batch the second is a replay (RFC 2931 §3.3). A
+/// batch whose transaction fails fails every request in it: none is acknowledged.
 final class GroupCommit: Sendable {
     let store: any DelegationStore
     /// At most this many writes share a transaction (one transaction's time stays short).
     let maximumBatch: Int
-    private let pool: NIOThreadPool
+    /// Where the transactions run, one at a time.
+    private let queue = DispatchQueue(label: "delegsync.group-commit")
 
     private struct Waiting {
         let write: StoreWrite
@@ -34,10 +37,9 @@ final class GroupCommit: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
-    init(store: any DelegationStore, maximumBatch: Int = 256, pool: NIOThreadPool = .singleton) {
+    init(store: any DelegationStore, maximumBatch: Int = 256) {
         self.store = store
         self.maximumBatch = max(1, maximumBatch)
-        self.pool = pool
     }
 
     /// ``DelegationStore/admit(_:now:)``, durable when it returns.
@@ -71,18 +73,25 @@ final class GroupCommit: Sendable {
         }
     }
 
-    /// The writer: batches until nothing is pending. The transaction runs on a thread of the
-    /// pool (the store blocks); requests go on meanwhile and make up the next batch.
+    /// The writer: batches until nothing is pending. The transaction runs on the serial queue
+    /// (the store blocks); requests go on meanwhile and make up the next batch.
     private func drain() async {
         while let batch = take() {
             do {
                 let writes = batch.map(\.write)
-                let results = try await pool.runIfActive { [store] in try store.commit(writes) }
+                let results = try await transaction(writes)
                 guard results.count == batch.count else { throw Self.mismatch }
                 for (waiting, result) in zip(batch, results) { waiting.continuation.resume(returning: result) }
             } catch {
                 for waiting in batch { waiting.continuation.resume(throwing: error) }
             }
+        }
+    }
+
+    /// `writes` committed in one store transaction on the serial queue.
+    private func transaction(_ writes: [StoreWrite]) async throws -> [StoreWriteResult] {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { [store] in continuation.resume(with: Result { try store.commit(writes) }) }
         }
     }
 

@@ -29,9 +29,15 @@ extension UpdateReceiverTests {
         func release() { released.signal() }
     }
 
-    /// Waits (without a time limit of its own: the test's harness has one) until `condition`.
-    func waitUntil(_ condition: () -> Bool) async {
-        while !condition() { try? await Task.sleep(for: .milliseconds(1)) }
+    /// Waits until `condition`, at most 60 s (XCTest on Linux has no time limit of its own: a
+    /// test waiting for something that never comes would hang the run). The caller goes on
+    /// either way, so a hold is always released.
+    func waitUntil(_ condition: () -> Bool, file: StaticString = #filePath, line: UInt = #line) async {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { return XCTFail("waited 60 s in vain", file: file, line: line) }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
     }
 
     /// Occupies the group commit's writer with one write the held store keeps waiting, so that
