@@ -138,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "AgentBench",
             dependencies: [
-                "Agent", "Backends", "BenchSupport", "DNSWire", "DelegationCore", "SIG0", "Store", "Transport",
+                "Agent", "Backends", "BenchSupport", "DNSWire", "DelegationCore", "LabSupport", "SIG0", "Store", "Transport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/AgentBench"

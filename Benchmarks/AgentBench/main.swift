@@ -12,6 +12,11 @@
 // process re-runs itself pinned to CPU 0 with taskset, against `openssl speed`) and on all cores
 // (unpinned, against `openssl speed -multi N`).
 //
+// Then, as root where PostgreSQL is installed (a throwaway cluster on 127.0.0.1:25436, as the
+// tests start it, its own database for each run): the same on all cores with a PostgreSQL store,
+// where a group commit is one PostgreSQL transaction; the server's CPU is not the agent's, so
+// the per-CPU-second figure counts only this process.
+//
 // Run: make bench, or .build/release/AgentBench [seconds]
 // (`AgentBench --measure SECONDS` is one measurement, what the first form runs twice; with
 // AGENTBENCH_MESSAGES=N each phase handles N messages, for callgrind.)
@@ -21,6 +26,7 @@ import Backends
 import DNSWire
 import DelegationCore
 import Foundation
+import LabSupport
 import Logging
 import SIG0
 import Store
@@ -62,8 +68,9 @@ if !measuring {
     let opensslOne = opensslVerifyRate("ed25519", marker: "Ed25519", seconds: seconds)
     let opensslAll = cores > 1 ? opensslVerifyRate("ed25519", marker: "Ed25519", seconds: seconds, processes: cores) : opensslOne
     /// This benchmark again with `--measure`, under `prefix` (taskset); its figures.
-    func measure(_ prefix: [String]) -> Figures? {
+    func measure(_ prefix: [String], environment: [String: String] = [:]) -> Figures? {
         let process = Process()
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let me = URL(fileURLWithPath: CommandLine.arguments[0]).path
         process.executableURL = URL(fileURLWithPath: prefix.isEmpty ? me : "/usr/bin/env")
         process.arguments = prefix + (prefix.isEmpty ? [] : [me]) + ["--measure", String(seconds)]
@@ -102,7 +109,33 @@ if !measuring {
     say(
         "whole receive path per core / openssl per core: one core \(ratio(one?["handled-cpu"], opensslOne)), all cores \(ratio(all?["handled-cpu"], opensslOne))"
     )
-    exit(one == nil || all == nil ? 1 : 0)
+    // PostgreSQL: only as root (the lab's recipe runs the server as the postgres user).
+    var postgresFailed = false
+    if getuid() != 0 || PostgresLab.missing != nil {
+        say("")
+        say("PostgreSQL store: skipped (\(PostgresLab.missing ?? "run as root"))")
+    } else {
+        say("")
+        say("PostgreSQL store (a throwaway cluster on 127.0.0.1:25436, fsync off), all \(cores) cores:")
+        do {
+            let postgres = try PostgresLab(port: 25436)
+            defer { postgres.stop() }
+            let url = try postgres.createDatabase("agentbench")
+            let figures = measure([], environment: ["AGENTBENCH_POSTGRES_URL": url])
+            postgresFailed = figures == nil
+            say("")
+            say("                                     | wall clock  ratio   per agent CPU s   ratio")
+            for (name, key) in [("verified and decided (no audit row)", "decided"), ("whole receive path (+ audit, reply)", "handled")] {
+                say(
+                    name.padding(toLength: 37, withPad: " ", startingAt: 0) + "| " + rate(figures?[key]) + " " + ratio(figures?[key], opensslAll) + "  "
+                        + rate(figures?[key + "-cpu"]) + "        " + ratio(figures?[key + "-cpu"], opensslOne))
+            }
+        } catch {
+            say("PostgreSQL store: \(error)")
+            postgresFailed = true
+        }
+    }
+    exit(one == nil || all == nil || postgresFailed ? 1 : 0)
 }
 
 struct StaticParent: ParentZoneReader, DelegationBackend {
@@ -125,8 +158,14 @@ let configuration = try AgentConfiguration.parse(
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agentbench-\(UUID().uuidString)").path
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: directory) }
-let store =
-    ProcessInfo.processInfo.environment["AGENTBENCH_MEMORY"] != nil ? try SQLiteStore.inMemory() : try SQLiteStore(path: directory + "/delegsync.sqlite")
+let store: any DelegationStore =
+    if let url = ProcessInfo.processInfo.environment["AGENTBENCH_POSTGRES_URL"] {
+        try PostgresStore(url: url)
+    } else if ProcessInfo.processInfo.environment["AGENTBENCH_MEMORY"] != nil {
+        try SQLiteStore.inMemory()
+    } else {
+        try SQLiteStore(path: directory + "/delegsync.sqlite")
+    }
 let now: Int64 = 1_800_000_000
 
 /// One child: its key, and the UPDATE it sends (what the parent already holds).

@@ -49,7 +49,8 @@ public struct HostNamePolicy: DelegationPolicy {
     }
 
     static func problem(label: ArraySlice<UInt8>) -> String? {
-        let shown = (try? DomainName(labels: [Array(label)]))?.description.dropLast() ?? "?"
+        // The label as text only for a refusal: this runs for every NS target and glue owner.
+        var shown: Substring { (try? DomainName(labels: [Array(label)]))?.description.dropLast() ?? "?" }
         guard (1...DomainName.maxLabelLength).contains(label.count) else {
             return "label \"\(shown)\" has \(label.count) octets; a host name label has 1 to 63"
         }
