@@ -60,6 +60,13 @@ enum StoreQueries {
     /// How a name is stored: lower-cased presentation form.
     static func text(_ name: DomainName) -> String { name.lowercased.description }
 
+    /// Placeholders for `count` rows of `columns` values: `(?, ?), (?, ?)` for a VALUES list or
+    /// an IN list of row values, and `?, ?` for one column (an IN list of values).
+    static func rows(_ count: Int, columns: Int) -> String {
+        let row = Array(repeating: "?", count: columns).joined(separator: ", ")
+        return Array(repeating: columns == 1 ? row : "(\(row))", count: count).joined(separator: ", ")
+    }
+
     static func keys(_ filter: KeyFilter, _ dialect: StoreDialect) -> StoreQuery {
         var conditions: [String] = []
         var values: [StoreValue] = []

@@ -90,6 +90,57 @@ final class PostgresStoreIntegrationTests: StoreBattery {
         XCTAssertEqual(try Self.lab?.psql("SELECT round(tokens) FROM budgets", database: "battery\(Self.databases)"), "990\n")
     }
 
+    /// Group commits on three agents at once, the same signatures in each agent's batches in a
+    /// different order, over keys whose replay rows and budgets every batch locks: each
+    /// signature is admitted exactly once across agents, every batch goes through (the locks are
+    /// taken in one order: no deadlock ends a batch), and the budget counts each admission once.
+    func testGroupCommitsDecideEachSignatureOnceAcrossAgents() throws {
+        let first = try makeStore()
+        let agents = [first, try XCTUnwrap(secondInstance(of: first)), try XCTUnwrap(secondInstance(of: first))]
+        let results = NSLock()
+        nonisolated(unsafe) var verdicts: [UInt8: [Admission.Verdict]] = [:]
+        nonisolated(unsafe) var failures: [String] = []
+        // 60 signatures over 4 keys, one budget; each agent sends all 60 in batches of 12.
+        let admissions = (0..<60).map { admission([UInt8($0 % 4) + 1], inception: 500, signature: UInt8($0), budget: 1000) }
+        DispatchQueue.concurrentPerform(iterations: 15) { index in
+            let agent = index % 3
+            var order = Array(0..<60)
+            // A different order on every agent: forwards, backwards, interleaved.
+            if agent == 1 { order.reverse() }
+            if agent == 2 { order = order.filter { $0 % 2 == 1 } + order.filter { $0 % 2 == 0 } }
+            let slice = Array(order[(index / 3 * 12)..<(index / 3 * 12 + 12)])
+            do {
+                let batch = try agents[agent].commit(slice.map { .admit(admissions[$0], now: 500) })
+                results.lock()
+                for (signature, result) in zip(slice, batch) {
+                    guard case .verdict(let verdict) = result else { continue }
+                    verdicts[UInt8(signature), default: []].append(verdict)
+                }
+                results.unlock()
+            } catch {
+                results.lock()
+                failures.append("\(error)")
+                results.unlock()
+            }
+        }
+        XCTAssertEqual(failures, [])
+        XCTAssertEqual(verdicts.count, 60)
+        for (signature, all) in verdicts {
+            XCTAssertEqual(all.filter { $0 == .admitted }.count, 1, "signature \(signature): \(all)")
+            XCTAssertEqual(all.filter { $0 == .replayed }.count, 2, "signature \(signature): \(all)")
+        }
+        XCTAssertEqual(try Self.lab?.psql("SELECT round(tokens) FROM budgets", database: "battery\(Self.databases)"), "940\n")
+        XCTAssertEqual(try Self.lab?.psql("SELECT count(*) FROM seen_signatures", database: "battery\(Self.databases)"), "60\n")
+    }
+
+    override func refuseAuditRows(reasoned reason: String, in store: any DelegationStore) throws {
+        _ = try Self.lab?.psql(
+            """
+            CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
+            CREATE TRIGGER refuse BEFORE INSERT ON audit FOR EACH ROW WHEN (NEW.reason = '\(reason)') EXECUTE FUNCTION refuse();
+            """, database: "battery\(Self.databases)")
+    }
+
     /// The lock per child holds across agents, and the server frees it when the holder's
     /// connection dies (an agent killed while committing does not block its child).
     func testChildLockAcrossAgentsAndHolderDeath() throws {

@@ -18,6 +18,11 @@ class StoreBattery: XCTestCase {
     /// kind cannot have one.
     func secondInstance(of store: any DelegationStore) throws -> (any DelegationStore)? { nil }
 
+    /// Makes `store` refuse to insert an audit row whose reason is `reason` (a trigger).
+    func refuseAuditRows(reasoned reason: String, in store: any DelegationStore) throws {
+        throw XCTSkip("this store cannot be made to refuse a row")
+    }
+
     let parent = try! DomainName("parent.")
     let child = try! DomainName("child.parent.")
     let other = try! DomainName("other.parent.")
@@ -175,6 +180,58 @@ class StoreBattery: XCTestCase {
             .admit(admission([2], inception: 900, signature: 2), now: 900), .admit(again, now: 1001), .admit(again, now: 1001),
         ])
         XCTAssertEqual(results, [.verdict(.admitted), .verdict(.admitted), .verdict(.replayed)])
+    }
+
+    /// Each key's replay row and each budget is read and written once per batch
+    /// (SQLiteAdmissionBatch, PostgresAdmissionBatch): what an admission changes is seen by the next one in the batch,
+    /// under either spelling of the child's name (RFC 4343), and is durable after it.
+    func testABatchCarriesInceptionAndBudgetFromOneAdmissionToTheNextAndStoresThem() throws {
+        let store = try makeStore()
+        var shouted = admission(inception: 400, signature: 3, budget: 2)
+        shouted.key = KeyIdentity(zone: parent, child: try DomainName("CHILD.Parent."), rdata: [1])
+        let results = try store.commit([
+            .admit(admission(inception: 500, signature: 1, budget: 2), now: 500),
+            .admit(admission(inception: 501, signature: 2, budget: 2), now: 500),
+            .admit(shouted, now: 500),
+            .admit(admission(inception: 502, signature: 4, budget: 2), now: 500),
+        ])
+        XCTAssertEqual(results, [.verdict(.admitted), .verdict(.admitted), .verdict(.older(501)), .verdict(.rateLimited)])
+        XCTAssertEqual(try store.commit([.admit(admission(inception: 500, signature: 5), now: 500)]), [.verdict(.older(501))], "the inception was stored")
+        XCTAssertEqual(try store.admit(admission(inception: 502, signature: 6, budget: 2), now: 500), .rateLimited, "the spent budget was stored")
+    }
+
+    /// A signature refused for its budget is not recorded as seen, in a batch as alone: sent
+    /// again once the budget has a token (and long before it expires), it is admitted, not taken
+    /// for a replay; a refusal does not undo an admission of the same signature that stands.
+    func testARateLimitedSignatureIsNotRecordedAsSeen() throws {
+        let store = try makeStore()
+        func lasting(_ signature: UInt8) -> Admission {
+            var admission = admission(inception: 500, signature: signature, budget: 1)
+            admission.expiresAt = 100_000
+            return admission
+        }
+        let results = try store.commit([.admit(lasting(1), now: 500), .admit(lasting(2), now: 500), .admit(lasting(1), now: 500)])
+        XCTAssertEqual(results, [.verdict(.admitted), .verdict(.rateLimited), .verdict(.replayed)])
+        XCTAssertEqual(try store.admit(lasting(2), now: 501), .rateLimited)
+        XCTAssertEqual(try store.admit(lasting(1), now: 501), .replayed, "signature 1 stands")
+        XCTAssertEqual(try store.commit([.admit(lasting(2), now: 500 + 3600)]), [.verdict(.admitted)])
+        XCTAssertEqual(try store.admit(lasting(2), now: 500 + 7200), .replayed)
+    }
+
+    /// A batch whose transaction fails leaves nothing behind: no audit row, no replay state, no
+    /// budget spent (so no request of it may be acknowledged, and none was half-recorded).
+    func testAFailedBatchIsRolledBackWhole() throws {
+        let store = try makeStore()
+        try refuseAuditRows(reasoned: "boom", in: store)
+        var failing = entry(500, signer: "child.parent.")
+        failing.reason = "boom"
+        XCTAssertThrowsError(
+            try store.commit([
+                .admit(admission(inception: 500, signature: 1, budget: 1), now: 500), .appendAudit(entry(500, signer: "child.parent.")),
+                .appendAudit(failing),
+            ]))
+        XCTAssertEqual(try store.audit(child: nil, limit: 10).count, 0)
+        XCTAssertEqual(try store.admit(admission(inception: 500, signature: 1, budget: 1), now: 500), .admitted, "neither replay state nor budget was kept")
     }
 
     // MARK: Audit
