@@ -15,7 +15,10 @@ import Store
 ///
 /// The children of a zone are read by zone transfer (refreshed every interval, at most hourly),
 /// together with those the store knows (scanned before, or with a key); when the primary
-/// refuses transfers, only the latter are scanned periodically.
+/// refuses transfers, only the latter are scanned periodically. Between two refreshes a round
+/// looks only at the children whose slot passed (``PeriodicScanSchedule``), each against its
+/// last scan in the store: a zone of a million children costs a round what its due children
+/// cost.
 ///
 /// Audit: a scan that changes, refuses or waits, or that a NOTIFY asked for, gets an entry; a
 /// periodic scan that finds nothing to do only when its result differs from the last one.
@@ -34,8 +37,12 @@ public final class ScanWorker: Sendable {
     let startedAt: Int64
     /// Periodic scans started per ``runOnce(now:)`` at most (a long outage must not start all).
     static let periodicPerRound = 16
+    /// Children looked up per ``runOnce(now:)`` at most, due or not (after a refresh, every new
+    /// child is looked at once: a million of them take many rounds, not one long one).
+    static let lookupsPerRound = 2048
 
-    private let listed = NIOLockedValueBox<[DomainName: (at: Int64, children: [DomainName])]>([:])
+    /// Per zone: when its children were last listed, and their schedule.
+    private let schedules = NIOLockedValueBox<[DomainName: (at: Int64, schedule: PeriodicScanSchedule)]>([:])
 
     public init(
         configuration: AgentConfiguration, store: any DelegationStore, reader: any ParentZoneReader,
@@ -64,11 +71,16 @@ public final class ScanWorker: Sendable {
             _ = await scan(zone: zone, child: scheduled.entry.child, trigger: scheduled.trigger, now: now)
             ran += 1
         }
-        var periodic = 0
+        var (periodic, lookups) = (0, 0)
         for zone in configuration.zones where zone.scanner.enabled && zone.scanner.interval > 0 {
-            let states = Dictionary(((try? store.scanStates(zone: zone.name)) ?? []).map { ($0.child, $0) }, uniquingKeysWith: { first, _ in first })
-            for child in await children(of: zone, known: Array(states.keys), now: now) where periodic < Self.periodicPerRound {
-                guard Self.isDue(child, lastScan: states[child]?.lastScanAt ?? startedAt, interval: zone.scanner.interval, now: now) else { continue }
+            await refreshSchedule(of: zone, now: now)
+            while periodic < Self.periodicPerRound, lookups < Self.lookupsPerRound,
+                let child = schedules.withLockedValue({ $0[zone.name]?.schedule.next() })
+            {
+                lookups += 1
+                // The store has the last scan by any agent on it.
+                let lastScan = (try? store.scanState(zone: zone.name, child: child))?.lastScanAt ?? startedAt
+                guard PeriodicScanSchedule.isDue(child, lastScan: lastScan, interval: zone.scanner.interval, now: now) else { continue }
                 _ = await scan(zone: zone, child: child, trigger: "periodic", now: now)
                 periodic += 1
             }
@@ -76,32 +88,37 @@ public final class ScanWorker: Sendable {
         return ran + periodic
     }
 
-    /// Whether `child`'s slot in the interval came since `lastScan`: slots are `interval` apart,
-    /// at an offset derived from the child's name (the same on every agent and restart).
-    static func isDue(_ child: DomainName, lastScan: Int64, interval: Int64, now: Int64) -> Bool {
-        let offset = Int64(SHA256.digest(child.lowercased.wire).prefix(7).reduce(0) { $0 << 8 | UInt64($1) } % UInt64(interval))
-        let slot = now - ((now - offset) % interval + interval) % interval
-        return lastScan < slot
-    }
-
-    /// The zone's children: the transferred list (refreshed every interval, at most hourly)
-    /// and the children the store knows.
-    func children(of zone: AgentConfiguration.Zone, known: [DomainName], now: Int64) async -> [DomainName] {
-        let refresh = min(zone.scanner.interval, 3600)
-        var list = listed.withLockedValue { $0[zone.name] }
-        if list == nil || now - list!.at >= refresh {
-            do {
-                list = (now, try await delegations(zone))
-            } catch {
-                logger.warning(
-                    "cannot list the children of the zone; scanning only those the store knows",
-                    metadata: ["delegsync.zone": "\(zone.name)", "delegsync.error": "\(error)"])
-                list = (now, list?.children ?? [])
-            }
-            listed.withLockedValue { $0[zone.name] = list }
+    /// Brings the zone's schedule up to `now`; first (and every interval, at most hourly) with
+    /// the zone's children: the transferred list and the children the store knows (scanned
+    /// before, or with a key), read as a stream.
+    func refreshSchedule(of zone: AgentConfiguration.Zone, now: Int64) async {
+        let interval = zone.scanner.interval
+        let current = schedules.withLockedValue { $0[zone.name] }
+        if let current, now - current.at < min(interval, 3600) {
+            schedules.withLockedValue { $0[zone.name]?.schedule.advance(now: now) }
+            return
         }
-        let keyed = ((try? store.keys(zone: zone.name, child: nil)) ?? []).map(\.child)
-        return Set(list!.children + known + keyed).sorted()
+        var children: Set<DomainName> = []
+        do {
+            children.formUnion(try await delegations(zone))
+        } catch {
+            logger.warning(
+                "cannot list the children of the zone; scanning only those the store knows",
+                metadata: ["delegsync.zone": "\(zone.name)", "delegsync.error": "\(error)"])
+            children.formUnion(current?.schedule.children ?? [])
+        }
+        do {
+            try store.eachScanState(zone: zone.name) { children.insert($0.child) }
+            try store.eachKey(KeyFilter(zone: zone.name)) { children.insert($0.child) }
+        } catch {
+            logger.warning("cannot read the children the store knows", metadata: ["delegsync.zone": "\(zone.name)", "delegsync.error": "\(error)"])
+        }
+        schedules.withLockedValue { schedules in
+            var schedule = schedules[zone.name]?.schedule ?? PeriodicScanSchedule(interval: interval, now: startedAt)
+            schedule.update(children: children)
+            schedule.advance(now: now)
+            schedules[zone.name] = (now, schedule)
+        }
     }
 
     /// What one scan did, for the caller and the tests.

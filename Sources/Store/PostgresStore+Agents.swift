@@ -96,7 +96,7 @@ extension PostgresStore {
 
     /// Rows fetched through a cursor, `batch` at a time: memory holds one batch, however many
     /// rows match.
-    private func each(_ query: StoreQuery, _ what: String, batch: Int = 1000, _ body: (PostgresRandomAccessRow) throws -> Void) throws {
+    func each(_ query: StoreQuery, _ what: String, batch: Int = 1000, _ body: (PostgresRandomAccessRow) throws -> Void) throws {
         try transaction(what) { session in
             try session.execute("DECLARE listing NO SCROLL CURSOR FOR " + query.sql, query.values)
             while true {

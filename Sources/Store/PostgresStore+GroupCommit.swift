@@ -242,11 +242,16 @@ struct PostgresAdmissionBatch {
             taken.formUnion(digests.filter { !inserted.contains($0) })
         }
         // A row that had expired (rare: the signature's own time check refuses it first) is
-        // taken over only if nobody renewed it since it was read.
+        // taken over only if nobody renewed it since it was read; if it was pruned meanwhile,
+        // the digest is inserted as a new one would be.
         for digest in renewed.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             let (read, until) = renewed[digest]!
-            let changed = try session.execute(
+            var changed = try session.execute(
                 "UPDATE seen_signatures SET expires_at = ? WHERE digest = ? AND expires_at = ?", [.int(until), .bytes(digest), .int(read)])
+            if changed == 0 {
+                changed = try session.execute(
+                    "INSERT INTO seen_signatures (digest, expires_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING", [.bytes(digest), .int(until)])
+            }
             if changed != 1 { taken.insert(digest) }
         }
         return taken

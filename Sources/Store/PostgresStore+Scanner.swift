@@ -27,13 +27,7 @@ extension PostgresStore {
         }
     }
 
-    public func scanStates(zone: DomainName?) throws -> [ScanState] {
-        try transaction("read scan states") { session in
-            if let zone {
-                return try session.rows("SELECT * FROM scan_state WHERE zone = ? ORDER BY zone, child", [.text(StoreQueries.text(zone))])
-                    .map(PostgresRows.scanState)
-            }
-            return try session.rows("SELECT * FROM scan_state ORDER BY zone, child").map(PostgresRows.scanState)
-        }
+    public func eachScanState(zone: DomainName?, _ body: (ScanState) throws -> Void) throws {
+        try each(StoreQueries.scanStates(zone: zone), "read scan states") { try body(try PostgresRows.scanState($0)) }
     }
 }

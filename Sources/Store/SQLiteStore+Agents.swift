@@ -88,7 +88,7 @@ extension SQLiteStore {
 
     /// Runs `query` in one read transaction and hands over its rows one at a time (a cursor:
     /// nothing is collected).
-    private func each(_ query: StoreQuery, _ what: String, _ body: (Row) throws -> Void) throws {
+    func each(_ query: StoreQuery, _ what: String, _ body: (Row) throws -> Void) throws {
         try read(what) { db in
             let rows = try Row.fetchCursor(db, sql: query.sql, arguments: Self.arguments(query))
             while let row = try rows.next() { try body(row) }

@@ -42,16 +42,8 @@ extension SQLiteStore {
         }
     }
 
-    public func scanStates(zone: DomainName?) throws -> [ScanState] {
-        try read("read scan states") { db in
-            let rows =
-                if let zone {
-                    try Row.fetchAll(db, sql: "SELECT * FROM scan_state WHERE zone = ? ORDER BY zone, child", arguments: [Self.text(zone)])
-                } else {
-                    try Row.fetchAll(db, sql: "SELECT * FROM scan_state ORDER BY zone, child")
-                }
-            return try rows.map(Self.scanState)
-        }
+    public func eachScanState(zone: DomainName?, _ body: (ScanState) throws -> Void) throws {
+        try each(StoreQueries.scanStates(zone: zone), "read scan states") { try body(try Self.scanState($0)) }
     }
 
     private static func scanState(_ row: Row) throws -> ScanState {

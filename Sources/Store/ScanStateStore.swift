@@ -29,4 +29,15 @@ public protocol ScanStateStore: Sendable {
     func putScanState(_ state: ScanState) throws
     /// The states of `zone` (of every zone when nil), ordered by zone and child.
     func scanStates(zone: DomainName?) throws -> [ScanState]
+    /// The same, one at a time as the store reads them (a zone's million children are never
+    /// all in memory at once).
+    func eachScanState(zone: DomainName?, _ body: (ScanState) throws -> Void) throws
+}
+
+extension ScanStateStore {
+    public func scanStates(zone: DomainName?) throws -> [ScanState] {
+        var states: [ScanState] = []
+        try eachScanState(zone: zone) { states.append($0) }
+        return states
+    }
 }

@@ -60,6 +60,12 @@ enum StoreQueries {
     /// How a name is stored: lower-cased presentation form.
     static func text(_ name: DomainName) -> String { name.lowercased.description }
 
+    /// The scan states of `zone` (of every zone when nil), ordered by zone and child.
+    static func scanStates(zone: DomainName?) -> StoreQuery {
+        guard let zone else { return StoreQuery(sql: "SELECT * FROM scan_state ORDER BY zone, child", values: []) }
+        return StoreQuery(sql: "SELECT * FROM scan_state WHERE zone = ? ORDER BY zone, child", values: [.text(text(zone))])
+    }
+
     /// Placeholders for `count` rows of `columns` values: `(?, ?), (?, ?)` for a VALUES list or
     /// an IN list of row values, and `?, ?` for one column (an IN list of values).
     static func rows(_ count: Int, columns: Int) -> String {

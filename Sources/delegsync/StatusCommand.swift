@@ -47,7 +47,13 @@ struct StatusCommand: AsyncParsableCommand {
             try store.eachBootstrap(BootstrapFilter(child: name, state: filter.state, since: try filter.sinceTime(now: now), limit: filter.limit)) {
                 jobs.append($0)
             }
-            let scans = try store.scanStates(zone: nil).filter { $0.child == name }
+            // The scan state under each zone above the child (one lookup each, not every row).
+            var scans: [ScanState] = []
+            var zone = name
+            while !zone.isRoot {
+                zone = zone.parent
+                if let scan = try store.scanState(zone: zone, child: name) { scans.insert(scan, at: 0) }
+            }
             guard !keys.isEmpty || !jobs.isEmpty || !scans.isEmpty else { throw UsageFailure("nothing is known about \(name)") }
             for key in keys {
                 print("key \(key.keyTag) (\(SIG0Algorithm(key.algorithm))): \(key.state.rawValue), from \(key.origin), \(key.identity.digestText)")

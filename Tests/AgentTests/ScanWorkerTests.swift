@@ -189,10 +189,10 @@ final class ScanWorkerTests: XCTestCase {
     }
 
     func testSlots() {
-        XCTAssertTrue(ScanWorker.isDue(child, lastScan: now, interval: 3600, now: now + 3600))
-        XCTAssertFalse(ScanWorker.isDue(child, lastScan: now + 3600, interval: 3600, now: now + 3600))
+        XCTAssertTrue(PeriodicScanSchedule.isDue(child, lastScan: now, interval: 3600, now: now + 3600))
+        XCTAssertFalse(PeriodicScanSchedule.isDue(child, lastScan: now + 3600, interval: 3600, now: now + 3600))
         let other = try! DomainName("other.parent.")
-        let slots = (0..<3600).filter { ScanWorker.isDue(other, lastScan: now + Int64($0) - 1, interval: 3600, now: now + Int64($0)) }
+        let slots = (0..<3600).filter { PeriodicScanSchedule.isDue(other, lastScan: now + Int64($0) - 1, interval: 3600, now: now + Int64($0)) }
         XCTAssertEqual(slots.count, 1, "one slot per interval")
     }
 }
