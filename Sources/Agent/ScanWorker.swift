@@ -98,14 +98,14 @@ public final class ScanWorker: Sendable {
             schedules.withLockedValue { $0[zone.name]?.schedule.advance(now: now) }
             return
         }
-        var children: Set<DomainName> = []
+        var children = PeriodicScanSchedule.Children()
         do {
-            children.formUnion(try await delegations(zone))
+            for child in try await delegations(zone) { children.insert(child) }
         } catch {
             logger.warning(
                 "cannot list the children of the zone; scanning only those the store knows",
                 metadata: ["delegsync.zone": "\(zone.name)", "delegsync.error": "\(error)"])
-            children.formUnion(current?.schedule.children ?? [])
+            current?.schedule.gather(into: &children)
         }
         do {
             try store.eachScanState(zone: zone.name) { children.insert($0.child) }
@@ -115,7 +115,7 @@ public final class ScanWorker: Sendable {
         }
         schedules.withLockedValue { schedules in
             var schedule = schedules[zone.name]?.schedule ?? PeriodicScanSchedule(interval: interval, now: startedAt)
-            schedule.update(children: children)
+            schedule.update(children)
             schedule.advance(now: now)
             schedules[zone.name] = (now, schedule)
         }

@@ -79,6 +79,28 @@ final class PeriodicScanScheduleTests: XCTestCase {
         XCTAssertNil(schedule.next())
     }
 
+    /// A refresh while nothing waits hands out only the children new to the schedule (any
+    /// spelling of a known name is the known child); keeping the schedule's own children
+    /// (`gather`, when the zone's list cannot be had) hands out nothing.
+    func testARefreshHandsOutOnlyNewChildren() throws {
+        var schedule = PeriodicScanSchedule(interval: 3600, now: start)
+        let first = children(1000)
+        schedule.update(children: first)
+        XCTAssertEqual(drain(&schedule).count, 1000)
+        schedule.advance(now: start + 1)
+        _ = drain(&schedule)
+        let later = children(3, prefix: "new")
+        schedule.update(children: first.reversed() + later + [try DomainName("C7.PARENT.")])
+        XCTAssertEqual(Set(drain(&schedule)), Set(later))
+        XCTAssertEqual(schedule.count, 1003)
+        var kept = PeriodicScanSchedule.Children()
+        schedule.gather(into: &kept)
+        kept.insert(later[0])
+        schedule.update(kept)
+        XCTAssertEqual(schedule.count, 1003)
+        XCTAssertNil(schedule.next())
+    }
+
     /// After a pause of a whole interval or more (the agent was busy or the clock jumped),
     /// every child is handed out.
     func testAGapOfAWholeIntervalHandsOutEveryone() {
