@@ -133,6 +133,39 @@ final class PostgresStoreIntegrationTests: StoreBattery {
         XCTAssertEqual(try Self.lab?.psql("SELECT count(*) FROM seen_signatures", database: "battery\(Self.databases)"), "60\n")
     }
 
+    /// The race the unique key decides: keys with no replay row yet and no budget, so nothing
+    /// but the signatures' own rows orders the agents' batches. Three agents commit the same six
+    /// signatures of a new key at once, twenty times over: each signature is admitted by one
+    /// agent only, the others find it taken and answer "replayed".
+    func testGroupCommitsRacingOnNewKeysAdmitEachSignatureOnce() throws {
+        let first = try makeStore()
+        let agents = [first, try XCTUnwrap(secondInstance(of: first)), try XCTUnwrap(secondInstance(of: first))]
+        let results = NSLock()
+        nonisolated(unsafe) var admitted: [String: Int] = [:]
+        nonisolated(unsafe) var failures: [String] = []
+        for round in 0..<20 {
+            let admissions = (0..<6).map { admission([UInt8(round + 1), 9], inception: 500, signature: UInt8(round * 6 + $0)) }
+            DispatchQueue.concurrentPerform(iterations: 3) { agent in
+                let order = agent == 1 ? Array(admissions.reversed()) : admissions
+                do {
+                    let batch = try agents[agent].commit(order.map { .admit($0, now: 500) })
+                    results.lock()
+                    for (admission, result) in zip(order, batch) where result == .verdict(.admitted) {
+                        admitted["\(admission.signatureDigest)", default: 0] += 1
+                    }
+                    results.unlock()
+                } catch {
+                    results.lock()
+                    failures.append("\(error)")
+                    results.unlock()
+                }
+            }
+        }
+        XCTAssertEqual(failures, [])
+        XCTAssertEqual(admitted.count, 120, "every signature admitted somewhere")
+        XCTAssertEqual(admitted.filter { $0.value != 1 }, [:], "signatures admitted by more than one agent")
+    }
+
     override func refuseAuditRows(reasoned reason: String, in store: any DelegationStore) throws {
         _ = try Self.lab?.psql(
             """
