@@ -90,6 +90,28 @@ final class PostgresStoreIntegrationTests: StoreBattery {
         XCTAssertEqual(try Self.lab?.psql("SELECT round(tokens) FROM budgets", database: "battery\(Self.databases)"), "990\n")
     }
 
+    /// What agents' concurrent group commits answered per signature, and what failed.
+    final class Verdicts: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var bySignature: [[UInt8]: [Admission.Verdict]] = [:]
+        private(set) var failures: [String] = []
+
+        /// Commits `admissions` as one batch on `store` and keeps the verdicts.
+        func commit(_ admissions: [Admission], on store: any DelegationStore) {
+            do {
+                let results = try store.commit(admissions.map { .admit($0, now: 500) })
+                lock.withLock {
+                    for (admission, result) in zip(admissions, results) {
+                        guard case .verdict(let verdict) = result else { continue }
+                        bySignature[admission.signatureDigest, default: []].append(verdict)
+                    }
+                }
+            } catch {
+                lock.withLock { failures.append("\(error)") }
+            }
+        }
+    }
+
     /// Group commits on three agents at once, the same signatures in each agent's batches in a
     /// different order, over keys whose replay rows and budgets every batch locks: each
     /// signature is admitted exactly once across agents, every batch goes through (the locks are
@@ -97,9 +119,7 @@ final class PostgresStoreIntegrationTests: StoreBattery {
     func testGroupCommitsDecideEachSignatureOnceAcrossAgents() throws {
         let first = try makeStore()
         let agents = [first, try XCTUnwrap(secondInstance(of: first)), try XCTUnwrap(secondInstance(of: first))]
-        let results = NSLock()
-        nonisolated(unsafe) var verdicts: [UInt8: [Admission.Verdict]] = [:]
-        nonisolated(unsafe) var failures: [String] = []
+        let verdicts = Verdicts()
         // 60 signatures over 4 keys, one budget; each agent sends all 60 in batches of 12.
         let admissions = (0..<60).map { admission([UInt8($0 % 4) + 1], inception: 500, signature: UInt8($0), budget: 1000) }
         DispatchQueue.concurrentPerform(iterations: 15) { index in
@@ -108,24 +128,11 @@ final class PostgresStoreIntegrationTests: StoreBattery {
             // A different order on every agent: forwards, backwards, interleaved.
             if agent == 1 { order.reverse() }
             if agent == 2 { order = order.filter { $0 % 2 == 1 } + order.filter { $0 % 2 == 0 } }
-            let slice = Array(order[(index / 3 * 12)..<(index / 3 * 12 + 12)])
-            do {
-                let batch = try agents[agent].commit(slice.map { .admit(admissions[$0], now: 500) })
-                results.lock()
-                for (signature, result) in zip(slice, batch) {
-                    guard case .verdict(let verdict) = result else { continue }
-                    verdicts[UInt8(signature), default: []].append(verdict)
-                }
-                results.unlock()
-            } catch {
-                results.lock()
-                failures.append("\(error)")
-                results.unlock()
-            }
+            verdicts.commit(order[(index / 3 * 12)..<(index / 3 * 12 + 12)].map { admissions[$0] }, on: agents[agent])
         }
-        XCTAssertEqual(failures, [])
-        XCTAssertEqual(verdicts.count, 60)
-        for (signature, all) in verdicts {
+        XCTAssertEqual(verdicts.failures, [])
+        XCTAssertEqual(verdicts.bySignature.count, 60)
+        for (signature, all) in verdicts.bySignature {
             XCTAssertEqual(all.filter { $0 == .admitted }.count, 1, "signature \(signature): \(all)")
             XCTAssertEqual(all.filter { $0 == .replayed }.count, 2, "signature \(signature): \(all)")
         }
@@ -140,30 +147,17 @@ final class PostgresStoreIntegrationTests: StoreBattery {
     func testGroupCommitsRacingOnNewKeysAdmitEachSignatureOnce() throws {
         let first = try makeStore()
         let agents = [first, try XCTUnwrap(secondInstance(of: first)), try XCTUnwrap(secondInstance(of: first))]
-        let results = NSLock()
-        nonisolated(unsafe) var admitted: [String: Int] = [:]
-        nonisolated(unsafe) var failures: [String] = []
+        let verdicts = Verdicts()
         for round in 0..<20 {
             let admissions = (0..<6).map { admission([UInt8(round + 1), 9], inception: 500, signature: UInt8(round * 6 + $0)) }
             DispatchQueue.concurrentPerform(iterations: 3) { agent in
-                let order = agent == 1 ? Array(admissions.reversed()) : admissions
-                do {
-                    let batch = try agents[agent].commit(order.map { .admit($0, now: 500) })
-                    results.lock()
-                    for (admission, result) in zip(order, batch) where result == .verdict(.admitted) {
-                        admitted["\(admission.signatureDigest)", default: 0] += 1
-                    }
-                    results.unlock()
-                } catch {
-                    results.lock()
-                    failures.append("\(error)")
-                    results.unlock()
-                }
+                verdicts.commit(agent == 1 ? admissions.reversed() : admissions, on: agents[agent])
             }
         }
-        XCTAssertEqual(failures, [])
-        XCTAssertEqual(admitted.count, 120, "every signature admitted somewhere")
-        XCTAssertEqual(admitted.filter { $0.value != 1 }, [:], "signatures admitted by more than one agent")
+        XCTAssertEqual(verdicts.failures, [])
+        XCTAssertEqual(verdicts.bySignature.count, 120, "every signature decided")
+        let twice = verdicts.bySignature.filter { $0.value.filter { $0 == .admitted }.count != 1 }
+        XCTAssertEqual(twice.count, 0, "signatures not admitted exactly once: \(twice)")
     }
 
     override func refuseAuditRows(reasoned reason: String, in store: any DelegationStore) throws {
