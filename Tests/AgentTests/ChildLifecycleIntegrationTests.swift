@@ -234,6 +234,10 @@ final class ChildLifecycleIntegrationTests: XCTestCase {
         XCTAssertEqual(now.ns, ["child.parent. ns ns2.child.parent."], watchText())
         XCTAssertEqual(now.glue, ["ns2.child.parent. a \(ns2)"])
         XCTAssertEqual(now.ds, [expectedDS])
+        // The parent may serve the change before the watcher has read the reply and logged it.
+        for _ in 0..<50 where watchText().components(separatedBy: "(NOTIFY) done: applied").count - 1 < 2 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         XCTAssertEqual(watchText().components(separatedBy: "(NOTIFY) done: applied").count - 1, 2, watchText())
         watch.terminate()
         watch.waitUntilExit()
